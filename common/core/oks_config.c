@@ -334,3 +334,19 @@ void oks_cfg_free(const oks_cfg_program *prog, void *cfg)
         }
     }
 }
+
+int oks_cfg_load_main(const oks_cfg_program *prog, void *cfg, int argc, char **argv,
+                      int *first_arg)
+{
+    oks_err err = {0};
+    switch (oks_cfg_load(prog, cfg, argc, argv, NULL, first_arg, &err)) {
+    case OKS_CFG_OK:
+        return -1;
+    case OKS_CFG_EXIT:
+        return 0;
+    case OKS_CFG_ERROR:
+        break;
+    }
+    fprintf(stderr, "%s: %s\n", prog->name, err.msg);
+    return 2;
+}

@@ -92,6 +92,14 @@ typedef enum oks_cfg_result {
 oks_cfg_result oks_cfg_load(const oks_cfg_program *prog, void *cfg, int argc, char **argv,
                             char *const *environ_override, int *first_arg, oks_err *err);
 
+/*
+ * The usual start of main(): load, and on --help/--version/--check-config or a bad value print
+ * what is needed (errors as ONE line "prog: message" on stderr). Returns -1 to go on, else the
+ * exit status to return from main (0 after --help, 2 after a bad value).
+ */
+int oks_cfg_load_main(const oks_cfg_program *prog, void *cfg, int argc, char **argv,
+                      int *first_arg);
+
 /* Free every string setting; cfg can be loaded again afterwards. */
 void oks_cfg_free(const oks_cfg_program *prog, void *cfg);
 
