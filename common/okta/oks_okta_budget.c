@@ -1,0 +1,282 @@
+/*
+ * Per-Okta-org request budget shared by every worker process through Redis, so N workers
+ * together stay under what one org allows (okta-reference §5):
+ *   - rate: a sorted set per (org, bucket) holding one member per request sent in the last
+ *     60 s (score = Redis TIME in ms). A request may go when fewer than
+ *     floor(limit * fraction) members remain, where limit is the X-Rate-Limit-Limit any process
+ *     last observed for that bucket (hash "limits"). A sliding minute bounds every fixed
+ *     minute too, whatever Okta's (unsynchronised) window boundaries are.
+ *   - concurrency: a sorted set per org of in-flight leases (score = expiry ms). A crashed
+ *     worker's lease simply expires, so slots cannot leak.
+ * Both checks and both inserts happen in one Lua script, so they are atomic across processes.
+ * Uses hiredis directly (common/redis/ did not exist when this was written).
+ */
+#include "okta/oks_okta_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+
+#include "core/oks_log.h"
+#include "core/oks_time.h"
+
+struct oks_okta_budget {
+    redisContext *rc;
+    char host[256];
+    int port;
+    int db;
+    char password[256];
+    int64_t timeout_ms;
+    char prefix[300]; /* "oktasync:okta:{org}:" */
+    int max_in_flight;
+    double fraction;
+    int64_t lease_ms;
+    uint64_t seq;
+    uint32_t rnd;
+    int64_t observed[8]; /* last limit written per bucket, to skip redundant HSETs */
+};
+
+/* KEYS: rate zset, inflight zset, limits hash.
+ * ARGV: max_in_flight, lease_ms, member, fraction, bucket.
+ * Returns 0 when granted, else a wait hint in ms. */
+static const char ACQUIRE_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local max_inflight = tonumber(ARGV[1])\n"
+    "local lease = tonumber(ARGV[2])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
+    "if redis.call('ZCARD', KEYS[2]) >= max_inflight then return 15 end\n"
+    "local lim = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') or 0\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+    "if lim > 0 then\n"
+    "  local cap = math.max(1, math.floor(lim * tonumber(ARGV[4])))\n"
+    "  if redis.call('ZCARD', KEYS[1]) >= cap then\n"
+    "    local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "    return math.max(1, tonumber(o[2]) + 60000 - now)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[1], 61000)\n"
+    "redis.call('ZADD', KEYS[2], now + lease, ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[2], lease + 60000)\n"
+    "return 0\n";
+
+static int parse_url(oks_okta_budget *b, const char *url, oks_err *err)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *path = NULL, *pw = NULL;
+    int ret = oks_err_set(err, OKS_E_INVALID, "okta budget: bad redis url");
+    if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+        goto out;
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto out;
+    snprintf(b->host, sizeof b->host, "%s", host);
+    b->port = 6379;
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+        b->port = atoi(port);
+    if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path[0] == '/' && path[1])
+        b->db = atoi(path + 1);
+    if (curl_url_get(u, CURLUPART_PASSWORD, &pw, CURLU_URLDECODE) == CURLUE_OK)
+        snprintf(b->password, sizeof b->password, "%s", pw);
+    ret = 0;
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(pw);
+    curl_url_cleanup(u);
+    return ret;
+}
+
+static void drop(oks_okta_budget *b)
+{
+    if (b->rc)
+        redisFree(b->rc);
+    b->rc = NULL;
+}
+
+/* Run one command; NULL (and the connection dropped) on I/O errors or error replies. */
+static redisReply *cmd(oks_okta_budget *b, int argc, const char **argv, oks_err *err)
+{
+    redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
+    if (!r) {
+        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis: %s", b->rc->errstr);
+        drop(b);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis %s: %.120s", argv[0], r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int connect_redis(oks_okta_budget *b, oks_err *err)
+{
+    if (b->rc)
+        return 0;
+    struct timeval tv = {(time_t)(b->timeout_ms / 1000),
+                         (suseconds_t)(b->timeout_ms % 1000) * 1000};
+    b->rc = redisConnectWithTimeout(b->host, b->port, tv);
+    if (!b->rc || b->rc->err) {
+        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: connect %s:%d: %s", b->host, b->port,
+                    b->rc ? b->rc->errstr : "out of memory");
+        drop(b);
+        return -1;
+    }
+    if (redisSetTimeout(b->rc, tv) != REDIS_OK) {
+        drop(b);
+        return oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis set timeout failed");
+    }
+    char dbs[16];
+    snprintf(dbs, sizeof dbs, "%d", b->db);
+    const char *auth[] = {"AUTH", b->password};
+    const char *sel[] = {"SELECT", dbs};
+    redisReply *r = NULL;
+    if (b->password[0] && !(r = cmd(b, 2, auth, err)))
+        goto fail;
+    freeReplyObject(r);
+    r = cmd(b, 2, sel, err);
+    if (!r)
+        goto fail;
+    freeReplyObject(r);
+    return 0;
+fail:
+    drop(b);
+    return -1;
+}
+
+oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key, int max_in_flight,
+                                      double fraction, int64_t lease_ms, int64_t timeout_ms,
+                                      oks_err *err)
+{
+    oks_okta_budget *b = calloc(1, sizeof *b);
+    if (!b) {
+        oks_err_set(err, OKS_E_NOMEM, "okta budget: out of memory");
+        return NULL;
+    }
+    b->max_in_flight = max_in_flight;
+    b->fraction = fraction;
+    b->lease_ms = lease_ms;
+    b->timeout_ms = timeout_ms;
+    b->rnd = (uint32_t)getpid() ^ (uint32_t)oks_now_wall_ms() ^ (uint32_t)(uintptr_t)b;
+    snprintf(b->prefix, sizeof b->prefix, "oktasync:okta:{%.200s}:", org_key);
+    if (parse_url(b, redis_url, err) != 0 || connect_redis(b, err) != 0) {
+        oks_okta__budget_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void oks_okta__budget_free(oks_okta_budget *b)
+{
+    if (!b)
+        return;
+    drop(b);
+    free(b);
+}
+
+static uint32_t next_rnd(oks_okta_budget *b)
+{
+    b->rnd ^= b->rnd << 13;
+    b->rnd ^= b->rnd >> 17;
+    b->rnd ^= b->rnd << 5;
+    return b->rnd;
+}
+
+/* One script run: 0 granted, >0 wait hint, -1 error. */
+static int64_t try_acquire(oks_okta_budget *b, const char *bucket, const char *member, oks_err *err)
+{
+    if (connect_redis(b, err) != 0)
+        return -1;
+    char k_rate[400], k_inf[400], k_lim[400], maxs[16], lease[24], frac[32];
+    snprintf(k_rate, sizeof k_rate, "%srate:%s", b->prefix, bucket);
+    snprintf(k_inf, sizeof k_inf, "%sinflight", b->prefix);
+    snprintf(k_lim, sizeof k_lim, "%slimits", b->prefix);
+    snprintf(maxs, sizeof maxs, "%d", b->max_in_flight);
+    snprintf(lease, sizeof lease, "%lld", (long long)b->lease_ms);
+    snprintf(frac, sizeof frac, "%.4f", b->fraction);
+    const char *argv[] = {"EVAL", ACQUIRE_LUA, "3",    k_rate, k_inf, k_lim,
+                          maxs,   lease,       member, frac,   bucket};
+    redisReply *r = cmd(b, 11, argv, err);
+    if (!r)
+        return -1;
+    int64_t v = r->type == REDIS_REPLY_INTEGER ? (int64_t)r->integer : -1;
+    freeReplyObject(r);
+    if (v < 0)
+        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: unexpected script reply");
+    return v;
+}
+
+int oks_okta__budget_acquire(oks_okta_budget *b, const char *bucket, int64_t max_wait_ms,
+                             char *lease, size_t cap, int64_t *waited_ms, oks_err *err)
+{
+    snprintf(lease, cap, "%d:%llu:%08x", (int)getpid(), (unsigned long long)++b->seq, next_rnd(b));
+    int64_t start = oks_now_mono_ms();
+    *waited_ms = 0;
+    for (;;) {
+        int64_t hint = try_acquire(b, bucket, lease, err);
+        if (hint < 0)
+            return -1;
+        if (hint == 0)
+            return 0;
+        int64_t elapsed = oks_now_mono_ms() - start;
+        if (elapsed >= max_wait_ms)
+            return oks_err_set(err, OKS_E_RATELIMIT,
+                               "okta budget: no request slot for bucket %s within %lld ms", bucket,
+                               (long long)max_wait_ms);
+        /* Sleep at most 1 s per round: slots freed by other processes show up sooner. */
+        int64_t ms = hint > 1000 ? 1000 : hint;
+        ms += (int64_t)(next_rnd(b) % 10);
+        if (ms > max_wait_ms - elapsed)
+            ms = max_wait_ms - elapsed;
+        oks_sleep_ms(ms);
+        *waited_ms = oks_now_mono_ms() - start;
+    }
+}
+
+void oks_okta__budget_release(oks_okta_budget *b, const char *lease)
+{
+    oks_err err = {0};
+    if (connect_redis(b, &err) != 0) {
+        OKS_LOG_WARN("okta budget: release skipped (lease expires by itself): %s", err.msg);
+        return;
+    }
+    char k_inf[400];
+    snprintf(k_inf, sizeof k_inf, "%sinflight", b->prefix);
+    const char *argv[] = {"ZREM", k_inf, lease};
+    redisReply *r = cmd(b, 3, argv, &err);
+    if (!r)
+        OKS_LOG_WARN("okta budget: release failed (lease expires by itself): %s", err.msg);
+    freeReplyObject(r);
+}
+
+void oks_okta__budget_observe(oks_okta_budget *b, const char *bucket, int64_t limit)
+{
+    int idx = -1;
+    for (int i = 0; i < 8; i++)
+        if (strcmp(oks_okta__bucket_names[i], bucket) == 0)
+            idx = i;
+    /* Limit 0 comes with concurrency 429s and says nothing about the per-minute quota. */
+    if (limit <= 0 || idx < 0 || b->observed[idx] == limit)
+        return;
+    oks_err err = {0};
+    if (connect_redis(b, &err) != 0)
+        return;
+    char k_lim[400], v[24];
+    snprintf(k_lim, sizeof k_lim, "%slimits", b->prefix);
+    snprintf(v, sizeof v, "%lld", (long long)limit);
+    const char *argv[] = {"HSET", k_lim, bucket, v};
+    redisReply *r = cmd(b, 4, argv, &err);
+    if (r)
+        b->observed[idx] = limit;
+    else
+        OKS_LOG_WARN("okta budget: recording limit failed: %s", err.msg);
+    freeReplyObject(r);
+}
