@@ -1,0 +1,247 @@
+#include "ingest_request.h"
+
+#include "core/oks_err.h"
+#include "core/oks_json_escape.h"
+#include "event/oks_event.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define WEBHOOK_PATH "/webhooks/okta"
+
+int oks_ingest_reject_set(oks_ingest_reject *r, unsigned status, const char *msg)
+{
+    char esc[128];
+
+    r->status = status;
+    if (oks_json_escape(esc, sizeof(esc), msg) == 0 && msg[0])
+        snprintf(esc, sizeof(esc), "invalid request");
+    snprintf(r->body, sizeof(r->body), "{\"error\":\"%s\"}", esc);
+    return -1;
+}
+
+/* Subdomains are DNS labels: letters, digits, '-' (we also allow '_' for test names). */
+static bool valid_label(const char *s, size_t n)
+{
+    if (n == 0 || n > OKS_INGEST_SUBDOMAIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void copy_lower(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    dst[n] = '\0';
+}
+
+/* Host "<label>.<base_domain>[:port]" → label; false when it does not match. */
+static bool subdomain_from_host(const char *host, const char *base, char *out)
+{
+    if (!host || !base || !base[0])
+        return false;
+    const char *colon = strrchr(host, ':');
+    size_t hlen = colon ? (size_t)(colon - host) : strlen(host);
+    size_t blen = strlen(base);
+    if (hlen < blen + 2 || host[hlen - blen - 1] != '.')
+        return false;
+    if (strncasecmp(host + hlen - blen, base, blen) != 0)
+        return false;
+    size_t llen = hlen - blen - 1;
+    if (!valid_label(host, llen))
+        return false;
+    copy_lower(out, host, llen);
+    return true;
+}
+
+int oks_ingest_route_parse(const char *method, const char *url, const char *host,
+                           const char *base_domain, oks_ingest_route *out, oks_ingest_reject *rej)
+{
+    memset(out, 0, sizeof(*out));
+    if (!url)
+        return oks_ingest_reject_set(rej, 404, "not found");
+    size_t plen = strcspn(url, "?#");
+    size_t wlen = strlen(WEBHOOK_PATH);
+    if (plen < wlen || strncmp(url, WEBHOOK_PATH, wlen) != 0)
+        return oks_ingest_reject_set(rej, 404, "not found");
+    const char *rest = url + wlen;
+    size_t rlen = plen - wlen;
+    if (rlen > 0 && rest[rlen - 1] == '/')
+        rlen--; /* tolerate a trailing slash */
+    if (rlen == 0) {
+        if (!subdomain_from_host(host, base_domain, out->subdomain))
+            return oks_ingest_reject_set(rej, 404, "unknown tenant");
+    } else {
+        if (rest[0] != '/' || !valid_label(rest + 1, rlen - 1))
+            return oks_ingest_reject_set(rej, 404, "unknown tenant");
+        copy_lower(out->subdomain, rest + 1, rlen - 1);
+    }
+    if (method && strcmp(method, "GET") == 0)
+        out->kind = OKS_INGEST_VERIFY;
+    else if (method && strcmp(method, "POST") == 0)
+        out->kind = OKS_INGEST_DELIVERY;
+    else
+        return oks_ingest_reject_set(rej, 405, "method not allowed");
+    return 0;
+}
+
+int oks_ingest_check_content_type(const char *ct, oks_ingest_reject *rej)
+{
+    static const char want[] = "application/json";
+
+    if (!ct)
+        return oks_ingest_reject_set(rej, 415, "content type must be application/json");
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
+        return oks_ingest_reject_set(rej, 415, "content type must be application/json");
+    char c = ct[n];
+    if (c != '\0' && c != ';' && c != ' ' && c != '\t')
+        return oks_ingest_reject_set(rej, 415, "content type must be application/json");
+    return 0;
+}
+
+int oks_ingest_json_depth(const char *body, size_t len, int limit)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+
+    /* Only brackets outside strings count; escapes inside strings are skipped pairwise. This
+     * is a bound check before jansson parses the text, not a parser. */
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+            if (max > limit)
+                return max;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+void oks_ingest_batch_free(oks_ingest_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_msgs; i++)
+        free(b->msgs[i].value);
+    free(b->msgs);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Validate every event first (a batch is all-or-nothing), then build envelopes. */
+static int build_batch(const json_t *events, const char *tenant_id, int64_t received_at_ms,
+                       oks_ingest_batch *out, oks_ingest_reject *rej)
+{
+    size_t i;
+    json_t *ev;
+    oks_err err = {0};
+    char msg[128];
+
+    size_t n = json_array_size(events);
+    out->msgs = calloc(n ? n : 1, sizeof(*out->msgs));
+    if (!out->msgs)
+        return oks_ingest_reject_set(rej, 503, "out of memory");
+    json_array_foreach(events, i, ev)
+    {
+        oks_event_fields f;
+        if (oks_event_fields_extract(ev, &f, &err) != 0) {
+            snprintf(msg, sizeof(msg), "event %zu: %.80s", i, err.msg);
+            return oks_ingest_reject_set(rej, 400, msg);
+        }
+        if (!oks_event_type_subscribed(f.event_type)) {
+            out->n_skipped++;
+            continue;
+        }
+        oks_ingest_msg *m = &out->msgs[out->n_msgs];
+        if (oks_event_envelope_build(ev, &f, tenant_id, received_at_ms, &m->value, &m->len, &err) !=
+            0) {
+            snprintf(msg, sizeof(msg), "event %zu: %.80s", i, err.msg);
+            return oks_ingest_reject_set(rej, err.code == OKS_E_NOMEM ? 503 : 400, msg);
+        }
+        snprintf(m->event_type, sizeof(m->event_type), "%s", f.event_type);
+        out->n_msgs++;
+    }
+    return 0;
+}
+
+int oks_ingest_body_parse(const char *body, size_t len, const oks_ingest_limits *lim,
+                          const char *tenant_id, int64_t received_at_ms, oks_ingest_batch *out,
+                          oks_ingest_reject *rej)
+{
+    json_error_t jerr;
+    int rc = -1;
+    json_t *root = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (len > lim->max_body)
+        return oks_ingest_reject_set(rej, 413, "body too large");
+    if (len == 0)
+        return oks_ingest_reject_set(rej, 400, "empty body");
+    if (oks_ingest_json_depth(body, len, lim->max_depth) > lim->max_depth)
+        return oks_ingest_reject_set(rej, 400, "JSON nested too deeply");
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        oks_ingest_reject_set(rej, 400, "malformed JSON");
+        goto out;
+    }
+    json_t *events = json_object_get(json_object_get(root, "data"), "events");
+    if (!json_is_array(events)) {
+        oks_ingest_reject_set(rej, 400, "missing data.events array");
+        goto out;
+    }
+    if (json_array_size(events) > lim->max_events) {
+        oks_ingest_reject_set(rej, 400, "too many events");
+        goto out;
+    }
+    if (build_batch(events, tenant_id, received_at_ms, out, rej) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        oks_ingest_batch_free(out);
+    json_decref(root);
+    return rc;
+}
+
+char *oks_ingest_verification_body(const char *challenge, oks_ingest_reject *rej)
+{
+    if (!challenge || !challenge[0] || strlen(challenge) > 1024) {
+        oks_ingest_reject_set(rej, 400, "missing x-okta-verification-challenge");
+        return NULL;
+    }
+    json_t *o = json_pack("{s:s}", "verification", challenge);
+    if (!o) {
+        oks_ingest_reject_set(rej, 400, "invalid verification challenge");
+        return NULL;
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        oks_ingest_reject_set(rej, 503, "out of memory");
+    return s;
+}
