@@ -1,0 +1,174 @@
+/* Pure rules of the worker: envelope validation, event actions, status mapping, Okta base URL,
+ * retry backoff and the dead-letter value. No services. */
+#include "oks_test.h"
+#include "oks_worker_consumer.h"
+#include "oks_worker_dlq.h"
+#include "oks_worker_envelope.h"
+#include "oks_worker_rules.h"
+#include "oks_worker_tenant.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static const char good[] =
+    "{\"v\":1,\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\",\"event_uuid\":\"e-1\","
+    "\"event_type\":\"user.lifecycle.deactivate\",\"published\":\"2025-03-04T10:15:29.877Z\","
+    "\"okta_user_id\":\"00u1\",\"group_id\":null,\"app_id\":null,"
+    "\"received_at\":\"2025-03-04T10:15:31.000Z\",\"event\":{}}";
+
+OKS_TEST(envelope_parses_contract_shape)
+{
+    oks_worker_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_parse(good, strlen(good), &env, &err), 0);
+    OKS_ASSERT_EQ_STR(env.tenant, "0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a");
+    OKS_ASSERT_EQ_STR(env.event_uuid, "e-1");
+    OKS_ASSERT_EQ_STR(env.event_type, "user.lifecycle.deactivate");
+    OKS_ASSERT_EQ_STR(env.okta_user_id, "00u1");
+    OKS_ASSERT_EQ_INT(env.published_ms, 1741083329877LL);
+}
+
+static void expect_bad(const char *json, const char *why)
+{
+    oks_worker_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_parse(json, strlen(json), &env, &err), -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_CONTAINS(err.msg, why);
+}
+
+OKS_TEST(envelope_rejects_bad_input)
+{
+    expect_bad("not json", "not a JSON object");
+    expect_bad("[1]", "not a JSON object");
+    char buf[2048];
+    /* wrong version */
+    snprintf(buf, sizeof buf, "%s", good);
+    buf[5] = '2';
+    expect_bad(buf, "version");
+    expect_bad("{\"v\":1,\"tenant\":\"not-a-uuid\",\"event_uuid\":\"e\",\"event_type\":\"t\","
+               "\"okta_user_id\":\"00u1\",\"published\":\"2025-03-04T10:15:29.877Z\","
+               "\"received_at\":\"2025-03-04T10:15:29.877Z\",\"event\":{}}",
+               "uuid");
+    expect_bad("{\"v\":1,\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\",\"event_uuid\":\"e\","
+               "\"event_type\":\"t\",\"okta_user_id\":\"00u1\",\"published\":\"yesterday\","
+               "\"received_at\":\"2025-03-04T10:15:29.877Z\",\"event\":{}}",
+               "ISO-8601");
+    oks_worker_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_parse("", 0, &env, &err), -1);
+}
+
+OKS_TEST(envelope_rejects_overlong_ids)
+{
+    char id[300];
+    memset(id, 'a', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"v\":1,\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\",\"event_uuid\":\"%s\","
+             "\"event_type\":\"t\",\"okta_user_id\":\"00u1\","
+             "\"published\":\"2025-03-04T10:15:29.877Z\","
+             "\"received_at\":\"2025-03-04T10:15:29.877Z\",\"event\":{}}",
+             id);
+    expect_bad(buf, "longer than");
+}
+
+OKS_TEST(event_actions)
+{
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("user.account.update_profile"), OKS_WORKER_FETCH);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("user.lifecycle.deactivate"), OKS_WORKER_FETCH);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("user.lifecycle.reactivate"), OKS_WORKER_FETCH);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("application.user_membership.add"), OKS_WORKER_FETCH);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("application.user_membership.remove"),
+                      OKS_WORKER_DEACTIVATE);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("user.lifecycle.delete.initiated"), OKS_WORKER_DELETE);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for("user.session.start"), OKS_WORKER_IGNORE);
+    OKS_ASSERT_EQ_INT(oks_worker_action_for(NULL), OKS_WORKER_IGNORE);
+}
+
+OKS_TEST(okta_status_mapping)
+{
+    const char *active[] = {"ACTIVE", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"};
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++)
+        OKS_ASSERT_EQ_STR(oks_worker_status_from_okta(active[i]), "active");
+    OKS_ASSERT_EQ_STR(oks_worker_status_from_okta("DEPROVISIONED"), "deactivated");
+    OKS_ASSERT_EQ_STR(oks_worker_status_from_okta("SUSPENDED"), "deactivated");
+    OKS_ASSERT_EQ_STR(oks_worker_status_from_okta("STAGED"), "deactivated");
+    OKS_ASSERT(oks_worker_status_from_okta("ACTIVATING_SOMETHING") == NULL);
+    OKS_ASSERT(oks_worker_status_from_okta("active") == NULL); /* Okta spells it upper case */
+    OKS_ASSERT(oks_worker_status_from_okta(NULL) == NULL);
+}
+
+static void expect_url(const char *domain, const char *want)
+{
+    char *got = oks_worker_okta_base_url(domain);
+    if (!want) {
+        OKS_ASSERT(got == NULL);
+        return;
+    }
+    OKS_ASSERT_EQ_STR(got, want);
+    free(got);
+}
+
+OKS_TEST(okta_base_url_defaults_to_https)
+{
+    expect_url("acme.okta.com", "https://acme.okta.com");
+    expect_url("acme.okta.com/", "https://acme.okta.com");
+    expect_url("https://acme.okta.com", "https://acme.okta.com");
+    expect_url("http://127.0.0.1:8080/", "http://127.0.0.1:8080");
+    expect_url("ftp://acme.okta.com", NULL);
+    expect_url("", NULL);
+    expect_url("https://", NULL);
+    expect_url("acme .okta.com", NULL);
+    expect_url(NULL, NULL);
+}
+
+OKS_TEST(backoff_doubles_and_caps)
+{
+    OKS_ASSERT_EQ_INT(oks_worker_next_backoff(0, 200, 10000), 200);
+    OKS_ASSERT_EQ_INT(oks_worker_next_backoff(200, 200, 10000), 400);
+    OKS_ASSERT_EQ_INT(oks_worker_next_backoff(6000, 200, 10000), 10000);
+    OKS_ASSERT_EQ_INT(oks_worker_next_backoff(10000, 200, 10000), 10000);
+    OKS_ASSERT_EQ_INT(oks_worker_next_backoff(0, 500, 100), 100);
+}
+
+OKS_TEST(dead_letter_value_carries_original_and_reason)
+{
+    rd_kafka_message_t m;
+    memset(&m, 0, sizeof m);
+    char payload[] = "not json at all";
+    m.payload = payload;
+    m.len = strlen(payload);
+    m.partition = 3;
+    m.offset = 42;
+    char *v = oks_worker_dlq_value(&m, "envelope is not a JSON object", "invalid", 0);
+    OKS_ASSERT(v != NULL);
+    json_error_t je;
+    json_t *j = json_loads(v, 0, &je);
+    OKS_ASSERT(j != NULL);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(j, "value")), payload);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(j, "reason")),
+                      "envelope is not a JSON object");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(j, "error_class")), "invalid");
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(j, "source_offset")), 42);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(j, "source_partition")), 3);
+    json_decref(j);
+    free(v);
+    /* invalid UTF-8 travels as base64 */
+    unsigned char bin[] = {0xff, 0xfe, 0x00, 0x41};
+    m.payload = bin;
+    m.len = sizeof bin;
+    v = oks_worker_dlq_value(&m, "r", "invalid", 0);
+    OKS_ASSERT(v != NULL);
+    j = json_loads(v, 0, &je);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(j, "value_base64")), "//4AQQ==");
+    OKS_ASSERT(json_object_get(j, "value") == NULL);
+    json_decref(j);
+    free(v);
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}

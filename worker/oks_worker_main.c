@@ -1,0 +1,135 @@
+/* oktasync-worker: start-up, wiring and the shutdown order (see docs/worker.md). */
+#include "core/oks_admin_http.h"
+#include "core/oks_log.h"
+#include "core/oks_net.h"
+#include "core/oks_signal.h"
+#include "kafka/oks_kafka.h"
+#include "oks_worker_config.h"
+#include "oks_worker_consumer.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool worker_ready(void *arg, char *why, size_t cap)
+{
+    oks_worker_ctx *ctx = arg;
+    if (atomic_load(&ctx->healthy))
+        return true;
+    snprintf(why, cap, "last message failed transiently (database, Redis, Okta or Kafka)");
+    return false;
+}
+
+static int write_ready_file(const oks_worker_cfg *cfg, const oks_admin_http *admin, oks_err *err)
+{
+    if (!cfg->ready_file || !cfg->ready_file[0])
+        return 0;
+    const char *colon = strrchr(cfg->admin_listen, ':');
+    int hl = colon ? (int)(colon - cfg->admin_listen) : 0;
+    char line[300];
+    snprintf(line, sizeof line, "admin=%.*s:%d\n", hl, cfg->admin_listen,
+             oks_admin_http_port(admin));
+    return oks_write_file_atomic(cfg->ready_file, line, err);
+}
+
+static rd_kafka_t *start_consumer(const oks_worker_cfg *cfg, oks_err *err)
+{
+    rd_kafka_t *rk =
+        oks_kafka_consumer_new(cfg->kafka_brokers, cfg->group_id, cfg->kafka_config, err);
+    if (!rk)
+        return NULL;
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, cfg->events_topic, RD_KAFKA_PARTITION_UA);
+    if (cfg->jobs_topic && cfg->jobs_topic[0])
+        rd_kafka_topic_partition_list_add(topics, cfg->jobs_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        oks_err_set(err, OKS_E_INVALID, "subscribe: %s", rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+/* Shutdown order for a consumer: stop polling (done), commit what was stored, leave the group,
+ * destroy. */
+static void stop_consumer(rd_kafka_t *rk)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        OKS_LOG_WARN("final commit: %s", rd_kafka_err2str(e));
+    e = rd_kafka_consumer_close(rk);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        OKS_LOG_WARN("consumer close: %s", rd_kafka_err2str(e));
+    rd_kafka_destroy(rk);
+}
+
+static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
+{
+    int rc = -1;
+    oks_admin_http *admin = NULL;
+    rd_kafka_t *consumer = NULL;
+    oks_worker_dlq dlq;
+    memset(&dlq, 0, sizeof dlq);
+    admin = oks_admin_http_start(cfg->admin_listen, worker_ready, ctx, err);
+    if (!admin)
+        goto out;
+    if (oks_worker_dlq_open(&dlq, cfg->kafka_brokers, cfg->kafka_config, cfg->dead_letter_topic,
+                            (int)cfg->dead_letter_timeout_ms, err) != 0)
+        goto out;
+    consumer = start_consumer(cfg, err);
+    if (!consumer)
+        goto out;
+    if (write_ready_file(cfg, admin, err) != 0)
+        goto out;
+    oks_log_fields(OKS_LOG_INFO, "worker started", "group", cfg->group_id, "events_topic",
+                   cfg->events_topic, NULL);
+    oks_worker_loop loop = {.ctx = ctx, .consumer = consumer, .dlq = &dlq};
+    oks_worker_loop_run(&loop);
+    OKS_LOG_INFO("shutting down: committing stored offsets");
+    rc = 0;
+out:
+    if (consumer)
+        stop_consumer(consumer);
+    oks_worker_dlq_close(&dlq);
+    if (admin)
+        oks_admin_http_stop(admin);
+    if (cfg->ready_file && cfg->ready_file[0])
+        unlink(cfg->ready_file);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    oks_worker_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    oks_err err = {0};
+    oks_cfg_result r = oks_cfg_load(&oks_worker_program, &cfg, argc, argv, NULL, NULL, &err);
+    if (r == OKS_CFG_EXIT)
+        return 0;
+    if (r == OKS_CFG_ERROR) {
+        fprintf(stderr, "oktasync-worker: %s\n", err.msg);
+        return 2;
+    }
+    oks_log_init("worker", (oks_log_level)cfg.log_level);
+    oks_worker_ctx ctx;
+    if (oks_worker_ctx_init(&ctx, &cfg, &err) != 0) {
+        /* secret-key / redis-url are checked here: same one-line form as the table's errors */
+        const char *name = strncmp(err.msg, "secret-key", 10) == 0 ? "secret-key" : "redis-url";
+        const char *env = name[0] == 's' ? "OKTASYNC_SECRET_KEY" : "OKTASYNC_REDIS_URL";
+        const char *colon = strchr(err.msg, ':');
+        fprintf(stderr, "oktasync-worker: invalid value for --%s (%s): %s\n", name, env,
+                colon ? colon + 2 : err.msg);
+        oks_worker_ctx_free(&ctx);
+        oks_cfg_free(&oks_worker_program, &cfg);
+        return 2;
+    }
+    oks_signal_install();
+    int rc = run(&cfg, &ctx, &err);
+    if (rc != 0)
+        oks_log_fields(OKS_LOG_ERROR, "worker failed", "error", err.msg, NULL);
+    oks_worker_ctx_free(&ctx);
+    oks_cfg_free(&oks_worker_program, &cfg);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,73 @@
+#include "oks_worker_metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void oks_worker_metrics_register(oks_worker_metrics *m)
+{
+    m->events_in = oks_metrics_counter("oktasync_worker_events_in_total",
+                                       "Kafka messages received by the worker", NULL);
+    m->applied = oks_metrics_counter("oktasync_worker_events_applied_total",
+                                     "Events that changed a user row", NULL);
+    m->unchanged = oks_metrics_counter("oktasync_worker_events_unchanged_total",
+                                       "Events whose state was already stored", NULL);
+    m->stale = oks_metrics_counter("oktasync_worker_events_stale_total",
+                                   "Events whose Okta state was older than the stored row", NULL);
+    m->ignored = oks_metrics_counter("oktasync_worker_events_ignored_total",
+                                     "Events of a type the worker does not act on", NULL);
+    m->dup_redis = oks_metrics_counter("oktasync_worker_duplicates_dropped_total",
+                                       "Duplicate events dropped", "layer=\"redis\"");
+    m->dup_db = oks_metrics_counter("oktasync_worker_duplicates_dropped_total",
+                                    "Duplicate events dropped", "layer=\"db\"");
+    m->dead_letter = oks_metrics_counter("oktasync_worker_dead_letter_total",
+                                         "Messages sent to the dead-letter topic", NULL);
+    m->retries = oks_metrics_counter("oktasync_worker_retries_total",
+                                     "Transient failures: message re-read after a backoff", NULL);
+    m->okta_ok = oks_metrics_counter("oktasync_worker_okta_calls_total", "Okta API lookups",
+                                     "result=\"ok\"");
+    m->okta_notfound = oks_metrics_counter("oktasync_worker_okta_calls_total", "Okta API lookups",
+                                           "result=\"not_found\"");
+    m->okta_error = oks_metrics_counter("oktasync_worker_okta_calls_total", "Okta API lookups",
+                                        "result=\"error\"");
+    m->db_seconds =
+        oks_metrics_histogram("oktasync_worker_db_seconds", "Time of one apply transaction", NULL,
+                              oks_latency_buckets, oks_latency_buckets_n);
+    m->process_seconds =
+        oks_metrics_histogram("oktasync_worker_process_seconds", "Time to handle one message", NULL,
+                              oks_latency_buckets, oks_latency_buckets_n);
+}
+
+enum { LAG_SLOTS = 512 };
+
+typedef struct {
+    char topic[128];
+    int partition;
+    oks_gauge *gauge;
+} lag_slot;
+
+/* Only the consumer thread sets lag, so the table needs no lock of its own. */
+static lag_slot lag_slots[LAG_SLOTS];
+static int lag_used;
+
+void oks_worker_metrics_set_lag(const char *topic, int partition, double lag)
+{
+    for (int i = 0; i < lag_used; i++) {
+        if (lag_slots[i].partition == partition && strcmp(lag_slots[i].topic, topic) == 0) {
+            oks_gauge_set(lag_slots[i].gauge, lag);
+            return;
+        }
+    }
+    if (lag_used == LAG_SLOTS || strlen(topic) >= sizeof lag_slots[0].topic)
+        return; /* bounded: more partitions than any sane deployment */
+    char labels[200];
+    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", topic, partition);
+    oks_gauge *g = oks_metrics_gauge("oktasync_worker_consumer_lag",
+                                     "Messages behind the high watermark, per partition", labels);
+    if (!g)
+        return;
+    lag_slot *s = &lag_slots[lag_used++];
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
+    s->partition = partition;
+    s->gauge = g;
+    oks_gauge_set(g, lag);
+}

@@ -1,0 +1,31 @@
+/* The worker's Prometheus series (registered once at start-up; see docs/worker.md). */
+#ifndef OKS_WORKER_METRICS_H
+#define OKS_WORKER_METRICS_H
+
+#include "core/oks_metrics.h"
+
+typedef struct oks_worker_metrics {
+    oks_counter *events_in;
+    oks_counter *applied;
+    oks_counter *unchanged;
+    oks_counter *stale;
+    oks_counter *ignored;
+    oks_counter *dup_redis;
+    oks_counter *dup_db;
+    oks_counter *dead_letter;
+    oks_counter *retries;
+    oks_counter *okta_ok;
+    oks_counter *okta_notfound;
+    oks_counter *okta_error;
+    oks_histogram *db_seconds;
+    oks_histogram *process_seconds;
+} oks_worker_metrics;
+
+/* Register every series; idempotence is the caller's job (call once). */
+void oks_worker_metrics_register(oks_worker_metrics *m);
+
+/* Consumer lag of one partition: the gauge is created the first time the partition is seen
+ * (the registry is locked, so this is safe while /metrics renders). */
+void oks_worker_metrics_set_lag(const char *topic, int partition, double lag);
+
+#endif

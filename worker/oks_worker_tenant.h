@@ -1,0 +1,24 @@
+/* Tenant lookup for the worker: Okta domain, app id and the decrypted API token. */
+#ifndef OKS_WORKER_TENANT_H
+#define OKS_WORKER_TENANT_H
+
+#include "crypto/oks_crypto.h"
+#include "oks_worker_pg.h"
+
+typedef struct oks_worker_tenant {
+    char *okta_base_url; /* "https://<domain>" unless the domain says http:// itself */
+    char *okta_app_id;   /* NULL when not configured */
+    char *api_token;     /* plaintext, wiped on free */
+} oks_worker_tenant;
+
+/* Load tenant `id`. Unknown tenant → OKS_E_NOTFOUND; not connected (no domain or token) or a
+ * token that does not decrypt → OKS_E_PERMANENT; database down → retriable codes. */
+int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *id,
+                           oks_worker_tenant *out, oks_err *err);
+void oks_worker_tenant_free(oks_worker_tenant *t);
+
+/* "acme.okta.com" → "https://acme.okta.com"; "http://127.0.0.1:8080" kept (explicit scheme);
+ * trailing slashes dropped. Any other scheme or an empty domain → NULL. malloc'd. */
+char *oks_worker_okta_base_url(const char *okta_domain);
+
+#endif
