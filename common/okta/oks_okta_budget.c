@@ -36,13 +36,14 @@ struct oks_okta_budget {
     int max_in_flight;
     double fraction;
     int64_t lease_ms;
+    int64_t window_ms;
     uint64_t seq;
     uint32_t rnd;
     int64_t observed[8]; /* last limit written per bucket, to skip redundant HSETs */
 };
 
 /* KEYS: rate zset, inflight zset, limits hash.
- * ARGV: max_in_flight, lease_ms, member, fraction, bucket.
+ * ARGV: max_in_flight, lease_ms, member, fraction, bucket, window_ms.
  * Returns 0 when granted, else a wait hint in ms. */
 static const char ACQUIRE_LUA[] =
     "local t = redis.call('TIME')\n"
@@ -52,16 +53,17 @@ static const char ACQUIRE_LUA[] =
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
     "if redis.call('ZCARD', KEYS[2]) >= max_inflight then return 15 end\n"
     "local lim = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') or 0\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+    "local win = tonumber(ARGV[6])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)\n"
     "if lim > 0 then\n"
     "  local cap = math.max(1, math.floor(lim * tonumber(ARGV[4])))\n"
     "  if redis.call('ZCARD', KEYS[1]) >= cap then\n"
     "    local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
-    "    return math.max(1, tonumber(o[2]) + 60000 - now)\n"
+    "    return math.max(1, tonumber(o[2]) + win - now)\n"
     "  end\n"
     "end\n"
     "redis.call('ZADD', KEYS[1], now, ARGV[3])\n"
-    "redis.call('PEXPIRE', KEYS[1], 61000)\n"
+    "redis.call('PEXPIRE', KEYS[1], win + 1000)\n"
     "redis.call('ZADD', KEYS[2], now + lease, ARGV[3])\n"
     "redis.call('PEXPIRE', KEYS[2], lease + 60000)\n"
     "return 0\n";
@@ -153,8 +155,8 @@ fail:
 }
 
 oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key, int max_in_flight,
-                                      double fraction, int64_t lease_ms, int64_t timeout_ms,
-                                      oks_err *err)
+                                      double fraction, int64_t window_ms, int64_t lease_ms,
+                                      int64_t timeout_ms, oks_err *err)
 {
     oks_okta_budget *b = calloc(1, sizeof *b);
     if (!b) {
@@ -164,6 +166,7 @@ oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key
     b->max_in_flight = max_in_flight;
     b->fraction = fraction;
     b->lease_ms = lease_ms;
+    b->window_ms = window_ms;
     b->timeout_ms = timeout_ms;
     b->rnd = (uint32_t)getpid() ^ (uint32_t)oks_now_wall_ms() ^ (uint32_t)(uintptr_t)b;
     snprintf(b->prefix, sizeof b->prefix, "oktasync:okta:{%.200s}:", org_key);
@@ -195,16 +198,17 @@ static int64_t try_acquire(oks_okta_budget *b, const char *bucket, const char *m
 {
     if (connect_redis(b, err) != 0)
         return -1;
-    char k_rate[400], k_inf[400], k_lim[400], maxs[16], lease[24], frac[32];
+    char k_rate[400], k_inf[400], k_lim[400], maxs[16], lease[24], frac[32], win[24];
     snprintf(k_rate, sizeof k_rate, "%srate:%s", b->prefix, bucket);
     snprintf(k_inf, sizeof k_inf, "%sinflight", b->prefix);
     snprintf(k_lim, sizeof k_lim, "%slimits", b->prefix);
     snprintf(maxs, sizeof maxs, "%d", b->max_in_flight);
     snprintf(lease, sizeof lease, "%lld", (long long)b->lease_ms);
     snprintf(frac, sizeof frac, "%.4f", b->fraction);
-    const char *argv[] = {"EVAL", ACQUIRE_LUA, "3",    k_rate, k_inf, k_lim,
-                          maxs,   lease,       member, frac,   bucket};
-    redisReply *r = cmd(b, 11, argv, err);
+    snprintf(win, sizeof win, "%lld", (long long)b->window_ms);
+    const char *argv[] = {"EVAL", ACQUIRE_LUA, "3",    k_rate, k_inf,  k_lim,
+                          maxs,   lease,       member, frac,   bucket, win};
+    redisReply *r = cmd(b, (int)(sizeof argv / sizeof argv[0]), argv, err);
     if (!r)
         return -1;
     int64_t v = r->type == REDIS_REPLY_INTEGER ? (int64_t)r->integer : -1;

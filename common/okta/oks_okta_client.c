@@ -35,6 +35,8 @@ static void apply_defaults(oks_okta_client_opts *o)
         o->budget_fraction = 0.9;
     if (o->budget_max_wait_ms <= 0)
         o->budget_max_wait_ms = 120000;
+    if (o->budget_window_ms <= 0)
+        o->budget_window_ms = 60000;
     if (o->max_body_bytes == 0)
         o->max_body_bytes = (size_t)64 << 20;
 }
@@ -134,8 +136,9 @@ oks_okta_client *oks_okta_client_new(const oks_okta_client_opts *o, oks_err *err
     if (o->redis_url && *o->redis_url) {
         /* A lease outlives the longest request so it is never reclaimed while in use. */
         int64_t lease = c->o.connect_timeout_ms + c->o.request_timeout_ms + 5000;
-        c->budget = oks_okta__budget_new(o->redis_url, c->org_key, c->o.max_in_flight,
-                                         c->o.budget_fraction, lease, 2000, err);
+        c->budget =
+            oks_okta__budget_new(o->redis_url, c->org_key, c->o.max_in_flight, c->o.budget_fraction,
+                                 c->o.budget_window_ms, lease, 2000, err);
         if (!c->budget)
             goto fail;
     }

@@ -70,8 +70,8 @@ int oks_okta__bucket_of(const char *url);
 typedef struct oks_okta_budget oks_okta_budget;
 
 oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key, int max_in_flight,
-                                      double fraction, int64_t lease_ms, int64_t timeout_ms,
-                                      oks_err *err);
+                                      double fraction, int64_t window_ms, int64_t lease_ms,
+                                      int64_t timeout_ms, oks_err *err);
 void oks_okta__budget_free(oks_okta_budget *b);
 /* Wait (sleeping, at most max_wait_ms) until both a request slot in the bucket's sliding minute
  * and an in-flight lease for the org are granted. Writes the lease id to lease (cap >= 64).
