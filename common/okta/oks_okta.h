@@ -59,6 +59,7 @@ typedef struct oks_okta_client_opts {
     int64_t budget_max_wait_ms; /* give up (OKS_E_RATELIMIT) after waiting this long for the
                                    shared budget; default 120000 */
     size_t max_body_bytes;      /* response body cap, default 64 MiB */
+    int64_t budget_window_ms;   /* shared budget window, default 60000 (Okta counts per minute) */
 } oks_okta_client_opts;
 
 /* Per-bucket rate-limit state as last seen in X-Rate-Limit-* headers. */
