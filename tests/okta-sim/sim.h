@@ -1,0 +1,300 @@
+/*
+ * oktasync-okta-sim: an Okta org simulator for tests and benchmarks.
+ *
+ * Threads: libmicrohttpd runs one thread per connection (so latency/hang faults only stall the
+ * connection they hit); the org is guarded by one rwlock (API reads share it, admin changes
+ * take it exclusively); event-hook delivery runs on its own thread with libcurl.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include "core/oks_err.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- growable byte buffer (sim_buf.c) ---- */
+typedef struct sim_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} sim_buf;
+
+void sim_buf_reserve(sim_buf *b, size_t extra);
+void sim_buf_add(sim_buf *b, const char *s, size_t n);
+void sim_buf_adds(sim_buf *b, const char *s);
+void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a quoted, escaped JSON string; NULL appends null. */
+void sim_buf_jstr(sim_buf *b, const char *s);
+/* Append an ISO-8601 timestamp in quotes, or null when ms < 0. */
+void sim_buf_jtime(sim_buf *b, int64_t ms);
+void sim_buf_free(sim_buf *b);
+/* Hand the bytes to the caller (caller frees); buffer is reset. */
+char *sim_buf_steal(sim_buf *b);
+
+/* ---- deterministic randomness (sim_gen.c) ---- */
+uint64_t sim_mix64(uint64_t x);
+uint64_t sim_rand(uint64_t seed, uint64_t idx, uint64_t field);
+/* prefix ("00u") + 17 base62 chars; out needs 21 bytes. */
+void sim_make_id(char *out, const char *prefix, uint64_t seed, uint64_t idx, uint64_t salt);
+/* Random id from the process entropy (request ids, uuids of deliveries). */
+void sim_random_token(char *out, size_t len);
+void sim_uuid(char *out); /* 37 bytes */
+
+/* ---- the org (sim_org.c) ---- */
+enum sim_status {
+    SIM_ST_ACTIVE = 0,
+    SIM_ST_PROVISIONED,
+    SIM_ST_STAGED,
+    SIM_ST_SUSPENDED,
+    SIM_ST_DEPROVISIONED,
+    SIM_ST_LOCKED_OUT,
+    SIM_ST_RECOVERY,
+    SIM_ST_PASSWORD_EXPIRED,
+    SIM_ST__COUNT
+};
+const char *sim_status_name(int st);
+int sim_status_parse(const char *s); /* -1 when unknown */
+
+#define SIM_MAX_GROUPS 64
+#define SIM_ID_LEN 21
+
+typedef struct sim_user {
+    char id[SIM_ID_LEN];
+    uint8_t status;
+    uint8_t direct;        /* assigned to the app directly (scope USER) */
+    uint8_t deleted;       /* deleted in Okta: 404 everywhere */
+    uint8_t ever_assigned; /* the app has seen it: it belongs in the state dump */
+    uint8_t custom;        /* created by admin: profile is `override` alone */
+    int32_t manager;       /* index of the manager, -1 = none */
+    uint64_t groups;       /* bit i = member of group i */
+    int64_t created_ms, activated_ms, status_changed_ms, last_updated_ms, last_login_ms;
+    int64_t assign_created_ms, assign_updated_ms;
+    json_t *override; /* profile attributes set through the admin API (owned) */
+} sim_user;
+
+typedef struct sim_group {
+    char id[SIM_ID_LEN];
+    char name[64];
+    bool app_assigned;
+    int64_t created_ms, last_updated_ms, last_membership_updated_ms;
+} sim_group;
+
+typedef struct sim_org {
+    pthread_rwlock_t lock;
+    uint64_t seed;
+    char domain[128];
+    char app_id[64];
+    char app_label[64];
+    sim_user *users;
+    uint32_t n_users, cap_users;
+    uint32_t *id_map; /* open addressing: idx + 1, 0 = empty */
+    uint32_t id_map_cap;
+    sim_group groups[SIM_MAX_GROUPS];
+    uint32_t n_groups;
+    uint32_t *overridden; /* users with a profile override (login lookups scan these) */
+    uint32_t n_overridden, cap_overridden;
+} sim_org;
+
+sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const char *domain,
+                     const char *app_id, const char *app_label, oks_err *err);
+void sim_org_free(sim_org *org);
+/* Lookups under the caller's lock; -1 when absent (deleted users are found: check ->deleted). */
+int64_t sim_org_find_id(const sim_org *org, const char *id);
+int64_t sim_org_find_login(const sim_org *org, const char *login);
+int64_t sim_org_find_user(const sim_org *org, const char *id_or_login);
+int sim_org_find_group(const sim_org *org, const char *id);
+bool sim_user_assigned(const sim_org *org, const sim_user *u);
+/* Effective scope of an assignment ("USER" or "GROUP"). */
+const char *sim_user_scope(const sim_org *org, const sim_user *u);
+/* Append a user (admin create) with an empty profile; returns its index or -1. */
+int64_t sim_org_add_user(sim_org *org, oks_err *err);
+void sim_org_note_override(sim_org *org, uint32_t idx);
+
+/* ---- profiles (sim_profile.c) ---- */
+/* Value of profile attribute `name` ("login", "department", custom ...) as text; returns NULL
+ * when absent or null. Numbers/booleans are rendered to buf. */
+const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, char *buf,
+                            size_t cap);
+/* Append the profile JSON object. */
+void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b);
+/* New reference: the full profile as a jansson object (for state dump and overrides). */
+json_t *sim_profile_json(const sim_org *org, uint32_t idx);
+
+/* ---- JSON documents (sim_render.c) ---- */
+void sim_render_user(const sim_org *org, uint32_t idx, const char *base, bool single, sim_buf *b);
+void sim_render_app_user(const sim_org *org, uint32_t idx, const char *base, bool expand,
+                         sim_buf *b);
+void sim_render_group(const sim_org *org, int g, const char *base, sim_buf *b);
+void sim_render_app(const sim_org *org, const char *base, sim_buf *b);
+
+/* ---- filter / search expressions (sim_expr.c) ---- */
+typedef struct sim_expr sim_expr;
+/* Attribute getter: text value of attr for the item, or NULL. is_time: compare as ISO time. */
+typedef const char *(*sim_expr_get)(void *item, const char *attr, char *buf, size_t cap);
+/* allowed: NULL = any attribute; otherwise a NULL-terminated list ("status", "lastUpdated"..).
+ * ranged: attributes that accept gt/ge/lt/le (NULL = all). */
+sim_expr *sim_expr_parse(const char *text, const char *const *allowed, const char *const *ranged,
+                         oks_err *err);
+bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item);
+void sim_expr_free(sim_expr *e);
+
+/* ---- System Log + hooks (sim_logs.c, sim_hooks.c) ---- */
+typedef struct sim_logs sim_logs;
+typedef struct sim_hooks sim_hooks;
+
+typedef struct sim_target {
+    const char *id, *type, *alternate_id, *display_name;
+} sim_target;
+
+sim_logs *sim_logs_new(size_t max_events);
+void sim_logs_free(sim_logs *l);
+/* Record one LogEvent (and hand it to hooks when set). Returns its uuid in uuid_out (37 B). */
+void sim_logs_add(sim_logs *l, sim_hooks *hooks, const char *event_type, const char *message,
+                  const sim_target *targets, size_t n_targets, const char *request_uri);
+
+/* ---- server ---- */
+typedef struct sim_cfg {
+    char *listen, *ready_file, *log_level, *token, *domain, *app_id, *app_label;
+    int64_t users, seed, groups;
+    int64_t rl_users_list, rl_user_get, rl_apps, rl_app_get, rl_groups, rl_logs, rl_other;
+    int64_t rl_window_ms, concurrency, max_connections, log_max_events;
+    int64_t latency_ms, jitter_ms, fail_next, fail_status, error_permille, hang_next, hang_ms;
+    int64_t truncate_next, malformed_next, force_429_next;
+    bool bad_token;
+    char *hook_url, *hook_secret, *hook_id;
+    int64_t hook_window_ms, hook_timeout_ms, hook_max_batch, hook_duplicate_permille;
+    bool hook_reorder;
+} sim_cfg;
+
+enum sim_bucket {
+    SIM_B_USERS_LIST = 0,
+    SIM_B_USER_GET,
+    SIM_B_APPS,
+    SIM_B_APP_GET,
+    SIM_B_GROUPS,
+    SIM_B_LOGS,
+    SIM_B_OTHER,
+    SIM_B__COUNT
+};
+const char *sim_bucket_name(int b);
+
+typedef struct sim_rl_bucket {
+    int64_t limit, count, window_start_ms;
+    uint64_t served, limited;
+} sim_rl_bucket;
+
+typedef struct sim_ratelimit {
+    pthread_mutex_t mu;
+    int64_t window_ms;
+    sim_rl_bucket b[SIM_B__COUNT];
+} sim_ratelimit;
+
+/* Check and count one request; fills limit/remaining/reset (epoch s); false = over quota. */
+bool sim_rl_take(sim_ratelimit *rl, int bucket, int64_t *limit, int64_t *remaining,
+                 int64_t *reset_s);
+void sim_rl_reset(sim_ratelimit *rl);
+json_t *sim_rl_stats(sim_ratelimit *rl);
+
+typedef struct sim_faults {
+    pthread_mutex_t mu;
+    int64_t latency_ms, jitter_ms, fail_next, fail_status, error_permille, hang_next, hang_ms;
+    int64_t truncate_next, malformed_next, force_429_next;
+    bool bad_token;
+    uint64_t rng;
+} sim_faults;
+
+typedef struct sim_fault_plan {
+    int64_t delay_ms, hang_ms;
+    bool hang, bad_token, force_429, truncate, malformed;
+    int fail_status; /* 0 = none */
+} sim_fault_plan;
+
+void sim_faults_init(sim_faults *f, const sim_cfg *cfg);
+void sim_faults_plan(sim_faults *f, sim_fault_plan *p);
+/* Apply a JSON object of settings ({"fail_next":3,...}); 400 text in err on bad input. */
+int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err);
+json_t *sim_faults_json(sim_faults *f);
+
+typedef struct sim_server {
+    sim_cfg *cfg;
+    sim_org *org;
+    sim_logs *logs;
+    sim_hooks *hooks;
+    sim_ratelimit rl;
+    sim_faults faults;
+    atomic_int inflight;
+    atomic_int max_inflight;
+    atomic_ullong n_requests, n_429, n_concurrency_429, n_401, n_5xx_injected;
+    pthread_mutex_t stats_mu;
+    json_t *per_endpoint; /* "GET /api/v1/users" -> count */
+    struct MHD_Daemon *mhd;
+    int port;
+} sim_server;
+
+/* A response being built by a handler. */
+typedef struct sim_resp {
+    unsigned status;
+    sim_buf body;
+    char *link_self, *link_next; /* full URLs (malloc'd), NULL = absent */
+    const char *content_type;
+    bool stream_state; /* GET /__sim/state: body produced by sim_state_stream */
+} sim_resp;
+
+typedef struct sim_req {
+    sim_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const char *body;
+    size_t body_len;
+    char base[256]; /* "http://host:port" as the client addressed us */
+    char request_id[32];
+} sim_req;
+
+const char *sim_req_arg(const sim_req *r, const char *name);
+void sim_resp_error(sim_resp *resp, unsigned status, const char *code, const char *summary,
+                    const char *request_id);
+/* Build "base + path?query" keeping the request's query arguments except `after`, then
+ * appending after=cursor when given; returns malloc'd URL. */
+char *sim_link(const sim_req *r, const char *after);
+
+/* Route handlers (return after filling resp). */
+void sim_api_users(sim_req *r, sim_resp *resp, const char *rest);
+void sim_api_groups(sim_req *r, sim_resp *resp, const char *rest);
+void sim_api_apps(sim_req *r, sim_resp *resp, const char *rest);
+void sim_api_logs(sim_req *r, sim_resp *resp);
+void sim_admin(sim_req *r, sim_resp *resp, const char *rest);
+/* Cursor pagination over users in index order (the cursor is the last user's id, opaque to
+ * clients). Writes the JSON array and self/next links; takes the org read lock. */
+typedef bool (*sim_match_fn)(const sim_org *org, uint32_t idx, void *ctx);
+typedef void (*sim_item_fn)(const sim_org *org, uint32_t idx, const char *base, void *ctx,
+                            sim_buf *b);
+void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, sim_match_fn match, sim_item_fn item,
+                  void *ctx);
+/* Parse "limit" (default, max); false = 400 already written to resp. */
+bool sim_parse_limit(sim_req *r, sim_resp *resp, int64_t def, int64_t max, int64_t *out);
+
+int sim_http_start(sim_server *srv, oks_err *err);
+void sim_http_stop(sim_server *srv);
+
+/* State dump and stats (sim_state.c) */
+void sim_state_render(sim_server *srv, sim_buf *b);
+json_t *sim_stats_json(sim_server *srv);
+void sim_stats_count(sim_server *srv, const char *method, const char *route);
+
+/* Hooks (sim_hooks.c) */
+sim_hooks *sim_hooks_new(const sim_cfg *cfg, const char *domain);
+void sim_hooks_free(sim_hooks *h);
+/* Queue one LogEvent JSON text (copied). No-op when no URL is configured. */
+void sim_hooks_enqueue(sim_hooks *h, const char *event_json);
+/* Deliver everything queued now and wait (bounded) until done; false on timeout. */
+bool sim_hooks_flush(sim_hooks *h, int64_t timeout_ms);
+json_t *sim_hooks_stats(sim_hooks *h);
+int sim_hooks_configure(sim_hooks *h, json_t *obj, oks_err *err);
+
+#endif

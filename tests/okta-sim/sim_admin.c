@@ -1,0 +1,255 @@
+/*
+ * Admin API under /__sim/ (no SSWS auth): change the org, set faults, read stats, dump the
+ * expected end state, configure and flush event-hook delivery. JSON in, JSON out.
+ */
+#include "sim_admin.h"
+
+#include "core/oks_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_json(sim_resp *resp, unsigned status, json_t *obj)
+{
+    char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    resp->status = status;
+    resp->body.len = 0;
+    sim_buf_adds(&resp->body, s ? s : "{}");
+    free(s);
+    json_decref(obj);
+}
+
+static void reply_err(sim_req *r, sim_resp *resp, const oks_err *err)
+{
+    unsigned st = err->code == OKS_E_NOTFOUND   ? 404
+                  : err->code == OKS_E_CONFLICT ? 409
+                  : err->code == OKS_E_NOMEM    ? 500
+                                                : 400;
+    const char *code = st == 404 ? "E0000007" : st == 409 ? "E0000038" : "E0000001";
+    sim_resp_error(resp, st, code, err->msg, r->request_id);
+}
+
+static json_t *parse_body(sim_req *r, sim_resp *resp, bool required)
+{
+    json_error_t je;
+    if (!r->body_len && !required)
+        return json_object();
+    json_t *j = r->body_len ? json_loadb(r->body, r->body_len, 0, &je) : NULL;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        sim_resp_error(resp, 400, "E0000003", "The request body was not well-formed.",
+                       r->request_id);
+        return NULL;
+    }
+    return j;
+}
+
+static bool is(const sim_req *r, const char *method)
+{
+    return strcmp(r->method, method) == 0;
+}
+
+static void render_user_reply(sim_req *r, sim_resp *resp, uint32_t idx)
+{
+    resp->body.len = 0;
+    sim_render_user(r->srv->org, idx, r->base, true, &resp->body);
+}
+
+/* users/{id}[/op] */
+static void admin_user(sim_req *r, sim_resp *resp, const char *rest)
+{
+    sim_server *srv = r->srv;
+    char key[256];
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *op = slash ? slash + 1 : "";
+    oks_err err = {0};
+    json_t *body = NULL;
+    if (n == 0 || n >= sizeof key) {
+        sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+        return;
+    }
+    memcpy(key, rest, n);
+    key[n] = '\0';
+    if (strcmp(op, "profile") == 0 && !(body = parse_body(r, resp, true)))
+        return;
+    pthread_rwlock_wrlock(&srv->org->lock);
+    int64_t idx = sim_org_find_user(srv->org, key);
+    int rc = -1;
+    if (idx < 0 || srv->org->users[idx].deleted)
+        oks_err_set(&err, OKS_E_NOTFOUND, "Not found: Resource not found: %s (User)", key);
+    else if (!*op && is(r, "DELETE"))
+        rc = sim_op_delete(srv, (uint32_t)idx, r->path, &err);
+    else if (!*op && is(r, "GET"))
+        rc = 0;
+    else if (!is(r, "POST"))
+        oks_err_set(&err, OKS_E_NOTFOUND, "no such admin operation");
+    else if (strcmp(op, "profile") == 0)
+        rc = sim_op_update_profile(srv, (uint32_t)idx, body, r->path, &err);
+    else if (strcmp(op, "assign") == 0 || strcmp(op, "unassign") == 0)
+        rc = sim_op_assign(srv, (uint32_t)idx, op[0] == 'a', r->path, &err);
+    else
+        rc = sim_op_lifecycle(srv, (uint32_t)idx, op, r->path, &err);
+    if (rc == 0 && srv->org->users[idx].deleted)
+        reply_json(resp, 200, json_pack("{s:s,s:b}", "id", srv->org->users[idx].id, "deleted", 1));
+    else if (rc == 0)
+        render_user_reply(r, resp, (uint32_t)idx);
+    else
+        reply_err(r, resp, &err);
+    pthread_rwlock_unlock(&srv->org->lock);
+    json_decref(body);
+}
+
+static void admin_create(sim_req *r, sim_resp *resp)
+{
+    oks_err err = {0};
+    json_t *body = parse_body(r, resp, true);
+    if (!body)
+        return;
+    pthread_rwlock_wrlock(&r->srv->org->lock);
+    int64_t idx = sim_op_create(r->srv, body, r->path, &err);
+    if (idx < 0)
+        reply_err(r, resp, &err);
+    else
+        render_user_reply(r, resp, (uint32_t)idx);
+    if (idx >= 0)
+        resp->status = 201;
+    pthread_rwlock_unlock(&r->srv->org->lock);
+    json_decref(body);
+}
+
+/* groups/{gid}/members/{uid} (POST add, DELETE remove) */
+static void admin_group(sim_req *r, sim_resp *resp, const char *rest)
+{
+    char gid[64], uid[256];
+    oks_err err = {0};
+    if (sscanf(rest, "%63[^/]/members/%255[^/]", gid, uid) != 2 ||
+        !(is(r, "POST") || is(r, "DELETE"))) {
+        sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+        return;
+    }
+    sim_org *org = r->srv->org;
+    pthread_rwlock_wrlock(&org->lock);
+    int g = sim_org_find_group(org, gid);
+    int64_t idx = sim_org_find_user(org, uid);
+    int rc = -1;
+    if (g < 0 || idx < 0 || org->users[idx].deleted)
+        oks_err_set(&err, OKS_E_NOTFOUND, "Not found: group or user");
+    else
+        rc = sim_op_membership(r->srv, (uint32_t)idx, g, is(r, "POST"), r->path, &err);
+    if (rc == 0)
+        reply_json(resp, 200,
+                   json_pack("{s:s,s:s,s:b}", "group", gid, "user", org->users[idx].id, "member",
+                             is(r, "POST")));
+    else
+        reply_err(r, resp, &err);
+    pthread_rwlock_unlock(&org->lock);
+}
+
+static void admin_info(sim_req *r, sim_resp *resp)
+{
+    sim_org *org = r->srv->org;
+    json_t *groups = json_array();
+    pthread_rwlock_rdlock(&org->lock);
+    for (uint32_t g = 0; g < org->n_groups; g++)
+        json_array_append_new(groups, json_pack("{s:s,s:s,s:b}", "id", org->groups[g].id, "name",
+                                                org->groups[g].name, "app_assigned",
+                                                org->groups[g].app_assigned));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:I,s:o}", "base_url", r->base, "app_id", org->app_id, "domain",
+                  org->domain, "users", (json_int_t)org->n_users, "groups", groups);
+    pthread_rwlock_unlock(&org->lock);
+    reply_json(resp, 200, o);
+}
+
+static void admin_faults(sim_req *r, sim_resp *resp)
+{
+    oks_err err = {0};
+    if (is(r, "POST")) {
+        json_t *body = parse_body(r, resp, true);
+        if (!body)
+            return;
+        int rc = sim_faults_set(&r->srv->faults, body, &err);
+        json_decref(body);
+        if (rc != 0) {
+            reply_err(r, resp, &err);
+            return;
+        }
+    }
+    reply_json(resp, 200, sim_faults_json(&r->srv->faults));
+}
+
+static void admin_hooks(sim_req *r, sim_resp *resp, const char *rest)
+{
+    oks_err err = {0};
+    sim_hooks *h = r->srv->hooks;
+    if (strcmp(rest, "flush") == 0 && is(r, "POST")) {
+        const char *t = sim_req_arg(r, "timeout_ms");
+        bool done = sim_hooks_flush(h, t ? atoll(t) : 15000);
+        json_t *st = sim_hooks_stats(h);
+        json_object_set_new(st, "flushed", json_boolean(done));
+        reply_json(resp, done ? 200 : 504, st);
+        return;
+    }
+    if (strcmp(rest, "stats") == 0 || (!*rest && is(r, "GET"))) {
+        reply_json(resp, 200, sim_hooks_stats(h));
+        return;
+    }
+    if (!*rest && is(r, "POST")) {
+        json_t *body = parse_body(r, resp, true);
+        if (!body)
+            return;
+        int rc = sim_hooks_configure(h, body, &err);
+        json_decref(body);
+        if (rc != 0)
+            reply_err(r, resp, &err);
+        else
+            reply_json(resp, 200, sim_hooks_stats(h));
+        return;
+    }
+    sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+}
+
+static void admin_reset(sim_req *r, sim_resp *resp)
+{
+    sim_server *srv = r->srv;
+    sim_rl_reset(&srv->rl);
+    atomic_store(&srv->n_requests, 0);
+    atomic_store(&srv->n_429, 0);
+    atomic_store(&srv->n_concurrency_429, 0);
+    atomic_store(&srv->n_401, 0);
+    atomic_store(&srv->n_5xx_injected, 0);
+    atomic_store(&srv->max_inflight, 0);
+    pthread_mutex_lock(&srv->stats_mu);
+    json_object_clear(srv->per_endpoint);
+    pthread_mutex_unlock(&srv->stats_mu);
+    reply_json(resp, 200, json_pack("{s:b}", "reset", 1));
+}
+
+void sim_admin(sim_req *r, sim_resp *resp, const char *rest)
+{
+    if (strncmp(rest, "users/", 6) == 0) {
+        admin_user(r, resp, rest + 6);
+    } else if (strcmp(rest, "users") == 0 && is(r, "POST")) {
+        admin_create(r, resp);
+    } else if (strncmp(rest, "groups/", 7) == 0) {
+        admin_group(r, resp, rest + 7);
+    } else if (strcmp(rest, "faults") == 0) {
+        admin_faults(r, resp);
+    } else if (strcmp(rest, "hooks") == 0) {
+        admin_hooks(r, resp, "");
+    } else if (strncmp(rest, "hooks/", 6) == 0) {
+        admin_hooks(r, resp, rest + 6);
+    } else if (strcmp(rest, "reset") == 0 && is(r, "POST")) {
+        admin_reset(r, resp);
+    } else if (strcmp(rest, "stats") == 0) {
+        reply_json(resp, 200, sim_stats_json(r->srv));
+    } else if (strcmp(rest, "state") == 0) {
+        sim_state_render(r->srv, &resp->body);
+    } else if (strcmp(rest, "info") == 0) {
+        admin_info(r, resp);
+    } else {
+        sim_resp_error(resp, 404, "E0000007", "Not found: no such admin endpoint", r->request_id);
+    }
+}

@@ -1,0 +1,106 @@
+/* Growable output buffer used to render responses without per-field allocations. */
+#include "sim.h"
+
+#include "core/oks_json_escape.h"
+#include "core/oks_time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sim_buf_reserve(sim_buf *b, size_t extra)
+{
+    if (b->oom || b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->oom = true;
+        return;
+    }
+    b->data = p;
+    b->cap = cap;
+}
+
+void sim_buf_add(sim_buf *b, const char *s, size_t n)
+{
+    sim_buf_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sim_buf_adds(sim_buf *b, const char *s)
+{
+    sim_buf_add(b, s, strlen(s));
+}
+
+void sim_buf_printf(sim_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    sim_buf_reserve(b, 256);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        sim_buf_reserve(b, (size_t)n + 1);
+        if (b->oom)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+void sim_buf_jstr(sim_buf *b, const char *s)
+{
+    if (!s) {
+        sim_buf_add(b, "null", 4);
+        return;
+    }
+    size_t need = strlen(s) * 6 + 3;
+    sim_buf_reserve(b, need);
+    if (b->oom)
+        return;
+    b->data[b->len++] = '"';
+    size_t n = oks_json_escape(b->data + b->len, b->cap - b->len, s);
+    b->len += n;
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+}
+
+void sim_buf_jtime(sim_buf *b, int64_t ms)
+{
+    char t[32];
+    if (ms < 0) {
+        sim_buf_add(b, "null", 4);
+        return;
+    }
+    oks_time_format_iso8601(ms, t, sizeof t);
+    sim_buf_printf(b, "\"%s\"", t);
+}
+
+void sim_buf_free(sim_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+char *sim_buf_steal(sim_buf *b)
+{
+    char *p = b->data;
+    if (!p)
+        p = calloc(1, 1);
+    memset(b, 0, sizeof *b);
+    return p;
+}

@@ -1,0 +1,269 @@
+/*
+ * User profiles. Generated attributes are derived from (seed, user index) every time they are
+ * needed, so 1M users cost no profile memory; attributes changed through the admin API live in
+ * a small jansson object per user that wins over the generated value.
+ */
+#include "sim.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const first_names[] = {
+    "Jane",   "John",   "Amira", "Kenji", "Sofia", "Liam",  "Chloé", "Noah",   "Priya", "Mateo",
+    "Olivia", "Ethan",  "Zoë",   "Lucas", "Mia",   "Arjun", "Emma",  "Oliver", "Yuki",  "Fatima",
+    "Hugo",   "Ingrid", "Tomás", "Aisha", "Lars",  "Grace", "Diego", "Hannah", "Ravi",  "Elena",
+    "Samuel", "Nora",   "Kwame", "Lea",   "Marco", "Sara",  "Felix", "Maya",   "Jonas", "Leila",
+};
+static const char *const last_names[] = {
+    "Doe",    "Smith",  "Haddad",  "Tanaka",  "Rossi",    "O'Brien", "Dubois",    "Müller",
+    "Patel",  "García", "Johnson", "Nguyen",  "Kowalski", "Silva",   "Kim",       "Sharma",
+    "Jensen", "Brown",  "Sato",    "Khan",    "Martin",   "Larsen",  "Fernández", "Okafor",
+    "Berg",   "Wilson", "López",   "Schmidt", "Iyer",     "Petrova", "Cohen",     "Andersson",
+    "Mensah", "Weber",  "Bianchi", "Ahmed",   "Novak",    "Reyes",   "Fischer",   "Hassan",
+};
+static const char *const departments[] = {
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Customer Success",
+    "Legal",
+    "Operations",
+    "Product",
+    "Support",
+    "Research & Development",
+};
+static const char *const titles[] = {
+    "Software Engineer",
+    "Senior Software Engineer",
+    "Account Executive",
+    "Sales Manager",
+    "Marketing Specialist",
+    "Financial Analyst",
+    "HR Business Partner",
+    "Customer Success Manager",
+    "Counsel",
+    "Operations Coordinator",
+    "Product Manager",
+    "Support Engineer",
+    "Director",
+    "Research Scientist",
+    "Team Lead",
+    "Associate",
+};
+static const struct place {
+    const char *locale, *lang, *tz, *city, *country;
+} places[] = {
+    {"en_US", "en-US", "America/New_York", "New York", "US"},
+    {"en_US", "en-US", "America/Los_Angeles", "San Francisco", "US"},
+    {"en_GB", "en-GB", "Europe/London", "London", "GB"},
+    {"fr_FR", "fr-FR", "Europe/Paris", "Paris", "FR"},
+    {"de_DE", "de-DE", "Europe/Berlin", "Berlin", "DE"},
+    {"es_ES", "es-ES", "Europe/Madrid", "Madrid", "ES"},
+    {"ja_JP", "ja-JP", "Asia/Tokyo", "Tokyo", "JP"},
+    {"pt_BR", "pt-BR", "America/Sao_Paulo", "São Paulo", "BR"},
+    {"nl_NL", "nl-NL", "Europe/Amsterdam", "Amsterdam", "NL"},
+    {"en_AU", "en-AU", "Australia/Sydney", "Sydney", "AU"},
+    {"en_IN", "en-IN", "Asia/Kolkata", "Bengaluru", "IN"},
+    {"sv_SE", "sv-SE", "Europe/Stockholm", "Stockholm", "SE"},
+};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct gen_prof {
+    const char *first, *last, *department, *title, *user_type, *cohort;
+    const struct place *place;
+    char login[400], display[96], employee_number[16], cost_center[16], profile_url[300];
+    char manager_id[SIM_ID_LEN], manager_name[200];
+    bool has_url, has_manager;
+} gen_prof;
+
+static void slug(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < cap; s++)
+        if (isalpha((unsigned char)*s) && (unsigned char)*s < 0x80)
+            out[n++] = (char)tolower((unsigned char)*s);
+    out[n] = '\0';
+}
+
+/* Display name of a manager without generating its whole profile (or its manager's). */
+static void manager_display(const sim_org *org, uint32_t m, char *out, size_t cap)
+{
+    const sim_user *mu = &org->users[m];
+    json_t *v = mu->override ? json_object_get(mu->override, "displayName") : NULL;
+    if (json_is_string(v) || mu->custom) {
+        snprintf(out, cap, "%s", json_is_string(v) ? json_string_value(v) : "");
+        return;
+    }
+    snprintf(out, cap, "%s %s", first_names[sim_rand(org->seed, m, 30) % N_OF(first_names)],
+             last_names[sim_rand(org->seed, m, 31) % N_OF(last_names)]);
+}
+
+static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
+{
+    uint64_t s = org->seed;
+    char a[48], b[48];
+    p->first = first_names[sim_rand(s, i, 30) % N_OF(first_names)];
+    p->last = last_names[sim_rand(s, i, 31) % N_OF(last_names)];
+    unsigned dep = (unsigned)(sim_rand(s, i, 32) % 100);
+    p->department = dep < 2 ? NULL : departments[dep % N_OF(departments)];
+    p->title = titles[sim_rand(s, i, 33) % N_OF(titles)];
+    p->place = &places[sim_rand(s, i, 34) % N_OF(places)];
+    p->user_type = sim_rand(s, i, 35) % 10 == 0 ? "Contractor" : "Employee";
+    static const char *const cohorts[] = {"2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", NULL};
+    p->cohort = cohorts[sim_rand(s, i, 36) % N_OF(cohorts)];
+    slug(a, sizeof a, p->first);
+    slug(b, sizeof b, p->last);
+    snprintf(p->login, sizeof p->login, "%s.%s%u@%s", a, b, i, org->domain);
+    snprintf(p->display, sizeof p->display, "%s %s", p->first, p->last);
+    snprintf(p->employee_number, sizeof p->employee_number, "E%07u", i + 1);
+    snprintf(p->cost_center, sizeof p->cost_center, "CC-%04u",
+             (unsigned)(sim_rand(s, i, 37) % 40) * 100 + 1000);
+    p->has_url = sim_rand(s, i, 38) % 10 < 3;
+    if (p->has_url)
+        snprintf(p->profile_url, sizeof p->profile_url, "https://intranet.%s/people/%u.jpg",
+                 org->domain, i);
+    const sim_user *u = &org->users[i];
+    p->has_manager = u->manager >= 0 && (uint32_t)u->manager < org->n_users;
+    if (p->has_manager) {
+        memcpy(p->manager_id, org->users[u->manager].id, SIM_ID_LEN);
+        manager_display(org, (uint32_t)u->manager, p->manager_name, sizeof p->manager_name);
+    }
+}
+
+/* Generated value of one attribute, or NULL (absent or null). */
+static const char *gen_get(const gen_prof *p, const char *name, char *buf, size_t cap)
+{
+    struct {
+        const char *name, *value;
+    } m[] = {
+        {"login", p->login},
+        {"email", p->login},
+        {"firstName", p->first},
+        {"lastName", p->last},
+        {"displayName", p->display},
+        {"title", p->title},
+        {"department", p->department},
+        {"organization", "Acme Corp"},
+        {"employeeNumber", p->employee_number},
+        {"costCenter", p->cost_center},
+        {"userType", p->user_type},
+        {"locale", p->place->locale},
+        {"preferredLanguage", p->place->lang},
+        {"timezone", p->place->tz},
+        {"city", p->place->city},
+        {"countryCode", p->place->country},
+        {"profileUrl", p->has_url ? p->profile_url : NULL},
+        {"manager", p->has_manager ? p->manager_name : NULL},
+        {"managerId", p->has_manager ? p->manager_id : NULL},
+        {"learningCohort", p->cohort},
+    };
+    for (size_t k = 0; k < N_OF(m); k++)
+        if (strcmp(m[k].name, name) == 0) {
+            if (!m[k].value)
+                return NULL;
+            snprintf(buf, cap, "%s", m[k].value);
+            return buf;
+        }
+    return NULL;
+}
+
+static const char *json_text(json_t *v, char *buf, size_t cap)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, cap, "%g", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, cap, "%s", json_is_true(v) ? "true" : "false");
+    else
+        return NULL;
+    return buf;
+}
+
+const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, char *buf,
+                            size_t cap)
+{
+    const sim_user *u = &org->users[idx];
+    if (u->override) {
+        json_t *v = json_object_get(u->override, name);
+        if (v)
+            return json_text(v, buf, cap);
+    }
+    if (u->custom)
+        return NULL;
+    gen_prof p;
+    gen_fill(org, idx, &p);
+    return gen_get(&p, name, buf, cap);
+}
+
+static void field(sim_buf *b, const char *name, const char *value, bool first)
+{
+    if (!first)
+        sim_buf_add(b, ",", 1);
+    sim_buf_printf(b, "\"%s\":", name);
+    sim_buf_jstr(b, value);
+}
+
+/* Fast path: no override, write the generated profile straight into the buffer. */
+static void render_generated(const sim_org *org, uint32_t idx, sim_buf *b)
+{
+    gen_prof p;
+    gen_fill(org, idx, &p);
+    sim_buf_add(b, "{", 1);
+    field(b, "login", p.login, true);
+    field(b, "email", p.login, false);
+    field(b, "firstName", p.first, false);
+    field(b, "lastName", p.last, false);
+    field(b, "displayName", p.display, false);
+    field(b, "title", p.title, false);
+    field(b, "department", p.department, false);
+    field(b, "organization", "Acme Corp", false);
+    field(b, "employeeNumber", p.employee_number, false);
+    field(b, "costCenter", p.cost_center, false);
+    field(b, "userType", p.user_type, false);
+    field(b, "manager", p.has_manager ? p.manager_name : NULL, false);
+    field(b, "managerId", p.has_manager ? p.manager_id : NULL, false);
+    field(b, "locale", p.place->locale, false);
+    field(b, "preferredLanguage", p.place->lang, false);
+    field(b, "timezone", p.place->tz, false);
+    field(b, "city", p.place->city, false);
+    field(b, "countryCode", p.place->country, false);
+    field(b, "profileUrl", p.has_url ? p.profile_url : NULL, false);
+    field(b, "learningCohort", p.cohort, false);
+    sim_buf_add(b, "}", 1);
+}
+
+json_t *sim_profile_json(const sim_org *org, uint32_t idx)
+{
+    const sim_user *u = &org->users[idx];
+    json_t *obj = NULL;
+    if (u->custom) {
+        obj = json_object();
+    } else {
+        sim_buf b = {0};
+        render_generated(org, idx, &b);
+        obj = b.data ? json_loads(b.data, 0, NULL) : NULL;
+        sim_buf_free(&b);
+    }
+    if (obj && u->override)
+        json_object_update(obj, u->override);
+    return obj;
+}
+
+void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b)
+{
+    if (!org->users[idx].override && !org->users[idx].custom) {
+        render_generated(org, idx, b);
+        return;
+    }
+    json_t *obj = sim_profile_json(org, idx);
+    char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    sim_buf_adds(b, s ? s : "{}");
+    free(s);
+    json_decref(obj);
+}

@@ -1,0 +1,142 @@
+/* Okta JSON documents: User, AppUser, Group, Application (shapes per okta-reference §3). */
+#include "sim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void link_obj(sim_buf *b, const char *name, const char *base, const char *path,
+                     const char *method, bool first)
+{
+    sim_buf_printf(b, "%s\"%s\":{\"href\":\"%s%s\"", first ? "" : ",", name, base, path);
+    if (method)
+        sim_buf_printf(b, ",\"method\":\"%s\"", method);
+    sim_buf_add(b, "}", 1);
+}
+
+static void user_links(const sim_user *u, const char *base, bool single, sim_buf *b)
+{
+    char p[128];
+    snprintf(p, sizeof p, "/api/v1/users/%s", u->id);
+    sim_buf_adds(b, ",\"_links\":{");
+    link_obj(b, "self", base, p, NULL, true);
+    if (single) {
+        /* A single user carries its lifecycle links; users in collections only `self`. */
+        const char *lc = u->status == SIM_ST_DEPROVISIONED || u->status == SIM_ST_STAGED
+                             ? "activate"
+                             : "deactivate";
+        char lp[160];
+        snprintf(lp, sizeof lp, "%s/lifecycle/%s", p, lc);
+        link_obj(b, lc, base, lp, "POST", false);
+        if (u->status == SIM_ST_ACTIVE) {
+            snprintf(lp, sizeof lp, "%s/lifecycle/suspend", p);
+            link_obj(b, "suspend", base, lp, "POST", false);
+            snprintf(lp, sizeof lp, "%s/lifecycle/reset_password", p);
+            link_obj(b, "resetPassword", base, lp, "POST", false);
+        }
+        link_obj(b, "schema", base, "/api/v1/meta/schemas/user/oscdefault0000000001", NULL, false);
+        link_obj(b, "type", base, "/api/v1/meta/types/user/otydefault000000001", NULL, false);
+    }
+    sim_buf_add(b, "}", 1);
+}
+
+void sim_render_user(const sim_org *org, uint32_t idx, const char *base, bool single, sim_buf *b)
+{
+    const sim_user *u = &org->users[idx];
+    bool staged = u->status == SIM_ST_STAGED;
+    sim_buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"created\":", u->id,
+                   sim_status_name(u->status));
+    sim_buf_jtime(b, u->created_ms);
+    sim_buf_adds(b, ",\"activated\":");
+    sim_buf_jtime(b, u->activated_ms);
+    sim_buf_adds(b, ",\"statusChanged\":");
+    sim_buf_jtime(b, u->status_changed_ms);
+    sim_buf_adds(b, ",\"lastLogin\":");
+    sim_buf_jtime(b, u->last_login_ms);
+    sim_buf_adds(b, ",\"lastUpdated\":");
+    sim_buf_jtime(b, u->last_updated_ms);
+    sim_buf_adds(b, ",\"passwordChanged\":");
+    sim_buf_jtime(b, staged ? -1 : u->activated_ms + 60000);
+    sim_buf_adds(b, ",\"type\":{\"id\":\"otydefault000000001\"},\"profile\":");
+    sim_profile_render(org, idx, b);
+    sim_buf_adds(b, staged ? ",\"credentials\":{\"provider\":{\"type\":\"OKTA\",\"name\":\"OKTA\"}}"
+                           : ",\"credentials\":{\"password\":{},\"provider\":{\"type\":\"OKTA\","
+                             "\"name\":\"OKTA\"}}");
+    user_links(u, base, single, b);
+    sim_buf_add(b, "}", 1);
+}
+
+/* AppUser status follows the user: Okta keeps the assignment of a deactivated user but it is
+ * no longer provisioned. */
+static const char *app_user_status(const sim_user *u)
+{
+    switch (u->status) {
+    case SIM_ST_DEPROVISIONED:
+    case SIM_ST_SUSPENDED:
+        return "INACTIVE";
+    case SIM_ST_STAGED:
+        return "STAGED";
+    default:
+        return "ACTIVE";
+    }
+}
+
+void sim_render_app_user(const sim_org *org, uint32_t idx, const char *base, bool expand,
+                         sim_buf *b)
+{
+    const sim_user *u = &org->users[idx];
+    char buf[256];
+    const char *login = sim_profile_get(org, idx, "login", buf, sizeof buf);
+    sim_buf_printf(b, "{\"id\":\"%s\",\"externalId\":null,\"created\":", u->id);
+    sim_buf_jtime(b, u->assign_created_ms);
+    sim_buf_adds(b, ",\"lastUpdated\":");
+    sim_buf_jtime(b, u->assign_updated_ms);
+    sim_buf_printf(b,
+                   ",\"scope\":\"%s\",\"status\":\"%s\",\"statusChanged\":", sim_user_scope(org, u),
+                   app_user_status(u));
+    sim_buf_jtime(b, u->assign_updated_ms);
+    sim_buf_adds(b, ",\"passwordChanged\":null,\"syncState\":\"DISABLED\",\"lastSync\":");
+    sim_buf_jtime(b, u->assign_updated_ms);
+    sim_buf_adds(b, ",\"credentials\":{\"userName\":");
+    sim_buf_jstr(b, login);
+    sim_buf_adds(b, "},\"profile\":{}");
+    sim_buf_printf(b,
+                   ",\"_links\":{\"app\":{\"href\":\"%s/api/v1/apps/%s\"},"
+                   "\"user\":{\"href\":\"%s/api/v1/users/%s\"}}",
+                   base, org->app_id, base, u->id);
+    if (expand) {
+        sim_buf_adds(b, ",\"_embedded\":{\"user\":");
+        sim_render_user(org, idx, base, false, b);
+        sim_buf_add(b, "}", 1);
+    }
+    sim_buf_add(b, "}", 1);
+}
+
+void sim_render_group(const sim_org *org, int g, const char *base, sim_buf *b)
+{
+    const sim_group *gr = &org->groups[g];
+    sim_buf_printf(b, "{\"id\":\"%s\",\"created\":", gr->id);
+    sim_buf_jtime(b, gr->created_ms);
+    sim_buf_adds(b, ",\"lastUpdated\":");
+    sim_buf_jtime(b, gr->last_updated_ms);
+    sim_buf_adds(b, ",\"lastMembershipUpdated\":");
+    sim_buf_jtime(b, gr->last_membership_updated_ms);
+    sim_buf_adds(b, ",\"objectClass\":[\"okta:user_group\"],\"type\":\"OKTA_GROUP\","
+                    "\"profile\":{\"name\":");
+    sim_buf_jstr(b, gr->name);
+    sim_buf_adds(b, ",\"description\":null}");
+    sim_buf_printf(b, ",\"_links\":{\"users\":{\"href\":\"%s/api/v1/groups/%s/users\"}}}", base,
+                   gr->id);
+}
+
+void sim_render_app(const sim_org *org, const char *base, sim_buf *b)
+{
+    sim_buf_printf(b, "{\"id\":\"%s\",\"name\":\"oidc_client\",\"label\":", org->app_id);
+    sim_buf_jstr(b, org->app_label);
+    sim_buf_adds(b, ",\"status\":\"ACTIVE\",\"created\":\"2023-12-01T00:00:00.000Z\","
+                    "\"lastUpdated\":\"2023-12-01T00:00:00.000Z\",\"signOnMode\":"
+                    "\"OPENID_CONNECT\",\"credentials\":{\"oauthClient\":{\"client_id\":");
+    sim_buf_jstr(b, org->app_id);
+    sim_buf_adds(b, ",\"token_endpoint_auth_method\":\"client_secret_basic\"}}");
+    sim_buf_printf(b, ",\"_links\":{\"users\":{\"href\":\"%s/api/v1/apps/%s/users\"}}}", base,
+                   org->app_id);
+}
