@@ -17,9 +17,10 @@ static int next_of(const char *v, char *out, size_t cap)
 OKS_TEST(link_single_next)
 {
     char u[256];
-    OKS_ASSERT_EQ_INT(next_of("<https://o.okta.com/api/v1/users?limit=200&after=00ud4>; rel=\"next\"",
-                              u, sizeof u),
-                      1);
+    OKS_ASSERT_EQ_INT(
+        next_of("<https://o.okta.com/api/v1/users?limit=200&after=00ud4>; rel=\"next\"", u,
+                sizeof u),
+        1);
     OKS_ASSERT_EQ_STR(u, "https://o.okta.com/api/v1/users?limit=200&after=00ud4");
 }
 
@@ -51,8 +52,8 @@ OKS_TEST(link_rel_list_and_commas_in_url)
 OKS_TEST(link_malformed_rejected)
 {
     char u[256];
-    OKS_ASSERT_EQ_INT(next_of("https://o/a; rel=next", u, sizeof u), -1);    /* no <> */
-    OKS_ASSERT_EQ_INT(next_of("<https://o/a; rel=next", u, sizeof u), -1);   /* no > */
+    OKS_ASSERT_EQ_INT(next_of("https://o/a; rel=next", u, sizeof u), -1);     /* no <> */
+    OKS_ASSERT_EQ_INT(next_of("<https://o/a; rel=next", u, sizeof u), -1);    /* no > */
     OKS_ASSERT_EQ_INT(next_of("<https://o/a>; rel=\"next", u, sizeof u), -1); /* open quote */
     OKS_ASSERT_EQ_INT(next_of("<https://o/a> rel=next", u, sizeof u), -1);    /* no ; */
     OKS_ASSERT_EQ_INT(next_of("<>; rel=next", u, sizeof u), -1);
@@ -80,8 +81,13 @@ OKS_TEST(error_body_parsed)
 OKS_TEST(error_body_bad_inputs)
 {
     oks_okta_error_body e;
-    const char *bad[] = {"", "not json", "[]", "{\"errorCode\":7}", "{\"errorSummary\":\"x\"}",
-                         "{\"errorCode\":\"E0000047\"", "null"};
+    const char *bad[] = {"",
+                         "not json",
+                         "[]",
+                         "{\"errorCode\":7}",
+                         "{\"errorSummary\":\"x\"}",
+                         "{\"errorCode\":\"E0000047\"",
+                         "null"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         OKS_ASSERT_EQ_INT(oks_okta__error_parse(bad[i], strlen(bad[i]), &e), -1);
         OKS_ASSERT_EQ_STR(e.code, "");
@@ -102,15 +108,24 @@ OKS_TEST(classification_table)
         const char *code;
         oks_errcode want;
     } t[] = {
-        {429, "E0000047", OKS_E_RATELIMIT}, {429, NULL, OKS_E_RATELIMIT},
-        {401, "E0000011", OKS_E_AUTH},      {401, "E0000004", OKS_E_AUTH},
-        {401, "", OKS_E_AUTH},              {403, "E0000006", OKS_E_FORBIDDEN},
-        {403, NULL, OKS_E_FORBIDDEN},       {404, "E0000007", OKS_E_NOTFOUND},
-        {404, NULL, OKS_E_NOTFOUND},        {400, "E0000001", OKS_E_INVALID},
-        {400, "E0000054", OKS_E_INVALID},   {405, "E0000022", OKS_E_INVALID},
-        {500, "E0000009", OKS_E_TRANSIENT}, {502, NULL, OKS_E_TRANSIENT},
-        {503, NULL, OKS_E_UNAVAILABLE},     {504, NULL, OKS_E_TRANSIENT},
-        {408, NULL, OKS_E_TIMEOUT},         {409, NULL, OKS_E_CONFLICT},
+        {429, "E0000047", OKS_E_RATELIMIT},
+        {429, NULL, OKS_E_RATELIMIT},
+        {401, "E0000011", OKS_E_AUTH},
+        {401, "E0000004", OKS_E_AUTH},
+        {401, "", OKS_E_AUTH},
+        {403, "E0000006", OKS_E_FORBIDDEN},
+        {403, NULL, OKS_E_FORBIDDEN},
+        {404, "E0000007", OKS_E_NOTFOUND},
+        {404, NULL, OKS_E_NOTFOUND},
+        {400, "E0000001", OKS_E_INVALID},
+        {400, "E0000054", OKS_E_INVALID},
+        {405, "E0000022", OKS_E_INVALID},
+        {500, "E0000009", OKS_E_TRANSIENT},
+        {502, NULL, OKS_E_TRANSIENT},
+        {503, NULL, OKS_E_UNAVAILABLE},
+        {504, NULL, OKS_E_TRANSIENT},
+        {408, NULL, OKS_E_TIMEOUT},
+        {409, NULL, OKS_E_CONFLICT},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         oks_errcode got = oks_okta__classify_status(t[i].status, t[i].code);
@@ -249,8 +264,12 @@ OKS_TEST(user_parse_missing_null_wrong_types)
 
 OKS_TEST(user_parse_rejects_unusable)
 {
-    const char *bad[] = {"[]", "{}", "{\"id\":7,\"profile\":{}}", "{\"id\":\"\",\"profile\":{}}",
-                         "{\"id\":\"00u1\"}", "{\"id\":\"00u1\",\"profile\":null}",
+    const char *bad[] = {"[]",
+                         "{}",
+                         "{\"id\":7,\"profile\":{}}",
+                         "{\"id\":\"\",\"profile\":{}}",
+                         "{\"id\":\"00u1\"}",
+                         "{\"id\":\"00u1\",\"profile\":null}",
                          "{\"id\":\"00u1\",\"profile\":\"x\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = load(bad[i]);
@@ -351,8 +370,8 @@ OKS_TEST(client_options_validated)
 OKS_TEST(redis_url_unreachable_fails_cleanly)
 {
     oks_err err = {0};
-    oks_okta_client_opts o = {.base_url = "http://127.0.0.1:1", .token = "t",
-                              .redis_url = "redis://127.0.0.1:1/0"};
+    oks_okta_client_opts o = {
+        .base_url = "http://127.0.0.1:1", .token = "t", .redis_url = "redis://127.0.0.1:1/0"};
     OKS_ASSERT(oks_okta_client_new(&o, &err) == NULL);
     OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
 }
@@ -360,8 +379,8 @@ OKS_TEST(redis_url_unreachable_fails_cleanly)
 OKS_TEST(connection_refused_is_unavailable_after_retries)
 {
     oks_err err = {0};
-    oks_okta_client_opts o = {.base_url = "http://127.0.0.1:1", .token = "t", .max_retries = 2,
-                              .max_backoff_ms = 50};
+    oks_okta_client_opts o = {
+        .base_url = "http://127.0.0.1:1", .token = "t", .max_retries = 2, .max_backoff_ms = 50};
     oks_okta_client *c = oks_okta_client_new(&o, &err);
     OKS_ASSERT(c != NULL);
     oks_okta_user u;
