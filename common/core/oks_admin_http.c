@@ -17,7 +17,7 @@ struct oks_admin_http {
 };
 
 /* libmicrohttpd's own messages go to the JSON log, not raw stderr. */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
