@@ -1,0 +1,154 @@
+/* Validation of operator input, done before touching the database so mistakes exit 2. */
+#include "ctl.h"
+
+#include "core/oks_config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+bool oks_ctl_valid_subdomain(const char *s, char *why, size_t cap)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 63) {
+        snprintf(why, cap, "must be 1 to 63 characters");
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-')) {
+            snprintf(why, cap, "only lower-case letters, digits and '-' are allowed");
+            return false;
+        }
+    }
+    if (s[0] == '-' || s[len - 1] == '-') {
+        snprintf(why, cap, "must not start or end with '-'");
+        return false;
+    }
+    return true;
+}
+
+/* host[:port] with DNS characters only. */
+static bool valid_host_port(const char *h, size_t len)
+{
+    const char *colon = memchr(h, ':', len);
+    size_t hlen = colon ? (size_t)(colon - h) : len;
+    if (hlen == 0 || hlen > 253 || h[0] == '.' || h[0] == '-' || h[hlen - 1] == '.' ||
+        h[hlen - 1] == '-')
+        return false;
+    for (size_t i = 0; i < hlen; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+            return false;
+    if (!colon)
+        return true;
+    size_t digits = len - hlen - 1;
+    long port = 0;
+    if (digits == 0 || digits > 5)
+        return false;
+    for (size_t j = hlen + 1; j < len; j++) {
+        if (!isdigit((unsigned char)h[j]))
+            return false;
+        port = port * 10 + (h[j] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+bool oks_ctl_valid_okta_domain(const char *s, char *out, size_t cap, char *why, size_t why_cap)
+{
+    const char *host = s;
+    if (strncasecmp(s, "https://", 8) == 0)
+        host = s + 8;
+    else if (strncasecmp(s, "http://", 7) == 0)
+        host = s + 7; /* the Okta simulator in tests; real orgs are https */
+    else if (strstr(s, "://")) {
+        snprintf(why, why_cap, "only https:// (or http:// for a local simulator) is allowed");
+        return false;
+    }
+    size_t len = strlen(host);
+    while (len > 0 && host[len - 1] == '/')
+        len--;
+    if (len == 0 || memchr(host, '/', len) || !valid_host_port(host, len)) {
+        snprintf(why, why_cap, "expected a host name like dev-123456.okta.com (no path)");
+        return false;
+    }
+    size_t keep = (size_t)(host - s) + len;
+    if (keep >= cap) {
+        snprintf(why, why_cap, "too long");
+        return false;
+    }
+    memcpy(out, s, keep);
+    out[keep] = '\0';
+    return true;
+}
+
+bool oks_ctl_valid_okta_id(const char *s, char *why, size_t cap)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 100) {
+        snprintf(why, cap, "must be 1 to 100 characters");
+        return false;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.') {
+            snprintf(why, cap, "only letters, digits, '-', '_' and '.' are allowed");
+            return false;
+        }
+    return true;
+}
+
+bool oks_ctl_valid_hhmm(const char *s, char *why, size_t cap)
+{
+    if (strlen(s) != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+        s[2] != ':' || !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4])) {
+        snprintf(why, cap, "expected HH:MM (UTC), e.g. 03:00");
+        return false;
+    }
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 23 || m > 59) {
+        snprintf(why, cap, "hour must be 00..23 and minute 00..59");
+        return false;
+    }
+    return true;
+}
+
+bool oks_ctl_parse_onoff(const char *s, bool *out)
+{
+    if (strcmp(s, "on") == 0 || strcmp(s, "off") == 0) {
+        *out = s[1] == 'n';
+        return true;
+    }
+    return oks_parse_bool(s, out);
+}
+
+bool oks_ctl_valid_manager_mode(const char *s)
+{
+    return strcmp(s, "individual") == 0 || strcmp(s, "team") == 0;
+}
+
+char *oks_ctl_read_secret(const char *value, oks_err *err)
+{
+    if (strcmp(value, "-") != 0) {
+        char *copy = strdup(value);
+        if (!copy)
+            oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        return copy;
+    }
+    char buf[4096];
+    if (!fgets(buf, sizeof buf, stdin)) {
+        oks_err_set(err, OKS_E_INVALID, "nothing to read on standard input");
+        return NULL;
+    }
+    size_t len = strcspn(buf, "\r\n");
+    if (len == sizeof buf - 1) {
+        oks_err_set(err, OKS_E_INVALID, "secret on standard input is longer than 4095 bytes");
+        return NULL;
+    }
+    buf[len] = '\0';
+    char *copy = strdup(buf);
+    memset(buf, 0, sizeof buf);
+    if (!copy)
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+    return copy;
+}
