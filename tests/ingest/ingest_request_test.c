@@ -1,0 +1,152 @@
+/* Unit tests of the pure request validation (routing, content type, body → batch). */
+#include "event/oks_event.h"
+#include "ingest_request.h"
+#include "oks_test.h"
+
+#include <stdlib.h>
+
+static const oks_ingest_limits LIM = {.max_body = 4096, .max_depth = 8, .max_events = 3};
+static const char *TENANT = "7d1e0c1a-0000-4000-8000-000000000001";
+
+#define EV(uuid, type)                                                                             \
+    "{\"uuid\":\"" uuid "\",\"eventType\":\"" type "\",\"published\":\"2025-03-04T10:15:29.877Z\"," \
+    "\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}"
+
+static unsigned parse_status(const char *body, oks_ingest_batch *b, oks_ingest_reject *rej)
+{
+    memset(rej, 0, sizeof(*rej));
+    if (oks_ingest_body_parse(body, strlen(body), &LIM, TENANT, 0, b, rej) == 0)
+        return 0;
+    OKS_ASSERT_CONTAINS(rej->body, "{\"error\":\"");
+    OKS_ASSERT(b->msgs == NULL); /* nothing left to produce after a rejection */
+    return rej->status;
+}
+
+OKS_TEST(route_by_path_and_host)
+{
+    oks_ingest_route r;
+    oks_ingest_reject rej = {0};
+
+    OKS_ASSERT_EQ_INT(oks_ingest_route_parse("POST", "/webhooks/okta/Acme", NULL, "", &r, &rej), 0);
+    OKS_ASSERT_EQ_STR(r.subdomain, "acme");
+    OKS_ASSERT_EQ_INT(r.kind, OKS_INGEST_DELIVERY);
+    OKS_ASSERT_EQ_INT(
+        oks_ingest_route_parse("GET", "/webhooks/okta?x=1", "acme.hooks.example:8443",
+                               "hooks.example", &r, &rej),
+        0);
+    OKS_ASSERT_EQ_STR(r.subdomain, "acme");
+    OKS_ASSERT_EQ_INT(r.kind, OKS_INGEST_VERIFY);
+    OKS_ASSERT_EQ_INT(oks_ingest_route_parse("POST", "/webhooks/okta/", "b.hooks.example",
+                                             "hooks.example", &r, &rej),
+                      0);
+    OKS_ASSERT_EQ_STR(r.subdomain, "b");
+}
+
+OKS_TEST(route_rejections)
+{
+    oks_ingest_route r;
+    oks_ingest_reject rej = {0};
+
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/other", NULL, "", &r, &rej) != 0);
+    OKS_ASSERT_EQ_INT(rej.status, 404);
+    /* Host of another domain, nested subdomain, no base domain configured. */
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "acme.evil.example",
+                                      "hooks.example", &r, &rej) != 0);
+    OKS_ASSERT_EQ_INT(rej.status, 404);
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "a.b.hooks.example",
+                                      "hooks.example", &r, &rej) != 0);
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "acme.hooks.example", "", &r,
+                                      &rej) != 0);
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta/a/b", NULL, "", &r, &rej) != 0);
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/oktax", NULL, "", &r, &rej) != 0);
+    OKS_ASSERT_EQ_INT(rej.status, 404);
+    OKS_ASSERT(oks_ingest_route_parse("PUT", "/webhooks/okta/acme", NULL, "", &r, &rej) != 0);
+    OKS_ASSERT_EQ_INT(rej.status, 405);
+    OKS_ASSERT_EQ_STR(rej.body, "{\"error\":\"method not allowed\"}");
+}
+
+OKS_TEST(content_type)
+{
+    oks_ingest_reject rej = {0};
+
+    OKS_ASSERT_EQ_INT(oks_ingest_check_content_type("application/json", &rej), 0);
+    OKS_ASSERT_EQ_INT(oks_ingest_check_content_type("Application/JSON; charset=utf-8", &rej), 0);
+    OKS_ASSERT(oks_ingest_check_content_type("text/plain", &rej) != 0);
+    OKS_ASSERT_EQ_INT(rej.status, 415);
+    OKS_ASSERT(oks_ingest_check_content_type("application/jsonx", &rej) != 0);
+    OKS_ASSERT(oks_ingest_check_content_type(NULL, &rej) != 0);
+}
+
+OKS_TEST(json_depth_ignores_strings)
+{
+    OKS_ASSERT_EQ_INT(oks_ingest_json_depth("{\"a\":[[1]]}", 11, 100), 3);
+    OKS_ASSERT_EQ_INT(oks_ingest_json_depth("{\"a\":\"[[[[\\\"[[\"}", 16, 100), 1);
+}
+
+OKS_TEST(body_batch_and_skipped_types)
+{
+    oks_ingest_batch b;
+    oks_ingest_reject rej;
+    const char *body = "{\"data\":{\"events\":[" EV("e1", "user.lifecycle.deactivate") "," EV(
+        "e2", "user.session.start") "," EV("e3", "group.user_membership.add") "]}}";
+
+    OKS_ASSERT_EQ_INT(parse_status(body, &b, &rej), 0);
+    OKS_ASSERT_EQ_INT(b.n_msgs, 2);
+    OKS_ASSERT_EQ_INT(b.n_skipped, 1);
+    OKS_ASSERT_EQ_STR(b.msgs[0].event_type, "user.lifecycle.deactivate");
+    OKS_ASSERT_EQ_STR(b.msgs[1].event_type, "group.user_membership.add");
+    oks_event_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_event_envelope_parse(b.msgs[1].value, b.msgs[1].len, &env, &err), 0);
+    OKS_ASSERT_EQ_STR(env.event_uuid, "e3");
+    OKS_ASSERT_EQ_STR(env.tenant, TENANT);
+    oks_event_envelope_free(&env);
+    oks_ingest_batch_free(&b);
+
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[]}}", &b, &rej), 0);
+    OKS_ASSERT_EQ_INT(b.n_msgs, 0);
+    oks_ingest_batch_free(&b);
+}
+
+OKS_TEST(body_rejections)
+{
+    oks_ingest_batch b;
+    oks_ingest_reject rej;
+    char big[5000];
+
+    OKS_ASSERT_EQ_INT(parse_status("", &b, &rej), 400);
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[", &b, &rej), 400);
+    OKS_ASSERT_EQ_STR(rej.body, "{\"error\":\"malformed JSON\"}");
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{}}", &b, &rej), 400);
+    OKS_ASSERT_CONTAINS(rej.body, "data.events");
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":{}}}", &b, &rej), 400);
+    OKS_ASSERT_EQ_INT(parse_status("{\"a\":[[[[[[[[[[1]]]]]]]]]]}", &b, &rej), 400);
+    OKS_ASSERT_CONTAINS(rej.body, "deeply");
+    /* One bad event rejects the whole batch: nothing of it may be produced. */
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[" EV("e1", "user.lifecycle.create") ","
+                                   "{\"eventType\":\"user.lifecycle.create\",\"target\":[]}]}}",
+                                   &b, &rej),
+                      400);
+    OKS_ASSERT_CONTAINS(rej.body, "event 1");
+    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[1,2,3,4]}}", &b, &rej), 400);
+    OKS_ASSERT_CONTAINS(rej.body, "too many");
+    memset(big, ' ', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    OKS_ASSERT_EQ_INT(parse_status(big, &b, &rej), 413);
+}
+
+OKS_TEST(verification_body)
+{
+    oks_ingest_reject rej = {0};
+    char *s = oks_ingest_verification_body("abc\"def", &rej);
+    OKS_ASSERT_EQ_STR(s, "{\"verification\":\"abc\\\"def\"}");
+    free(s);
+    OKS_ASSERT(oks_ingest_verification_body(NULL, &rej) == NULL);
+    OKS_ASSERT_EQ_INT(rej.status, 400);
+    OKS_ASSERT(oks_ingest_verification_body("", &rej) == NULL);
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}
