@@ -9,15 +9,15 @@ oks_add_test(NAME ingest_fuzz_replay
 # -DOKS_FUZZ=ON with clang: the libFuzzer target plus a short fixed-length run in the suite.
 if(OKS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
     add_executable(ingest_fuzz_request ${OKS_INGEST_FUZZ_DIR}/ingest_fuzz_request.c)
-    target_compile_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer)
-    target_link_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer)
+    target_compile_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer,address)
+    target_link_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer,address)
     target_link_libraries(ingest_fuzz_request PRIVATE oks_ingest_core)
     set_target_properties(ingest_fuzz_request PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
     set(work ${CMAKE_CURRENT_BINARY_DIR}/ingest_corpus_work)
     file(MAKE_DIRECTORY ${work})
     # New inputs go to the work dir (first corpus argument); the seeds stay untouched.
     add_test(NAME ingest_fuzz_request
-        COMMAND ingest_fuzz_request -runs=20000 -seed=1 -max_len=8192 -timeout=10 ${work}
+        COMMAND ingest_fuzz_request -runs=200000 -seed=1 -max_len=8192 -timeout=10 ${work}
                 ${OKS_INGEST_FUZZ_DIR}/ingest_corpus)
     set_tests_properties(ingest_fuzz_request PROPERTIES LABELS unit TIMEOUT 120)
 endif()
