@@ -1,0 +1,112 @@
+/* oktasync-scheduler: daily full-sync jobs per tenant (see docs/scheduler.md). */
+#include "core/oks_admin_http.h"
+#include "core/oks_log.h"
+#include "core/oks_net.h"
+#include "core/oks_signal.h"
+#include "core/oks_time.h"
+#include "oks_sched_config.h"
+#include "oks_sched_run.h"
+#include "oks_sched_slot.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_bool last_pass_ok = true;
+
+static bool sched_ready(void *arg, char *why, size_t cap)
+{
+    (void)arg;
+    if (atomic_load(&last_pass_ok))
+        return true;
+    snprintf(why, cap, "last pass failed (database or Kafka); retrying");
+    return false;
+}
+
+static int write_ready_file(const oks_sched_cfg *cfg, const oks_admin_http *admin, oks_err *err)
+{
+    if (!cfg->ready_file || !cfg->ready_file[0])
+        return 0;
+    const char *colon = strrchr(cfg->admin_listen, ':');
+    int hl = colon ? (int)(colon - cfg->admin_listen) : 0;
+    char line[300];
+    snprintf(line, sizeof line, "admin=%.*s:%d\n", hl, cfg->admin_listen,
+             oks_admin_http_port(admin));
+    return oks_write_file_atomic(cfg->ready_file, line, err);
+}
+
+static void one_pass(oks_sched *s)
+{
+    oks_err err = {0};
+    int n = 0;
+    int rc = oks_sched_pass(s, oks_now_wall_ms(), &n, &err);
+    atomic_store(&last_pass_ok, rc == 0);
+    if (rc != 0)
+        oks_log_fields(OKS_LOG_WARN, "scheduling pass incomplete", "error", err.msg, NULL);
+}
+
+static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
+{
+    oks_admin_http *admin = oks_admin_http_start(cfg->admin_listen, sched_ready, NULL, err);
+    if (!admin)
+        return -1;
+    if (write_ready_file(cfg, admin, err) != 0) {
+        oks_admin_http_stop(admin);
+        return -1;
+    }
+    OKS_LOG_INFO("scheduler started");
+    while (!oks_shutdown_requested()) {
+        one_pass(s);
+        int64_t until = oks_now_mono_ms() + cfg->tick_interval_ms;
+        while (!oks_shutdown_requested() && oks_now_mono_ms() < until)
+            oks_sleep_ms(until - oks_now_mono_ms() < 100 ? until - oks_now_mono_ms() : 100);
+    }
+    OKS_LOG_INFO("scheduler stopping");
+    oks_admin_http_stop(admin);
+    if (cfg->ready_file && cfg->ready_file[0])
+        unlink(cfg->ready_file);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    oks_sched_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    oks_err err = {0};
+    oks_cfg_result r = oks_cfg_load(&oks_sched_program, &cfg, argc, argv, NULL, NULL, &err);
+    if (r == OKS_CFG_EXIT)
+        return 0;
+    if (r == OKS_CFG_ERROR) {
+        fprintf(stderr, "oktasync-scheduler: %s\n", err.msg);
+        return 2;
+    }
+    int tod;
+    if (!oks_sched_parse_time_of_day(cfg.default_time, &tod)) {
+        fprintf(stderr,
+                "oktasync-scheduler: invalid value for --default-time (OKTASYNC_DEFAULT_TIME): "
+                "expected HH:MM or HH:MM:SS (UTC)\n");
+        oks_cfg_free(&oks_sched_program, &cfg);
+        return 2;
+    }
+    oks_log_init("scheduler", (oks_log_level)cfg.log_level);
+    oks_signal_install();
+    oks_sched s;
+    int rc = oks_sched_init(&s, &cfg, &err);
+    if (rc == 0 && cfg.once) {
+        int n = 0;
+        rc = oks_sched_pass(&s, oks_now_wall_ms(), &n, &err);
+        if (rc == 0) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", n);
+            oks_log_fields(OKS_LOG_INFO, "pass done", "published", num, NULL);
+        }
+    } else if (rc == 0) {
+        rc = run_daemon(&cfg, &s, &err);
+    }
+    if (rc != 0)
+        oks_log_fields(OKS_LOG_ERROR, "scheduler failed", "error", err.msg, NULL);
+    oks_sched_free(&s);
+    oks_cfg_free(&oks_sched_program, &cfg);
+    return rc == 0 ? 0 : 1;
+}

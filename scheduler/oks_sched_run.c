@@ -1,0 +1,208 @@
+#include "oks_sched_run.h"
+
+#include "core/oks_log.h"
+#include "core/oks_time.h"
+#include "kafka/oks_kafka.h"
+#include "oks_sched_slot.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    rd_kafka_resp_err_t *out = m->_private;
+    if (out)
+        *out = m->err;
+}
+
+int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
+{
+    char errstr[256];
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    if (!oks_sched_parse_time_of_day(cfg->default_time, &s->default_tod_s))
+        return oks_err_set(err, OKS_E_INVALID, "default-time: expected HH:MM or HH:MM:SS (UTC)");
+    rd_kafka_conf_t *conf = oks_kafka_producer_conf(cfg->kafka_brokers, cfg->kafka_config,
+                                                    (int)cfg->produce_timeout_ms, err);
+    if (!conf)
+        return -1;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!s->producer) {
+        rd_kafka_conf_destroy(conf);
+        return oks_err_set(err, OKS_E_INVALID, "kafka producer: %s", errstr);
+    }
+    s->published = oks_metrics_counter("oktasync_scheduler_jobs_published_total",
+                                       "Full-sync jobs acknowledged by Kafka", NULL);
+    s->failures = oks_metrics_counter("oktasync_scheduler_publish_failures_total",
+                                      "Jobs that could not be published (retried next tick)", NULL);
+    s->tenants =
+        oks_metrics_gauge("oktasync_scheduler_tenants", "Tenants seen in the last pass", NULL);
+    return 0;
+}
+
+void oks_sched_free(oks_sched *s)
+{
+    if (s->producer) {
+        rd_kafka_flush(s->producer, (int)s->cfg->produce_timeout_ms);
+        rd_kafka_destroy(s->producer);
+    }
+    if (s->db)
+        oks_db_close(s->db);
+    memset(s, 0, sizeof *s);
+}
+
+static oks_db *db_get(oks_sched *s, oks_err *err)
+{
+    if (s->db)
+        return oks_db_ensure(s->db, err) == 0 ? s->db : NULL;
+    oks_db_opts o = {.url = s->cfg->database_url,
+                     .connect_timeout_s = 5,
+                     .statement_timeout_ms = s->cfg->db_statement_timeout_ms,
+                     .application_name = "oktasync-scheduler"};
+    s->db = oks_db_connect(&o, err);
+    return s->db;
+}
+
+/* Produce one job and wait for the acknowledgement (acks=all, idempotent producer). */
+static int produce_job(oks_sched *s, const char *tenant, int64_t run_id, int64_t slot_ms,
+                       oks_err *err)
+{
+    char *value = oks_sched_job_json(tenant, run_id, slot_ms);
+    if (!value)
+        return oks_err_set(err, OKS_E_NOMEM, "building job");
+    rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        s->producer, RD_KAFKA_V_TOPIC(s->cfg->jobs_topic), RD_KAFKA_V_KEY(tenant, strlen(tenant)),
+        RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("tenant", tenant, -1), RD_KAFKA_V_HEADER("type", "full_sync", -1),
+        RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+    free(value);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return oks_err_set(err, oks_kafka_errcode(e), "produce job: %s", rd_kafka_err2str(e));
+    /* message.timeout.ms = produce-timeout bounds this: the report always arrives. */
+    while (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS)
+        rd_kafka_poll(s->producer, 100);
+    if (delivered != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return oks_err_set(err, oks_kafka_errcode(delivered), "job not acknowledged: %s",
+                           rd_kafka_err2str(delivered));
+    return 0;
+}
+
+static void set_last_run(const char *tenant, int64_t slot_ms)
+{
+    /* One gauge per tenant, created on first sight (the registry is locked). Bounded by the
+     * tenant count; the table keeps them so a tenant's gauge is created once. */
+    enum { MAX_TRACKED = 4096 };
+    static struct {
+        char tenant[40];
+        oks_gauge *g;
+    } seen[MAX_TRACKED];
+    static int n_seen;
+    for (int i = 0; i < n_seen; i++) {
+        if (strcmp(seen[i].tenant, tenant) == 0) {
+            oks_gauge_set(seen[i].g, (double)slot_ms / 1000.0);
+            return;
+        }
+    }
+    if (n_seen == MAX_TRACKED)
+        return;
+    char labels[80];
+    snprintf(labels, sizeof labels, "tenant=\"%s\"", tenant);
+    oks_gauge *g =
+        oks_metrics_gauge("oktasync_scheduler_last_run_timestamp_seconds",
+                          "scheduled_for of the tenant's latest published full sync", labels);
+    if (!g)
+        return;
+    snprintf(seen[n_seen].tenant, sizeof seen[n_seen].tenant, "%s", tenant);
+    seen[n_seen++].g = g;
+    oks_gauge_set(g, (double)slot_ms / 1000.0);
+}
+
+/* 1 = published, 0 = nothing to do (another replica or an earlier pass did it), -1 = failed. */
+static int schedule_tenant(oks_sched *s, const char *tenant, int64_t slot_ms, oks_err *err)
+{
+    char when[32], run_id_text[24];
+    oks_time_format_iso8601(slot_ms, when, sizeof when);
+    if (oks_db_begin(s->db, err) != 0)
+        return -1;
+    const char *p[] = {tenant, when};
+    PGresult *r =
+        oks_db_exec_params(s->db,
+                           "INSERT INTO sync_runs (tenant_id, kind, scheduled_for, status) "
+                           "VALUES ($1::uuid, 'full_sync', $2::timestamptz, 'queued') "
+                           "ON CONFLICT (tenant_id, kind, scheduled_for) DO NOTHING RETURNING id",
+                           2, p, err);
+    if (!r)
+        goto fail;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        oks_db_rollback(s->db);
+        return 0;
+    }
+    snprintf(run_id_text, sizeof run_id_text, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    int64_t run_id = strtoll(run_id_text, NULL, 10);
+    if (produce_job(s, tenant, run_id, slot_ms, err) != 0)
+        goto fail;
+    if (oks_db_commit(s->db, err) != 0)
+        goto fail; /* the job went out without its row: the next pass publishes again
+                      (at-least-once; the worker keys full syncs by tenant and slot) */
+    oks_counter_add(s->published, 1);
+    set_last_run(tenant, slot_ms);
+    oks_log_fields(OKS_LOG_INFO, "full sync job published", "tenant", tenant, "run_id", run_id_text,
+                   "scheduled_for", when, NULL);
+    return 1;
+fail:
+    oks_db_rollback(s->db);
+    oks_counter_add(s->failures, 1);
+    return -1;
+}
+
+/* Tenants with their time of day, creation time and last run (for the gauge after a restart). */
+static const char sql_tenants[] =
+    "SELECT t.id::text, COALESCE(EXTRACT(EPOCH FROM t.full_sync_time)::int, -1), "
+    "(EXTRACT(EPOCH FROM t.created_at) * 1000)::bigint, "
+    "(SELECT (EXTRACT(EPOCH FROM max(r.scheduled_for)) * 1000)::bigint FROM sync_runs r "
+    " WHERE r.tenant_id = t.id AND r.kind = 'full_sync') "
+    "FROM tenants t ORDER BY t.id";
+
+int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
+{
+    int failed = 0, published = 0;
+    if (n_published)
+        *n_published = 0;
+    if (!db_get(s, err))
+        return -1;
+    PGresult *r = oks_db_exec_params(s->db, sql_tenants, 0, NULL, err);
+    if (!r)
+        return -1;
+    oks_gauge_set(s->tenants, PQntuples(r));
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *tenant = PQgetvalue(r, i, 0);
+        int tod = (int)strtol(PQgetvalue(r, i, 1), NULL, 10);
+        int64_t created_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (!PQgetisnull(r, i, 3))
+            set_last_run(tenant, strtoll(PQgetvalue(r, i, 3), NULL, 10));
+        int64_t slot = oks_sched_latest_slot(now_ms, tod >= 0 ? tod % 86400 : s->default_tod_s);
+        if (slot < created_ms)
+            continue; /* the tenant did not exist at that slot: nothing was missed */
+        oks_err e = {0};
+        int rc = schedule_tenant(s, tenant, slot, &e);
+        if (rc < 0) {
+            failed++;
+            oks_log_fields(OKS_LOG_WARN, "full sync job not published, retried next tick", "tenant",
+                           tenant, "error", e.msg, NULL);
+            *err = e;
+        }
+        published += rc > 0;
+    }
+    PQclear(r);
+    if (n_published)
+        *n_published = published;
+    return failed ? -1 : 0;
+}

@@ -1,0 +1,203 @@
+/* The scheduler binary against the real stack: replicas, catch-up, produce failure, shape. */
+#include "core/oks_time.h"
+#include "oks_test.h"
+#include "wtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DAY_MS 86400000LL
+
+static pid_t spawn_once(const char *db_url, const char *brokers, const char *topic, const char *log)
+{
+    const char *args[] = {"--once", "--database-url", db_url,  "--kafka-brokers",
+                          brokers,  "--jobs-topic",   topic,   "--produce-timeout",
+                          "3s",     "--log-level",    "debug", NULL};
+    return wt_spawn("oktasync-scheduler", args, log);
+}
+
+/* "HH:MM:SS" of now + delta (UTC) and the epoch ms of the slot the scheduler should pick. */
+static void time_of_day(int64_t delta_ms, char out[9])
+{
+    int64_t t = oks_now_wall_ms() + delta_ms;
+    int64_t s = ((t / 1000) % 86400 + 86400) % 86400;
+    snprintf(out, 9, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+}
+
+static size_t count_for_tenant(json_t *msgs, const char *tenant)
+{
+    size_t n = 0, i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "key")), tenant) == 0)
+            n++;
+    }
+    return n;
+}
+
+OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    const char *brokers = oks_test_service("OKTASYNC_KAFKA_BROKERS");
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 3);
+    char *t[3];
+    for (int i = 0; i < 3; i++)
+        t[i] = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    pid_t a = spawn_once(url, brokers, topic, wt_tmp("sched-a.log"));
+    pid_t b = spawn_once(url, brokers, topic, wt_tmp("sched-b.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
+    OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
+    /* a later pass finds every slot taken */
+    pid_t c = spawn_once(url, brokers, topic, wt_tmp("sched-c.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(c, 20000), 0);
+    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(msgs), 3);
+    for (int i = 0; i < 3; i++) {
+        OKS_ASSERT_EQ_INT(count_for_tenant(msgs, t[i]), 1);
+        const char *p[] = {t[i]};
+        char *n = wt_scalar(db,
+                            "SELECT count(*) FROM sync_runs WHERE tenant_id = $1::uuid AND "
+                            "kind = 'full_sync' AND status = 'queued'",
+                            1, p);
+        OKS_ASSERT_EQ_STR(n, "1");
+        free(n);
+        free(t[i]);
+    }
+    json_decref(msgs);
+    oks_db_close(db);
+    free(url);
+}
+
+OKS_TEST(job_message_shape_matches_run_row)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 1);
+    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    pid_t a =
+        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
+    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
+    json_t *m = json_array_get(msgs, 0);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(m, "key")), tenant);
+    json_error_t je;
+    json_t *v = json_loads(json_string_value(json_object_get(m, "value")), 0, &je);
+    OKS_ASSERT(v != NULL);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(v, "v")), 1);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(v, "kind")), "full_sync");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(v, "tenant")), tenant);
+    const char *p[] = {tenant};
+    char *run_id = wt_scalar(db, "SELECT id FROM sync_runs WHERE tenant_id = $1::uuid", 1, p);
+    char *when = wt_scalar(db,
+                           "SELECT to_char(scheduled_for AT TIME ZONE 'UTC', "
+                           "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM sync_runs "
+                           "WHERE tenant_id = $1::uuid",
+                           1, p);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(v, "run_id")), strtoll(run_id, NULL, 10));
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(v, "scheduled_for")), when);
+    /* default full_sync_time 03:00 UTC */
+    OKS_ASSERT_CONTAINS(when, "T03:00:00.000Z");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(m, "headers"), "tenant")),
+                      tenant);
+    json_decref(v);
+    json_decref(msgs);
+    free(run_id);
+    free(when);
+    free(tenant);
+    oks_db_close(db);
+    free(url);
+}
+
+OKS_TEST(catches_up_missed_slot_and_skips_slots_before_the_tenant)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 1);
+    char later[9], earlier[9];
+    time_of_day(2 * 3600000LL, later);    /* not due today yet: yesterday's slot was missed */
+    time_of_day(-2 * 3600000LL, earlier); /* due two hours ago */
+    char *missed = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, later);
+    char *fresh = wt_tenant(db, "acme.okta.com", "tok", 60, earlier); /* created after its slot */
+    pid_t a =
+        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
+    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, missed), 1);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, fresh), 0);
+    /* the caught-up slot is yesterday's, at the tenant's own time */
+    const char *p[] = {missed};
+    char *age = wt_scalar(db,
+                          "SELECT extract(epoch FROM now() - scheduled_for)::int / 3600 "
+                          "FROM sync_runs WHERE tenant_id = $1::uuid",
+                          1, p);
+    OKS_ASSERT_EQ_STR(age, "22"); /* 24 h - 2 h (+ the seconds the test took) */
+    free(age);
+    json_decref(msgs);
+    free(missed);
+    free(fresh);
+    oks_db_close(db);
+    free(url);
+}
+
+OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 1);
+    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    /* nothing listens on port 1: the job is never acknowledged */
+    const char *args[] = {"--once",      "--database-url",
+                          url,           "--kafka-brokers",
+                          "127.0.0.1:1", "--jobs-topic",
+                          topic,         "--produce-timeout",
+                          "1s",          NULL};
+    pid_t a = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-fail.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 1);
+    char *n = wt_scalar(db, "SELECT count(*) FROM sync_runs", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "0");
+    free(n);
+    pid_t b =
+        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
+    n = wt_scalar(db, "SELECT count(*) FROM sync_runs WHERE status = 'queued'", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "1");
+    free(n);
+    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, tenant), 1);
+    json_decref(msgs);
+    free(tenant);
+    oks_db_close(db);
+    free(url);
+}
+
+OKS_TEST(bad_default_time_is_a_one_line_error)
+{
+    const char *log = wt_tmp("sched-bad.log");
+    const char *args[] = {"--default-time", "25:00", "--once", NULL};
+    pid_t a = wt_spawn("oktasync-scheduler", args, log);
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 10000), 2);
+    FILE *f = fopen(log, "r");
+    OKS_ASSERT(f != NULL);
+    char line[512] = {0};
+    OKS_ASSERT(fgets(line, sizeof line, f) != NULL);
+    fclose(f);
+    OKS_ASSERT_CONTAINS(line, "oktasync-scheduler: invalid value for --default-time "
+                              "(OKTASYNC_DEFAULT_TIME)");
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}

@@ -1,0 +1,435 @@
+#include "wtest.h"
+
+#include "oks_test.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char wt_secret_hex[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+enum { MAX_CHILDREN = 32 };
+static pid_t children[MAX_CHILDREN];
+static int n_children;
+
+static void kill_children(void)
+{
+    for (int i = 0; i < n_children; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+        }
+    }
+}
+
+static void forget_child(pid_t pid)
+{
+    for (int i = 0; i < n_children; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+const char *wt_tmp(const char *prefix)
+{
+    static char bufs[8][256];
+    static int n;
+    char *b = bufs[n % 8];
+    snprintf(b, sizeof bufs[0], "/tmp/%s.%ld.%d", prefix, (long)getpid(), n);
+    n++;
+    unlink(b);
+    return b;
+}
+
+pid_t wt_spawn(const char *prog, const char *const *args, const char *log_path)
+{
+    const char *bin = getenv("OKS_BIN_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", bin ? bin : "build/bin", prog);
+    OKS_ASSERT(access(path, X_OK) == 0);
+    if (n_children == 0)
+        atexit(kill_children);
+    OKS_ASSERT(n_children < MAX_CHILDREN);
+    const char *argv[64] = {path};
+    int argc = 1;
+    for (; args && args[argc - 1] && argc < 63; argc++)
+        argv[argc] = args[argc - 1];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    OKS_ASSERT(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    children[n_children++] = pid;
+    return pid;
+}
+
+int wt_wait_exit(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = (int64_t)oks_test_timeout_ms(timeout_ms);
+    for (int64_t waited = 0; waited <= deadline; waited += 20) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            forget_child(pid);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+int wt_stop(pid_t pid, int timeout_ms)
+{
+    kill(pid, SIGTERM);
+    return wt_wait_exit(pid, timeout_ms);
+}
+
+static bool file_ready(void *p)
+{
+    struct stat st;
+    return stat((const char *)p, &st) == 0 && st.st_size > 0;
+}
+
+bool wt_wait_file(const char *path, int timeout_ms)
+{
+    return oks_test_wait_until(file_ready, (void *)path, timeout_ms);
+}
+
+const char *wt_ready_url(const char *path, const char *key)
+{
+    static char url[256];
+    FILE *f = fopen(path, "r");
+    OKS_ASSERT(f != NULL);
+    char line[256];
+    size_t kl = strlen(key);
+    url[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=')
+            snprintf(url, sizeof url, "http://%s", line + kl + 1);
+    }
+    fclose(f);
+    OKS_ASSERT(url[0] != '\0');
+    return url;
+}
+
+/* ---- database ---- */
+
+oks_db *wt_fresh_db(char **url_out)
+{
+    char *url = oks_test_fresh_database();
+    oks_err err = {0};
+    oks_db_opts o = {.url = url, .connect_timeout_s = 5, .statement_timeout_ms = 20000};
+    oks_db *db = oks_db_connect(&o, &err);
+    if (!db)
+        oks_test_fail(__FILE__, __LINE__, "connect: %s", err.msg);
+    if (oks_db_migrate(db, NULL, &err) != 0)
+        oks_test_fail(__FILE__, __LINE__, "migrate: %s", err.msg);
+    if (url_out)
+        *url_out = url;
+    else
+        free(url);
+    return db;
+}
+
+char *wt_scalar(oks_db *db, const char *sql, int n, const char *const *params)
+{
+    oks_err err = {0};
+    PGresult *r = oks_db_exec_params(db, sql, n, params, &err);
+    if (!r)
+        oks_test_fail(__FILE__, __LINE__, "%s: %s", sql, err.msg);
+    char *out = NULL;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        out = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long created_ago_s,
+                const char *full_sync_time)
+{
+    uint8_t key[OKS_CRYPTO_KEY_LEN];
+    oks_err err = {0};
+    OKS_ASSERT(oks_crypto_key_parse(wt_secret_hex, key, &err) == 0);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    OKS_ASSERT(oks_crypto_seal(key, token, &sealed, &sealed_len, &err) == 0);
+    uint8_t hash[OKS_CRYPTO_HASH_LEN];
+    oks_crypto_secret_hash("hook-secret", hash);
+    char ago[32];
+    snprintf(ago, sizeof ago, "%ld seconds", created_ago_s);
+    static int n_tenants;
+    char sub[64];
+    snprintf(sub, sizeof sub, "t%ld-%d", (long)getpid(), n_tenants++);
+    const char *vals[] = {sub, okta_domain,   (const char *)sealed, (const char *)hash,
+                          ago, full_sync_time};
+    int lens[] = {0, 0, (int)sealed_len, OKS_CRYPTO_HASH_LEN, 0, 0};
+    int fmts[] = {0, 0, 1, 1, 0, 0};
+    PGresult *r = oks_db_exec_params_ex(
+        db,
+        "INSERT INTO tenants (subdomain, okta_domain, api_token_enc, webhook_secret_hash, "
+        "created_at, full_sync_time) VALUES ($1, $2, $3, $4, now() - $5::interval, "
+        "COALESCE($6::time, '03:00')) RETURNING id::text",
+        6, vals, lens, fmts, 0, &err);
+    free(sealed);
+    if (!r)
+        oks_test_fail(__FILE__, __LINE__, "insert tenant: %s", err.msg);
+    char *id = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return id;
+}
+
+/* ---- kafka ---- */
+
+static void admin_create_topic(const char *topic, int partitions);
+
+static rd_kafka_conf_t *conf_base(void)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char e[256];
+    OKS_ASSERT(rd_kafka_conf_set(c, "bootstrap.servers", oks_test_service("OKTASYNC_KAFKA_BROKERS"),
+                                 e, sizeof e) == RD_KAFKA_CONF_OK);
+    return c;
+}
+
+long wt_http(const char *method, const char *url, const char *json_body, char **body);
+
+/* KEY from the stack's env file, NULL when absent (a real cluster has no control API). */
+static const char *stack_env(const char *key, char *buf, size_t cap)
+{
+    const char *dir = getenv("OKTASYNC_STATE_DIR");
+    const char *src = getenv("OKS_SOURCE_DIR");
+    char path[1024];
+    if (dir && *dir)
+        snprintf(path, sizeof path, "%s/stack.env", dir);
+    else
+        snprintf(path, sizeof path, "%s/.state/stack.env", src && *src ? src : ".");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    const char *found = NULL;
+    char line[512];
+    size_t kl = strlen(key);
+    while (!found && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            snprintf(buf, cap, "%s", line + kl + 1);
+            found = buf;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* The development broker (mock cluster) creates topics through its control API; a real
+ * cluster through the Admin API. */
+void wt_create_topic(const char *topic, int partitions)
+{
+    const char *control = getenv("OKTASYNC_DEVBROKER_CONTROL");
+    char from_file[512];
+    if (!control || !*control)
+        control = stack_env("OKTASYNC_DEVBROKER_CONTROL", from_file, sizeof from_file);
+    if (!control) {
+        admin_create_topic(topic, partitions);
+        return;
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/topics?name=%s&partitions=%d", control, topic, partitions);
+    long st = wt_http("POST", url, "", NULL);
+    if (st != 200 && st != 409)
+        oks_test_fail(__FILE__, __LINE__, "create topic %s: HTTP %ld", topic, st);
+}
+
+static void admin_create_topic(const char *topic, int partitions)
+{
+    char e[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
+    OKS_ASSERT(rk != NULL);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, e, sizeof e);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, oks_test_timeout_ms(10000));
+    OKS_ASSERT(ev != NULL);
+    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+    OKS_ASSERT(n == 1);
+    rd_kafka_resp_err_t te = rd_kafka_topic_result_error(tr[0]);
+    OKS_ASSERT(te == RD_KAFKA_RESP_ERR_NO_ERROR || te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+}
+
+void wt_produce(const char *topic, const char *key, const char *value, size_t len)
+{
+    char e[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
+    OKS_ASSERT(rk != NULL);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)value, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    OKS_ASSERT_EQ_INT(err, 0);
+    OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(10000)), 0);
+    rd_kafka_destroy(rk);
+}
+
+static json_t *message_json(const rd_kafka_message_t *m)
+{
+    json_t *headers = json_object();
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++)
+            json_object_set_new(headers, name, json_stringn(val ? val : "", val ? size : 0));
+    }
+    return json_pack("{s:s%, s:s%, s:o, s:i, s:I}", "key", m->key ? (const char *)m->key : "",
+                     m->key ? m->key_len : 0, "value", m->payload ? (const char *)m->payload : "",
+                     m->payload ? m->len : 0, "headers", headers, "partition", (int)m->partition,
+                     "offset", (json_int_t)m->offset);
+}
+
+json_t *wt_consume_all(const char *topic, int idle_ms, int max_ms)
+{
+    char e[256];
+    rd_kafka_conf_t *c = conf_base();
+    OKS_ASSERT(rd_kafka_conf_set(c, "group.id", oks_test_unique("reader"), e, sizeof e) == 0);
+    OKS_ASSERT(rd_kafka_conf_set(c, "auto.offset.reset", "earliest", e, sizeof e) == 0);
+    OKS_ASSERT(rd_kafka_conf_set(c, "enable.auto.commit", "false", e, sizeof e) == 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+    OKS_ASSERT(rk != NULL);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+    OKS_ASSERT_EQ_INT(rd_kafka_subscribe(rk, t), 0);
+    rd_kafka_topic_partition_list_destroy(t);
+    json_t *out = json_array();
+    struct timespec s, now;
+    clock_gettime(CLOCK_MONOTONIC, &s);
+    long last = 0, max = oks_test_timeout_ms(max_ms);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long el = (now.tv_sec - s.tv_sec) * 1000 + (now.tv_nsec - s.tv_nsec) / 1000000;
+        /* idle counts only after the first message or the first few seconds (group join) */
+        if (el > max || (el - last > idle_ms && (json_array_size(out) > 0 || el > 6000)))
+            break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            json_array_append_new(out, message_json(m));
+            last = el;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return out;
+}
+
+int64_t wt_committed(const char *group, const char *topic, int partition)
+{
+    char e[256];
+    rd_kafka_conf_t *c = conf_base();
+    OKS_ASSERT(rd_kafka_conf_set(c, "group.id", group, e, sizeof e) == 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+    OKS_ASSERT(rk != NULL);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, partition);
+    OKS_ASSERT_EQ_INT(rd_kafka_committed(rk, t, oks_test_timeout_ms(10000)), 0);
+    int64_t off = t->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(t);
+    rd_kafka_destroy(rk);
+    return off;
+}
+
+/* ---- http ---- */
+
+typedef struct {
+    char *buf;
+    size_t len;
+} body_buf;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    body_buf *b = ud;
+    size_t add = sz * n;
+    char *nb = realloc(b->buf, b->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + b->len, p, add);
+    b->buf = nb;
+    b->len += add;
+    b->buf[b->len] = '\0';
+    return add;
+}
+
+long wt_http(const char *method, const char *url, const char *json_body, char **body)
+{
+    CURL *h = curl_easy_init();
+    OKS_ASSERT(h != NULL);
+    body_buf b = {0};
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)oks_test_timeout_ms(10000));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    if (json_body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body);
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    if (body)
+        *body = b.buf;
+    else
+        free(b.buf);
+    return status;
+}
+
+double wt_metric(const char *admin_url, const char *name, const char *labels)
+{
+    char url[300], *text = NULL;
+    snprintf(url, sizeof url, "%s/metrics", admin_url);
+    if (wt_http("GET", url, NULL, &text) != 200 || !text) {
+        free(text);
+        return -1;
+    }
+    char want[300];
+    if (labels)
+        snprintf(want, sizeof want, "%s{%s} ", name, labels);
+    else
+        snprintf(want, sizeof want, "%s ", name);
+    double v = -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, want, strlen(want)) == 0) {
+            v = strtod(line + strlen(want), NULL);
+            break;
+        }
+    }
+    free(text);
+    return v;
+}
