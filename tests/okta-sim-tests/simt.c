@@ -126,6 +126,13 @@ void simt_stop(simt *s)
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, WNOHANG);
     s->pid = 0;
+    /* Passed this far: the start-up files are not needed for diagnosis. */
+    char p[300];
+    snprintf(p, sizeof p, "%s/ready", s->dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/stderr", s->dir);
+    unlink(p);
+    rmdir(s->dir);
 }
 
 int simt_run_expect_exit(const char *const *args, char *first_line, size_t cap)
@@ -148,6 +155,8 @@ int simt_run_expect_exit(const char *const *args, char *first_line, size_t cap)
             first_line[0] = '\0';
         fclose(f);
     }
+    unlink(errf);
+    rmdir(s.dir);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

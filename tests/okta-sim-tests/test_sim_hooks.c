@@ -297,6 +297,8 @@ OKS_TEST(duplicates_and_reordering_when_asked)
     /* Duplicate: same event uuid; reordering: the later event arrives first. */
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(e0, "uuid")),
                       json_string_value(json_object_get(e1, "uuid")));
+    OKS_ASSERT(strcmp(json_string_value(json_object_get(b0, "eventId")),
+                      json_string_value(json_object_get(b1, "eventId"))) != 0);
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(e0, "eventType")),
                       "user.lifecycle.unsuspend");
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(e2, "eventType")),

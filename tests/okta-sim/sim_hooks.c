@@ -144,8 +144,15 @@ static void send_body(sim_hooks *h, char *body)
     pthread_mutex_unlock(&h->mu);
     size_t nev = count_events(body);
     bool ok = url && secret && *url && deliver(h, url, secret, body, timeout);
-    if (ok && dup)
+    if (ok && dup) {
+        /* A redelivery is a new request: fresh eventId, same events (same uuids). */
+        char *eid = strstr(body, "\"eventId\":\"");
+        char fresh[37];
+        sim_uuid(fresh);
+        if (eid)
+            memcpy(eid + 11, fresh, 36);
         (void)deliver(h, url, secret, body, timeout);
+    }
     pthread_mutex_lock(&h->mu);
     if (ok) {
         h->delivered++;

@@ -28,9 +28,9 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_DURATION("duration", bench_cfg, duration_ms, "5s", 100, 600000, "how long to run"),
     OKS_CFG_INT("limit", bench_cfg, limit, "500", 1, 500, "page size"),
 };
-static const oks_cfg_program program = OKS_CFG_PROGRAM(
-    "oktasync-okta-sim-bench", "pages/s of app users (expand=user) from the Okta simulator",
-    NULL, entries);
+static const oks_cfg_program program =
+    OKS_CFG_PROGRAM("oktasync-okta-sim-bench",
+                    "pages/s of app users (expand=user) from the Okta simulator", NULL, entries);
 
 static bench_cfg cfg;
 static atomic_ullong pages, users_bytes, errors;
@@ -45,7 +45,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     page *p = ud;
     size_t len = size * n;
     if (len > 6 && strncasecmp(buf, "link:", 5) == 0 && memmem(buf, len, "rel=\"next\"", 10)) {
-        const char *lt = memchr(buf, '<', len), *gt = lt ? memchr(lt, '>', len - (size_t)(lt - buf)) : NULL;
+        const char *lt = memchr(buf, '<', len),
+                   *gt = lt ? memchr(lt, '>', len - (size_t)(lt - buf)) : NULL;
         if (lt && gt && (size_t)(gt - lt - 1) < sizeof p->next) {
             memcpy(p->next, lt + 1, (size_t)(gt - lt - 1));
             p->next[gt - lt - 1] = '\0';
