@@ -319,7 +319,8 @@ double ih_metric(const ih_proc *p, const char *series)
     if (rc != CURLE_OK)
         return -1;
     size_t n = strlen(series);
-    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (char *line = buf; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, series, n) == 0 && line[n] == ' ')
             return strtod(line + n + 1, NULL);
     }
@@ -495,14 +496,13 @@ char *ih_body(const char *prefix, size_t n, const char *const *types, size_t n_t
         json_array_append_new(
             events,
             json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s, s:s}]}", "uuid", uuid,
-                      "published", "2025-03-04T10:15:29.877Z", "eventType",
-                      types[i % n_types], "version", "0", "severity", "INFO", "target", "id",
-                      "00g3sales", "type", "UserGroup", "id", user, "type", "User",
-                      "alternateId", "jane@acme.example"));
+                      "published", "2025-03-04T10:15:29.877Z", "eventType", types[i % n_types],
+                      "version", "0", "severity", "INFO", "target", "id", "00g3sales", "type",
+                      "UserGroup", "id", user, "type", "User", "alternateId", "jane@acme.example"));
     }
-    json_t *root = json_pack("{s:s, s:s, s:s, s:{s:o}}", "eventType", "com.okta.event_hook",
-                             "eventTypeVersion", "1.0", "eventId", prefix, "data", "events",
-                             events);
+    json_t *root =
+        json_pack("{s:s, s:s, s:s, s:{s:o}}", "eventType", "com.okta.event_hook",
+                  "eventTypeVersion", "1.0", "eventId", prefix, "data", "events", events);
     char *s = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return s;

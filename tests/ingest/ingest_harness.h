@@ -15,9 +15,9 @@
 
 typedef struct ih_proc {
     pid_t pid;
-    char http[64];  /* host:port */
-    char admin[64]; /* host:port */
-    char control[64]; /* devbroker control host:port */
+    char http[64];       /* host:port */
+    char admin[64];      /* host:port */
+    char control[64];    /* devbroker control host:port */
     char bootstrap[128]; /* devbroker bootstrap */
     char dir[256];       /* temp dir for ready files and logs */
 } ih_proc;
@@ -44,12 +44,12 @@ typedef struct ih_resp {
 } ih_resp;
 
 typedef struct ih_req {
-    const char *method;  /* default GET, or POST when body set */
-    const char *url;     /* full URL */
+    const char *method;         /* default GET, or POST when body set */
+    const char *url;            /* full URL */
     const char *const *headers; /* NULL-terminated "Name: value" */
     const char *body;
-    size_t body_len; /* 0 → strlen(body) */
-    long timeout_ms; /* default 10000 */
+    size_t body_len;    /* 0 → strlen(body) */
+    long timeout_ms;    /* default 10000 */
     const char *cainfo; /* https: CA file */
 } ih_req;
 

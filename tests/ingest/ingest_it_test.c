@@ -169,8 +169,7 @@ OKS_TEST(tenant_from_host_header)
     ih_http(&rq, &r);
     OKS_ASSERT_EQ_INT(r.status, 200);
     OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), before + 1);
-    const char *other[] = {"Host: nobody.hooks.test", auth, "Content-Type: application/json",
-                           NULL};
+    const char *other[] = {"Host: nobody.hooks.test", auth, "Content-Type: application/json", NULL};
     rq.headers = other;
     expect_rejected(&rq, 404);
     free(body);
@@ -186,8 +185,7 @@ OKS_TEST(bad_requests_get_4xx_and_produce_nothing)
     char *good = ih_body(oks_test_unique("bad"), 1, DEACT, 1);
     const char *ok_h[] = {auth, "Content-Type: application/json", NULL};
     const char *noauth[] = {"Content-Type: application/json", NULL};
-    const char *wrong[] = {"Authorization: Basic d3Jvbmc=", "Content-Type: application/json",
-                           NULL};
+    const char *wrong[] = {"Authorization: Basic d3Jvbmc=", "Content-Type: application/json", NULL};
     const char *text[] = {auth, "Content-Type: text/plain", NULL};
     ih_req rq = {.method = "POST", .url = unknown, .headers = ok_h, .body = good};
 
@@ -207,11 +205,13 @@ OKS_TEST(bad_requests_get_4xx_and_produce_nothing)
 
     static const char *const bodies400[] = {
         "{\"data\":{\"events\":[",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        "]",
         "{\"data\":{}}",
         "{\"data\":{\"events\":[{\"eventType\":\"user.lifecycle.create\",\"target\":[{\"id\":"
         "\"00u1\",\"type\":\"User\"}]}]}}",
-        "{\"data\":{\"events\":[{\"uuid\":\"u\",\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}]}}",
+        "{\"data\":{\"events\":[{\"uuid\":\"u\",\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}]}"
+        "}",
         "{\"data\":{\"events\":[{\"uuid\":\"u\",\"eventType\":\"group.user_membership.add\","
         "\"target\":[{\"id\":\"00g1\",\"type\":\"UserGroup\"}]}]}}",
     };
@@ -240,6 +240,22 @@ OKS_TEST(bad_requests_get_4xx_and_produce_nothing)
     rq.headers = many;
     rq.body = good;
     expect_rejected(&rq, 431);
+
+    /* Headers over max-header-bytes (32 KiB here): libmicrohttpd itself answers 431. */
+    size_t hlen = 40 * 1024;
+    char *huge = malloc(hlen + 16);
+    memcpy(huge, "X-Huge: ", 8);
+    memset(huge + 8, 'a', hlen);
+    huge[8 + hlen] = '\0';
+    const char *big_h[] = {auth, "Content-Type: application/json", huge, NULL};
+    rq.headers = big_h;
+    int64_t before = ih_topic_count(F.brokers, F.topic);
+    ih_resp r;
+    ih_http(&rq, &r);
+    OKS_ASSERT_EQ_INT(r.status, 431);
+    barrier();
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), before + 1);
+    free(huge);
     free(good);
 }
 

@@ -9,7 +9,8 @@ static const oks_ingest_limits LIM = {.max_body = 4096, .max_depth = 8, .max_eve
 static const char *TENANT = "7d1e0c1a-0000-4000-8000-000000000001";
 
 #define EV(uuid, type)                                                                             \
-    "{\"uuid\":\"" uuid "\",\"eventType\":\"" type "\",\"published\":\"2025-03-04T10:15:29.877Z\"," \
+    "{\"uuid\":\"" uuid "\",\"eventType\":\"" type                                                 \
+    "\",\"published\":\"2025-03-04T10:15:29.877Z\","                                               \
     "\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}"
 
 static unsigned parse_status(const char *body, oks_ingest_batch *b, oks_ingest_reject *rej)
@@ -30,10 +31,9 @@ OKS_TEST(route_by_path_and_host)
     OKS_ASSERT_EQ_INT(oks_ingest_route_parse("POST", "/webhooks/okta/Acme", NULL, "", &r, &rej), 0);
     OKS_ASSERT_EQ_STR(r.subdomain, "acme");
     OKS_ASSERT_EQ_INT(r.kind, OKS_INGEST_DELIVERY);
-    OKS_ASSERT_EQ_INT(
-        oks_ingest_route_parse("GET", "/webhooks/okta?x=1", "acme.hooks.example:8443",
-                               "hooks.example", &r, &rej),
-        0);
+    OKS_ASSERT_EQ_INT(oks_ingest_route_parse("GET", "/webhooks/okta?x=1", "acme.hooks.example:8443",
+                                             "hooks.example", &r, &rej),
+                      0);
     OKS_ASSERT_EQ_STR(r.subdomain, "acme");
     OKS_ASSERT_EQ_INT(r.kind, OKS_INGEST_VERIFY);
     OKS_ASSERT_EQ_INT(oks_ingest_route_parse("POST", "/webhooks/okta/", "b.hooks.example",
@@ -55,8 +55,8 @@ OKS_TEST(route_rejections)
     OKS_ASSERT_EQ_INT(rej.status, 404);
     OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "a.b.hooks.example",
                                       "hooks.example", &r, &rej) != 0);
-    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "acme.hooks.example", "", &r,
-                                      &rej) != 0);
+    OKS_ASSERT(
+        oks_ingest_route_parse("POST", "/webhooks/okta", "acme.hooks.example", "", &r, &rej) != 0);
     OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta/a/b", NULL, "", &r, &rej) != 0);
     OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/oktax", NULL, "", &r, &rej) != 0);
     OKS_ASSERT_EQ_INT(rej.status, 404);
@@ -123,10 +123,13 @@ OKS_TEST(body_rejections)
     OKS_ASSERT_EQ_INT(parse_status("{\"a\":[[[[[[[[[[1]]]]]]]]]]}", &b, &rej), 400);
     OKS_ASSERT_CONTAINS(rej.body, "deeply");
     /* One bad event rejects the whole batch: nothing of it may be produced. */
-    OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[" EV("e1", "user.lifecycle.create") ","
-                                   "{\"eventType\":\"user.lifecycle.create\",\"target\":[]}]}}",
-                                   &b, &rej),
-                      400);
+    OKS_ASSERT_EQ_INT(
+        parse_status("{\"data\":{\"events\":[" EV(
+                         "e1", "user.lifecycle.create") ","
+                                                        "{\"eventType\":\"user.lifecycle.create\","
+                                                        "\"target\":[]}]}}",
+                     &b, &rej),
+        400);
     OKS_ASSERT_CONTAINS(rej.body, "event 1");
     OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[1,2,3,4]}}", &b, &rej), 400);
     OKS_ASSERT_CONTAINS(rej.body, "too many");
