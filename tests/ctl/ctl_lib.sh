@@ -47,7 +47,7 @@ fresh_database() {
     export OKTASYNC_DATABASE_URL
     OKTASYNC_DATABASE_URL=$(sed -E "s#^(postgres(ql)?://[^/]*)(/[^?]*)?#\\1/$DB_NAME#" <<<"$ADMIN_URL")
 }
-sql() { psql -X -At -v ON_ERROR_STOP=1 "$OKTASYNC_DATABASE_URL" -c "$1"; }
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$OKTASYNC_DATABASE_URL" -c "$1"; }
 
 finish() {
     echo "$pass passed, $fail failed"

@@ -8,7 +8,7 @@ unset OKTASYNC_OKTA_API_TOKEN OKTASYNC_OKTA_CLIENT_SECRET
 expect_rc 0 "migrate" -- "$CTL" migrate
 
 for cmd in "" "migrate" "tenant" "tenant add" "tenant list" "tenant show" "tenant set" \
-    "tenant rotate-secret" "tenant remove"; do
+    "tenant rotate-secret" "tenant remove" "field" "field add" "field list" "field remove"; do
     # shellcheck disable=SC2086
     expect_rc 0 "$cmd --help" -- "$CTL" $cmd --help
     grep -q "Usage: oktasyncctl" <<<"$OUT" && ok || bad "'$cmd --help' has no usage line: $OUT"
@@ -53,6 +53,10 @@ bad_case "nothing to read on standard input" -- tenant add --subdomain a --okta-
 bad_case "--secret-key (OKTASYNC_SECRET_KEY) is required" -- --secret-key "" "${ADD[@]}"
 bad_case "invalid value for --secret-key (OKTASYNC_SECRET_KEY)" -- "${ADD[@]}" --secret-key abcd
 bad_case "needs at least one setting" -- tenant set ok
+bad_case "unknown field subcommand 'frob'" -- field frob
+bad_case "field add needs SUBDOMAIN NAME" -- field add ok
+bad_case "invalid field name \"9lives\"" -- field add ok 9lives
+bad_case "invalid field name \"cost-center\"" -- field add ok cost-center
 bad_case "invalid value for --grace" -- tenant rotate-secret ok --grace forever
 bad_case "invalid value for --grace" -- tenant rotate-secret ok --grace 721h
 bad_case "invalid value for --log-level (OKTASYNC_LOG_LEVEL)" -- tenant list --log-level loud
