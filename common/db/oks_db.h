@@ -13,8 +13,9 @@
  *   (oks_db_ensure). Inside a transaction the failure is reported and the caller rolls back
  *   and retries the whole unit, because the server already forgot the transaction.
  *
- * - statement_timeout is sent as the libpq "options" startup parameter. Behind PgBouncer add
- *   `ignore_startup_parameters = options` (or set statement_timeout on the role instead).
+ * - statement_timeout is sent as the libpq "options" startup parameter. PgBouncer refuses
+ *   that unless `ignore_startup_parameters = options`, and then drops it: behind PgBouncer set
+ *   statement_timeout on the database role (ALTER ROLE ... SET statement_timeout) as well.
  *
  *     oks_db_opts o = {.url = cfg.database_url, .connect_timeout_s = 5,
  *                      .statement_timeout_ms = 10000, .application_name = "oktasync-worker"};
