@@ -156,6 +156,22 @@ out:
     return rc;
 }
 
+/* Checks the table cannot express; same one-line style as oks_cfg_load's. */
+static int devbroker_check(const devbroker_cfg *cfg, oks_err *err)
+{
+    char host[64];
+    int port;
+    if (devbroker_parse_listen(cfg->admin_listen, host, sizeof(host), &port, err) != 0)
+        return oks_err_set(err, OKS_E_INVALID,
+                           "invalid value for --admin-listen (OKTASYNC_ADMIN_LISTEN): \"%.64s\": "
+                           "want IPV4:PORT",
+                           cfg->admin_listen);
+    if (strspn(cfg->topics, ", ") == strlen(cfg->topics))
+        return oks_err_set(err, OKS_E_INVALID,
+                           "invalid value for --topics (OKTASYNC_TOPICS): no topic names");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     devbroker_cfg cfg = {0};
@@ -165,6 +181,11 @@ int main(int argc, char **argv)
         return 0;
     if (r == OKS_CFG_ERROR) {
         fprintf(stderr, "oktasync-devbroker: %s\n", err.msg);
+        return 2;
+    }
+    if (devbroker_check(&cfg, &err) != 0) {
+        fprintf(stderr, "oktasync-devbroker: %s\n", err.msg);
+        oks_cfg_free(&devbroker_prog, &cfg);
         return 2;
     }
     oks_log_init("devbroker", (oks_log_level)cfg.log_level);
