@@ -386,10 +386,18 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 
 long wt_http(const char *method, const char *url, const char *json_body, char **body)
 {
+    return wt_http_hdr(method, url, NULL, json_body, body);
+}
+
+long wt_http_hdr(const char *method, const char *url, const char *header, const char *json_body,
+                 char **body)
+{
     CURL *h = curl_easy_init();
     OKS_ASSERT(h != NULL);
     body_buf b = {0};
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    if (header)
+        hdr = curl_slist_append(hdr, header);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);

@@ -47,6 +47,9 @@ const char *wt_ready_url(const char *path, const char *key);
 
 /* HTTP via libcurl; returns status, body malloc'd into *body (may be NULL). */
 long wt_http(const char *method, const char *url, const char *json_body, char **body);
+/* Same with one extra request header ("Authorization: SSWS x"); header may be NULL. */
+long wt_http_hdr(const char *method, const char *url, const char *header, const char *json_body,
+                 char **body);
 /* Value of a Prometheus sample line "name{labels} value" (labels may be NULL); -1 when absent. */
 double wt_metric(const char *admin_url, const char *name, const char *labels);
 

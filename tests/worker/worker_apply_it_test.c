@@ -1,0 +1,230 @@
+/* oktasync-worker against the real stack and the Okta simulator: the apply path. One fixture
+ * (simulator, database, topics, worker) is shared; every test uses its own users. */
+#include "oks_test.h"
+#include "wfixture.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+
+static wfx fx;
+static bool fx_up;
+
+static wfx *fixture(void)
+{
+    if (!fx_up) {
+        wfx_setup(&fx, 2);
+        wfx_start_worker(&fx, NULL);
+        fx_up = true;
+    }
+    return &fx;
+}
+
+static const char *prof(json_t *u, const char *k)
+{
+    return json_string_value(json_object_get(json_object_get(u, "profile"), k));
+}
+
+static void assert_col(wfx *f, const char *id, const char *col, const char *want)
+{
+    char *v = wfx_user_col(f, id, col);
+    if (!want)
+        OKS_ASSERT(v == NULL);
+    else
+        OKS_ASSERT_EQ_STR(v, want);
+    free(v);
+}
+
+OKS_TEST(event_is_applied_and_row_matches_okta)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 0);
+    wfx_send(f, "ev-apply-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    json_t *u = wfx_okta_user(f, id);
+    OKS_ASSERT(u != NULL);
+    assert_col(f, id, "email", prof(u, "email"));
+    assert_col(f, id, "first_name", prof(u, "firstName"));
+    assert_col(f, id, "last_name", prof(u, "lastName"));
+    assert_col(f, id, "title", prof(u, "title"));
+    assert_col(f, id, "department", prof(u, "department"));
+    assert_col(f, id, "location", prof(u, "city"));
+    assert_col(f, id, "picture_url", prof(u, "profileUrl"));
+    assert_col(f, id, "language",
+               prof(u, "preferredLanguage") ? prof(u, "preferredLanguage") : prof(u, "locale"));
+    /* the watermark is Okta's lastUpdated, to the millisecond */
+    char *lu = wfx_user_col(f, id,
+                            "to_char(okta_last_updated AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+    OKS_ASSERT_EQ_STR(lu, json_string_value(json_object_get(u, "lastUpdated")));
+    free(lu);
+    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
+                                   "AND event_uuid = 'ev-apply-1' AND action = 'create' "
+                                   "AND before IS NULL AND after IS NOT NULL"),
+                      1);
+    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                   "$1::uuid AND event_uuid = 'ev-apply-1'"),
+                      1);
+    OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_events_applied_total", NULL) >= 1);
+    OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_okta_calls_total", "result=\"ok\"") >= 1);
+    json_decref(u);
+    free(id);
+}
+
+static void redis_del(const char *key)
+{
+    redisContext *c = redisConnect("127.0.0.1", 56379);
+    OKS_ASSERT(c && !c->err);
+    redisReply *r = redisCommand(c, "DEL %s", key);
+    OKS_ASSERT(r != NULL);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+OKS_TEST(same_event_twice_is_applied_once)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 1);
+    double dup0 =
+        wt_metric(f->admin, "oktasync_worker_duplicates_dropped_total", "layer=\"redis\"");
+    double dupdb0 = wt_metric(f->admin, "oktasync_worker_duplicates_dropped_total", "layer=\"db\"");
+    wfx_send(f, "ev-dup-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    /* Okta re-sends: the Redis fast path drops it */
+    wfx_send(f, "ev-dup-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_duplicates_dropped_total", "layer=\"redis\"",
+                               dup0 + 1, 15000));
+    /* Redis forgot it (TTL, flush): processed_events, in the apply transaction, still knows */
+    char key[300];
+    snprintf(key, sizeof key, "oks:dedupe:%s:ev-dup-1", f->tenant);
+    redis_del(key);
+    wfx_send(f, "ev-dup-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_duplicates_dropped_total", "layer=\"db\"",
+                               dupdb0 + 1, 15000));
+    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
+                                   "AND event_uuid = 'ev-dup-1'"),
+                      1);
+    free(id);
+}
+
+OKS_TEST(older_okta_state_never_overwrites_newer_row)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 2);
+    wfx_send(f, "ev-old-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    /* a newer state is already stored (say from a full sync a moment ago) */
+    const char *p[] = {f->tenant, id};
+    free(wt_scalar(f->db,
+                   "UPDATE users SET first_name = 'Newer', okta_last_updated = now() + "
+                   "interval '1 day' WHERE tenant_id = $1::uuid AND okta_id = $2 RETURNING 1",
+                   2, p));
+    double stale0 = wt_metric(f->admin, "oktasync_worker_events_stale_total", NULL);
+    wfx_send(f, "ev-old-2", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_events_stale_total", NULL, stale0 + 1, 15000));
+    assert_col(f, id, "first_name", "Newer");
+    /* the event still counts as processed (it must not be retried forever) */
+    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                   "$1::uuid AND event_uuid = 'ev-old-2'"),
+                      1);
+    free(id);
+}
+
+OKS_TEST(user_deleted_in_okta_is_marked_deleted)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 3);
+    wfx_send(f, "ev-del-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    char path[128];
+    snprintf(path, sizeof path, "users/%s", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "DELETE", path, NULL), 200);
+    OKS_ASSERT(wfx_okta_user(f, id) == NULL);
+    /* any event for the user now finds a 404 */
+    wfx_send(f, "ev-del-2", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "deleted", 15000));
+    OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_okta_calls_total", "result=\"not_found\"") >=
+               1);
+    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
+                                   "AND event_uuid = 'ev-del-2' AND action = 'deleted' "
+                                   "AND before->>'status' = 'active'"),
+                      1);
+    free(id);
+}
+
+OKS_TEST(delete_event_marks_deleted_without_fetch)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 4);
+    wfx_send(f, "ev-deli-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    wfx_send(f, "ev-deli-2", "user.lifecycle.delete.initiated", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "deleted", 15000));
+    free(id);
+}
+
+OKS_TEST(deactivate_event_deactivates)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 5);
+    wfx_send(f, "ev-deact-1", "application.user_membership.add", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    char path[128];
+    snprintf(path, sizeof path, "users/%s/deactivate", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    wfx_send(f, "ev-deact-2", "user.lifecycle.deactivate", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "deactivated", 15000));
+    /* reactivated in Okta → active again */
+    snprintf(path, sizeof path, "users/%s/activate", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    wfx_send(f, "ev-deact-3", "user.lifecycle.activate", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    free(id);
+}
+
+OKS_TEST(unassigned_from_app_is_deactivated)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 6);
+    wfx_send(f, "ev-unas-1", "application.user_membership.add", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    wfx_send(f, "ev-unas-2", "application.user_membership.remove", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "deactivated", 15000));
+    free(id);
+}
+
+OKS_TEST(ignored_event_type_is_skipped_not_dead_lettered)
+{
+    wfx *f = fixture();
+    double ign0 = wt_metric(f->admin, "oktasync_worker_events_ignored_total", NULL);
+    double dlq0 = wt_metric(f->admin, "oktasync_worker_dead_letter_total", NULL);
+    wfx_send(f, "ev-ign-1", "user.session.start", "00uwhatever");
+    OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_events_ignored_total", NULL, ign0 + 1, 15000));
+    OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_dead_letter_total", NULL) == dlq0);
+}
+
+OKS_TEST(metrics_health_and_lag_are_served)
+{
+    wfx *f = fixture();
+    char url[1200];
+    snprintf(url, sizeof url, "%s/healthz", f->admin);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, NULL), 200);
+    snprintf(url, sizeof url, "%s/readyz", f->admin);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, NULL), 200);
+    char labels[1200];
+    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"0\"", f->events);
+    /* everything is consumed by now: the lag gauge exists and reads 0 */
+    OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_consumer_lag", labels, 0, 10000));
+    OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_db_seconds_count", NULL) >= 1);
+}
+
+OKS_TEST(sigterm_exits_cleanly)
+{
+    wfx *f = fixture();
+    wfx_stop_worker(f);
+    fx_up = false;
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}

@@ -1,0 +1,105 @@
+/* oktasync-worker fault handling: dead-letter, Okta 5xx with recovery, database down. */
+#include "oks_test.h"
+#include "wfixture.h"
+
+#include <stdlib.h>
+
+static const char *header(json_t *msg, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(msg, "headers"), name));
+}
+
+OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_start_worker(&f, NULL);
+    char *id = wfx_user_with_status(&f, "ACTIVE", 0);
+    wt_produce(f.events, f.tenant, "this is not json", 16);
+    char *unknown = wfx_envelope(&f, "00000000-0000-4000-8000-000000000000", "ev-unknown",
+                                 "user.account.update_profile", id);
+    wt_produce(f.events, "00000000-0000-4000-8000-000000000000", unknown, strlen(unknown));
+    free(unknown);
+    /* a good event behind them on the same partition is still applied */
+    wfx_send(&f, "ev-after-bad", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(&f, id, "status", "active", 20000));
+    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_dead_letter_total", NULL) == 2);
+    json_t *dead = wt_consume_all(f.dlq, 1500, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(dead), 2);
+    json_t *m0 = json_array_get(dead, 0), *m1 = json_array_get(dead, 1);
+    OKS_ASSERT_CONTAINS(header(m0, "reason"), "not a JSON object");
+    OKS_ASSERT_EQ_STR(header(m0, "error_class"), "invalid");
+    OKS_ASSERT_EQ_STR(header(m0, "source_topic"), f.events);
+    OKS_ASSERT_EQ_STR(header(m0, "source_offset"), "0");
+    json_t *v0 = json_loads(json_string_value(json_object_get(m0, "value")), 0, NULL);
+    OKS_ASSERT(v0 != NULL);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(v0, "value")), "this is not json");
+    OKS_ASSERT_CONTAINS(json_string_value(json_object_get(v0, "reason")), "not a JSON object");
+    OKS_ASSERT_CONTAINS(header(m1, "reason"), "unknown tenant");
+    OKS_ASSERT_EQ_STR(header(m1, "source_offset"), "1");
+    json_decref(v0);
+    json_decref(dead);
+    wfx_stop_worker(&f);
+    /* stopped cleanly: all three offsets are committed */
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 3);
+    free(id);
+}
+
+OKS_TEST(okta_5xx_is_retried_until_applied_exactly_once_nothing_skipped)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_start_worker(&f, NULL);
+    char *a = wfx_user_with_status(&f, "ACTIVE", 0);
+    char *b = wfx_user_with_status(&f, "ACTIVE", 1);
+    OKS_ASSERT_EQ_INT(wfx_sim(&f, "POST", "faults", "{\"fail_next\":3,\"fail_status\":500}"), 200);
+    wfx_send(&f, "ev-5xx-a", "user.account.update_profile", a);
+    wfx_send(&f, "ev-5xx-b", "user.account.update_profile", b);
+    OKS_ASSERT(wfx_wait_col(&f, a, "status", "active", 20000));
+    OKS_ASSERT(wfx_wait_col(&f, b, "status", "active", 20000));
+    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_retries_total", NULL) >= 3);
+    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_okta_calls_total", "result=\"error\"") >= 3);
+    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_dead_letter_total", NULL) == 0);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid"),
+                      2);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                    "$1::uuid"),
+                      2);
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 2);
+    free(a);
+    free(b);
+}
+
+OKS_TEST(database_down_keeps_offset_and_event_is_redelivered_after_restart)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    /* nothing listens on port 1: every transaction fails as "database unavailable" */
+    wfx_start_worker(&f, "postgresql://oktasync@127.0.0.1:1/nope?connect_timeout=2");
+    char *id = wfx_user_with_status(&f, "ACTIVE", 0);
+    wfx_send(&f, "ev-dbdown-1", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_retries_total", NULL, 2, 20000));
+    char url[1200];
+    snprintf(url, sizeof url, "%s/readyz", f.admin);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, NULL), 503);
+    wfx_stop_worker(&f);
+    int64_t committed = wt_committed(f.group, f.events, 0);
+    OKS_ASSERT(committed < 1); /* none (-1001) or 0: the event was not passed over */
+    char *row = wfx_user_col(&f, id, "status");
+    OKS_ASSERT(row == NULL);
+    /* the database is back: a new worker in the same group gets the same message again */
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_col(&f, id, "status", "active", 20000));
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                    "$1::uuid AND event_uuid = 'ev-dbdown-1'"),
+                      1);
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 1);
+    free(id);
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}
