@@ -139,6 +139,7 @@ int oks_ctl__subdomain_arg(const char *cmd, int n_pos, const char **pos);
 int oks_ctl_cmd_migrate(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_field(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_sync(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_list(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv);
