@@ -60,6 +60,7 @@ OKS_TEST(https_verification_and_delivery)
 
     free(body);
     PQfinish(db);
+    free(db_url);
     OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     OKS_ASSERT_EQ_INT(system(cmd), 0);
