@@ -60,7 +60,10 @@ static void handle(oks_worker_loop *l, const rd_kafka_message_t *m)
 {
     oks_err why = {0};
     int64_t t0 = oks_now_mono_ms();
-    oks_worker_verdict v = oks_worker_process(l->ctx, m->payload, m->len, &why);
+    const char *jobs = l->ctx->cfg->jobs_topic;
+    bool is_job = jobs && jobs[0] && strcmp(rd_kafka_topic_name(m->rkt), jobs) == 0;
+    oks_worker_verdict v = is_job ? oks_worker_process_job(l->ctx, m->payload, m->len, &why)
+                                  : oks_worker_process(l->ctx, m->payload, m->len, &why);
     if (v == OKS_WORKER_DEAD) {
         oks_err derr = {0};
         oks_log_fields(OKS_LOG_WARN, "message dead-lettered", "topic", rd_kafka_topic_name(m->rkt),

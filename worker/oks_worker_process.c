@@ -4,6 +4,7 @@
 #include "core/oks_time.h"
 #include "oks_worker_apply.h"
 #include "oks_worker_envelope.h"
+#include "oks_worker_job.h"
 #include "oks_worker_rules.h"
 
 #include <string.h>
@@ -168,4 +169,20 @@ oks_worker_verdict oks_worker_process(oks_worker_ctx *ctx, const void *value, si
         return OKS_WORKER_DONE;
     }
     return apply_event(ctx, &env, action, why);
+}
+
+oks_worker_verdict oks_worker_process_job(oks_worker_ctx *ctx, const void *value, size_t len,
+                                          oks_err *why)
+{
+    oks_worker_job job;
+    oks_counter_add(ctx->m.events_in, 1);
+    if (oks_worker_job_parse(value, len, &job, why) != 0)
+        return OKS_WORKER_DEAD;
+    /* Full sync is a later stage. Dead-lettering keeps the job (replayable) instead of
+     * dropping it or pretending it ran. */
+    oks_err_set(why, OKS_E_PERMANENT,
+                "%s jobs are not implemented by this worker version (run %lld, tenant %s); "
+                "replay when they are",
+                job.kind, (long long)job.run_id, job.tenant);
+    return OKS_WORKER_DEAD;
 }

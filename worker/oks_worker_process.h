@@ -39,4 +39,8 @@ void oks_worker_ctx_free(oks_worker_ctx *ctx);
 oks_worker_verdict oks_worker_process(oks_worker_ctx *ctx, const void *value, size_t len,
                                       oks_err *why);
 
+/* Handle one message of the jobs topic. */
+oks_worker_verdict oks_worker_process_job(oks_worker_ctx *ctx, const void *value, size_t len,
+                                          oks_err *why);
+
 #endif

@@ -61,7 +61,14 @@ void wfx_start_worker(wfx *f, const char *database_url)
         "200ms",
         "--log-level",
         "debug",
+        NULL, /* room for --jobs-topic NAME */
+        NULL,
         NULL};
+    if (f->jobs[0]) {
+        size_t n = sizeof args / sizeof args[0];
+        args[n - 3] = "--jobs-topic"; /* over the first spare NULL; the last one terminates */
+        args[n - 2] = f->jobs;
+    }
     f->worker = wt_spawn("oktasync-worker", args, f->log);
     OKS_ASSERT(wt_wait_file(f->ready, 15000));
     snprintf(f->admin, sizeof f->admin, "%s", wt_ready_url(f->ready, "admin"));

@@ -13,6 +13,8 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
 {
     wfx f;
     wfx_setup(&f, 1);
+    snprintf(f.jobs, sizeof f.jobs, "%s", oks_test_unique("jobs"));
+    wt_create_topic(f.jobs, 1);
     wfx_start_worker(&f, NULL);
     char *id = wfx_user_with_status(&f, "ACTIVE", 0);
     wt_produce(f.events, f.tenant, "this is not json", 16);
@@ -23,10 +25,19 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
     /* a good event behind them on the same partition is still applied */
     wfx_send(&f, "ev-after-bad", "user.account.update_profile", id);
     OKS_ASSERT(wfx_wait_col(&f, id, "status", "active", 20000));
-    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_dead_letter_total", NULL) == 2);
+    /* a full-sync job: this build does not run them, so it is kept in the dead-letter topic */
+    char job[256];
+    snprintf(job, sizeof job,
+             "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":\"%s\",\"run_id\":7,"
+             "\"scheduled_for\":\"2026-11-28T03:00:00.000Z\"}",
+             f.tenant);
+    wt_produce(f.jobs, f.tenant, job, strlen(job));
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_total", NULL, 3, 15000));
     json_t *dead = wt_consume_all(f.dlq, 1500, 15000);
-    OKS_ASSERT_EQ_INT(json_array_size(dead), 2);
+    OKS_ASSERT_EQ_INT(json_array_size(dead), 3);
     json_t *m0 = json_array_get(dead, 0), *m1 = json_array_get(dead, 1);
+    OKS_ASSERT_CONTAINS(header(json_array_get(dead, 2), "reason"), "not implemented");
+    OKS_ASSERT_EQ_STR(header(json_array_get(dead, 2), "source_topic"), f.jobs);
     OKS_ASSERT_CONTAINS(header(m0, "reason"), "not a JSON object");
     OKS_ASSERT_EQ_STR(header(m0, "error_class"), "invalid");
     OKS_ASSERT_EQ_STR(header(m0, "source_topic"), f.events);
@@ -40,8 +51,9 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
     json_decref(v0);
     json_decref(dead);
     wfx_stop_worker(&f);
-    /* stopped cleanly: all three offsets are committed */
+    /* stopped cleanly: all offsets are committed */
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 3);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.jobs, 0), 1);
     free(id);
 }
 

@@ -4,6 +4,7 @@
 #include "oks_worker_consumer.h"
 #include "oks_worker_dlq.h"
 #include "oks_worker_envelope.h"
+#include "oks_worker_job.h"
 #include "oks_worker_rules.h"
 #include "oks_worker_tenant.h"
 
@@ -166,6 +167,35 @@ OKS_TEST(dead_letter_value_carries_original_and_reason)
     OKS_ASSERT(json_object_get(j, "value") == NULL);
     json_decref(j);
     free(v);
+}
+
+OKS_TEST(job_parse_accepts_contract_and_rejects_garbage)
+{
+    oks_worker_job job;
+    oks_err err = {0};
+    const char ok[] = "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":"
+                      "\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\",\"run_id\":12,"
+                      "\"scheduled_for\":\"2026-11-28T03:00:00.000Z\"}";
+    OKS_ASSERT_EQ_INT(oks_worker_job_parse(ok, strlen(ok), &job, &err), 0);
+    OKS_ASSERT_EQ_STR(job.kind, "full_sync");
+    OKS_ASSERT_EQ_INT(job.run_id, 12);
+    const char *bad[] = {
+        "",
+        "{}",
+        "nope",
+        "{\"v\":2,\"kind\":\"full_sync\",\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\","
+        "\"run_id\":1,\"scheduled_for\":\"2026-11-28T03:00:00.000Z\"}",
+        "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":\"x\",\"run_id\":1,"
+        "\"scheduled_for\":\"2026-11-28T03:00:00.000Z\"}",
+        "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\","
+        "\"run_id\":1,\"scheduled_for\":\"soon\"}",
+        "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":\"0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a\","
+        "\"run_id\":1,\"scheduled_for\":\"2026-11-28T03:00:00.000Z\",\"extra\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        OKS_ASSERT_EQ_INT(oks_worker_job_parse(bad[i], strlen(bad[i]), &job, &err), -1);
+        OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    }
 }
 
 int main(int argc, char **argv)
