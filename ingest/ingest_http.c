@@ -14,6 +14,7 @@
 struct oks_ingest_http {
     oks_ingest_http_opts o;
     struct MHD_Daemon *d;
+    struct MHD_Response *ok; /* the empty 200, built once and shared (MHD refcounts it) */
     int fd, port;
     bool quiesced;
     atomic_int in_flight;
@@ -38,6 +39,11 @@ typedef struct req {
 
 static enum MHD_Result respond(req *r, unsigned status, const char *body, const char *ctype)
 {
+    if (status == 200 && !body) {
+        r->answered = true;
+        oks_ingest_metrics_status(status);
+        return MHD_queue_response(r->conn, status, r->h->ok);
+    }
     size_t len = body ? strlen(body) : 0;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
@@ -272,6 +278,12 @@ oks_ingest_http *oks_ingest_http_start(const oks_ingest_http_opts *opts, oks_err
         return NULL;
     }
     h->o = *opts;
+    h->ok = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!h->ok) {
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        free(h);
+        return NULL;
+    }
     h->fd = oks_ingest_listen_socket(opts->listen, &h->port, err);
     if (h->fd < 0)
         goto fail;
@@ -301,6 +313,7 @@ oks_ingest_http *oks_ingest_http_start(const oks_ingest_http_opts *opts, oks_err
 fail:
     if (h->fd >= 0)
         close(h->fd);
+    MHD_destroy_response(h->ok);
     free(h);
     return NULL;
 }
@@ -334,5 +347,6 @@ void oks_ingest_http_stop(oks_ingest_http *h)
     MHD_stop_daemon(h->d);
     if (h->fd >= 0)
         close(h->fd);
+    MHD_destroy_response(h->ok);
     free(h);
 }
