@@ -43,6 +43,28 @@ static oks_worker_verdict verdict_for(const oks_err *e)
     return oks_errcode_is_retriable(e->code) ? OKS_WORKER_RETRY : OKS_WORKER_DEAD;
 }
 
+/* Active in Okta is not enough: the platform only keeps users assigned to the tenant's app
+ * (directly or through a group). Not assigned → deactivated. */
+static int check_assignment(oks_worker_ctx *ctx, oks_okta_client *client, const char *app_id,
+                            const char *user_id, oks_worker_change *c, oks_err *why)
+{
+    oks_okta_app_user au;
+    memset(&au, 0, sizeof au);
+    if (oks_okta_get_app_user(client, app_id, user_id, &au, why) == 0) {
+        oks_counter_add(ctx->m.okta_ok, 1);
+        oks_okta_app_user_free(&au);
+        return 0;
+    }
+    if (why->code != OKS_E_NOTFOUND) {
+        oks_counter_add(ctx->m.okta_error, 1);
+        return -1;
+    }
+    oks_counter_add(ctx->m.okta_notfound, 1);
+    oks_err_clear(why);
+    c->status = "deactivated";
+    return 0;
+}
+
 /* Okta's view of the user → the change to apply. Returns a verdict only on failure. */
 static int fetch_change(oks_worker_ctx *ctx, const oks_worker_envelope *env,
                         const oks_worker_tenant *t, oks_okta_user *user, oks_worker_change *c,
@@ -70,6 +92,8 @@ static int fetch_change(oks_worker_ctx *ctx, const oks_worker_envelope *env,
                            user->status ? user->status : "(none)");
     c->user = user;
     c->watermark_ms = user->last_updated_ms > 0 ? user->last_updated_ms : env->published_ms;
+    if (strcmp(c->status, "active") == 0 && t->okta_app_id)
+        return check_assignment(ctx, client, t->okta_app_id, env->okta_user_id, c, why);
     return 0;
 }
 

@@ -192,6 +192,75 @@ OKS_TEST(unassigned_from_app_is_deactivated)
     free(id);
 }
 
+typedef struct {
+    wfx *f;
+    const char *tenant, *okta_id, *want;
+} status_wait;
+
+static bool tenant_status_is(void *arg)
+{
+    status_wait *w = arg;
+    const char *p[] = {w->tenant, w->okta_id};
+    char *v = wt_scalar(
+        w->f->db, "SELECT status FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", 2, p);
+    bool ok = v && strcmp(v, w->want) == 0;
+    free(v);
+    return ok;
+}
+
+static void send_for(wfx *f, const char *tenant, const char *uuid, const char *type, const char *id)
+{
+    char *v = wfx_envelope(f, tenant, uuid, type, id);
+    wt_produce(f->events, tenant, v, strlen(v));
+    free(v);
+}
+
+OKS_TEST(active_user_not_assigned_to_the_app_is_deactivated)
+{
+    wfx *f = fixture();
+    char url[2048], *body = NULL;
+    snprintf(url, sizeof url, "%s/__sim/info", f->sim_url);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, &body), 200);
+    json_t *info = json_loads(body, 0, NULL);
+    free(body);
+    OKS_ASSERT(info != NULL);
+    /* a second tenant on the same org, this one with its app id configured */
+    char *tenant = wt_tenant(f->db, f->sim_url, WFX_TOKEN, 86400, NULL);
+    const char *p[] = {tenant, json_string_value(json_object_get(info, "app_id"))};
+    free(wt_scalar(f->db, "UPDATE tenants SET okta_app_id = $2 WHERE id = $1::uuid RETURNING 1", 2,
+                   p));
+    json_decref(info);
+    /* a user assigned to the app directly and to no group */
+    snprintf(url, sizeof url, "%s/__sim/users", f->sim_url);
+    OKS_ASSERT_EQ_INT(wt_http("POST", url,
+                              "{\"profile\":{\"login\":\"assign.test@example.com\",\"email\":"
+                              "\"assign.test@example.com\",\"firstName\":\"As\",\"lastName\":"
+                              "\"Signed\"},\"status\":\"ACTIVE\",\"assign\":true}",
+                              &body),
+                      201);
+    json_t *u = json_loads(body, 0, NULL);
+    free(body);
+    char *id = strdup(json_string_value(json_object_get(u, "id")));
+    json_decref(u);
+    send_for(f, tenant, "ev-asg-1", "application.user_membership.add", id);
+    status_wait w = {f, tenant, id, "active"};
+    OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
+    char path[128];
+    snprintf(path, sizeof path, "users/%s/unassign", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    /* still ACTIVE in Okta, but no longer assigned: a profile event must not keep it active */
+    send_for(f, tenant, "ev-asg-2", "user.account.update_profile", id);
+    w.want = "deactivated";
+    OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
+    snprintf(path, sizeof path, "users/%s/assign", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    send_for(f, tenant, "ev-asg-3", "application.user_membership.add", id);
+    w.want = "active";
+    OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
+    free(id);
+    free(tenant);
+}
+
 OKS_TEST(ignored_event_type_is_skipped_not_dead_lettered)
 {
     wfx *f = fixture();
