@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +246,26 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+typedef struct source {
+    const char *p;
+    size_t left;
+} source;
+
+/* Hands the body out in small pieces so the server sees several chunks. */
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    source *s = ud;
+    size_t n = size * nmemb;
+    if (n > 4096)
+        n = 4096;
+    if (n > s->left)
+        n = s->left;
+    memcpy(buf, s->p, n);
+    s->p += n;
+    s->left -= n;
+    return n;
+}
+
 void ih_http(const ih_req *rq, ih_resp *out)
 {
     CURL *c = curl_easy_init();
@@ -263,7 +286,14 @@ void ih_http(const ih_req *rq, ih_resp *out)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     if (rq->cainfo)
         curl_easy_setopt(c, CURLOPT_CAINFO, rq->cainfo);
-    if (rq->body) {
+    source src = {rq->body, rq->body ? (rq->body_len ? rq->body_len : strlen(rq->body)) : 0};
+    if (rq->body && rq->chunked) {
+        hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &src);
+    } else if (rq->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)(rq->body_len ? rq->body_len : strlen(rq->body)));
@@ -280,6 +310,22 @@ void ih_http(const ih_req *rq, ih_resp *out)
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &out->secs);
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+}
+
+int ih_tcp_connect(const char *hostport)
+{
+    char host[64];
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || (size_t)(colon - hostport) >= sizeof(host))
+        oks_test_fail(__FILE__, __LINE__, "bad address %s", hostport);
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        oks_test_fail(__FILE__, __LINE__, "connect %s: %s", hostport, strerror(errno));
+    return fd;
 }
 
 void ih_post_hook(const ih_proc *p, const char *sub, const char *auth, const char *body,

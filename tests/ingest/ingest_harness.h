@@ -51,9 +51,13 @@ typedef struct ih_req {
     size_t body_len;    /* 0 → strlen(body) */
     long timeout_ms;    /* default 10000 */
     const char *cainfo; /* https: CA file */
+    bool chunked;       /* send the body with Transfer-Encoding: chunked (no length) */
 } ih_req;
 
 void ih_http(const ih_req *rq, ih_resp *out);
+
+/* Open a plain TCP connection to host:port (idle; caller closes). */
+int ih_tcp_connect(const char *hostport);
 
 /* Convenience: POST body to http://<p->http>/webhooks/okta/<sub> with Authorization. */
 void ih_post_hook(const ih_proc *p, const char *sub, const char *auth, const char *body,

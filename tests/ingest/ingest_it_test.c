@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *SECRET = "Basic c2VjcmV0OnMzY3JldA==";
 static const char *const DEACT[] = {"user.lifecycle.deactivate"};
@@ -224,7 +225,10 @@ OKS_TEST(bad_requests_get_4xx_and_produce_nothing)
     memset(big, ' ', big_len);
     big[big_len] = '\0';
     rq.body = big;
-    expect_rejected(&rq, 413);
+    expect_rejected(&rq, 413); /* refused from Content-Length, before reading */
+    rq.chunked = true;
+    expect_rejected(&rq, 413); /* no length: refused once the limit is crossed while reading */
+    rq.chunked = false;
     free(big);
 
     const char *many[24];
@@ -280,6 +284,78 @@ OKS_TEST(tenant_added_at_runtime_usable_within_5s)
     OKS_ASSERT_EQ_INT(r.status, 200);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     OKS_ASSERT(secs < 5.0);
+}
+
+OKS_TEST(chunked_body_accepted)
+{
+    ih_resp r;
+    char url[256], auth[256];
+
+    fixture();
+    int64_t before = ih_topic_count(F.brokers, F.topic);
+    snprintf(url, sizeof(url), "http://%s/webhooks/okta/%s", F.ing.http, F.sub);
+    snprintf(auth, sizeof(auth), "Authorization: %s", SECRET);
+    char *body = ih_body(oks_test_unique("chunk"), 30, DEACT, 1); /* several 4 KiB chunks */
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    ih_req rq = {.method = "POST", .url = url, .headers = hdrs, .body = body, .chunked = true};
+    ih_http(&rq, &r);
+    free(body);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), before + 30);
+}
+
+/* With the NOTIFY trigger disabled, only the fallback poll can bring a new tenant in. */
+OKS_TEST(tenant_poll_fallback_without_notify)
+{
+    ih_resp r;
+    char id[64];
+
+    fixture();
+    const char *sub = ih_subdomain("poll");
+    char *body = ih_body(oks_test_unique("poll"), 1, DEACT, 1);
+    ih_db_exec(F.db, "ALTER TABLE tenants DISABLE TRIGGER tenants_notify");
+    ih_db_add_tenant(F.db, sub, "poll-secret", id);
+    ih_db_exec(F.db, "ALTER TABLE tenants ENABLE TRIGGER tenants_notify");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        ih_post_hook(&F.ing, sub, "poll-secret", body, &r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (r.status != 200 && t1.tv_sec - t0.tv_sec < 6);
+    free(body);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    OKS_ASSERT(secs < 5.0); /* tenant-poll-interval is 2 s in this fixture */
+}
+
+/* max-connections: libmicrohttpd refuses connections beyond the limit. */
+OKS_TEST(connection_limit)
+{
+    ih_proc ing;
+    ih_resp r;
+    char url[256];
+    int fds[2];
+
+    fixture();
+    const char *args[] = {"--max-connections=2", NULL};
+    ih_ingest_start(&ing, F.db_url, F.brokers, F.topic, args);
+    snprintf(url, sizeof(url), "http://%s/webhooks/okta/%s", ing.http, F.sub);
+    ih_req rq = {.url = url, .timeout_ms = 3000};
+    ih_http(&rq, &r);
+    OKS_ASSERT_EQ_INT(r.status, 401); /* reachable: no secret given */
+    for (int i = 0; i < 2; i++)
+        fds[i] = ih_tcp_connect(ing.http);
+    ih_http(&rq, &r);
+    OKS_ASSERT_EQ_INT(r.status, 0); /* third connection refused */
+    close(fds[0]);
+    close(fds[1]);
+    bool served = false;
+    for (int i = 0; i < 50 && !served; i++) { /* the server notices the closes shortly */
+        ih_http(&rq, &r);
+        served = r.status == 401;
+    }
+    OKS_ASSERT(served);
+    OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
 }
 
 OKS_TEST(rotation_window)
