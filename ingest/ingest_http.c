@@ -32,6 +32,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     bool too_large;
+    bool oom;
     oks_ingest_tracker *tracker;
 } req;
 
@@ -143,8 +144,8 @@ static void on_body(req *r, const char *data, size_t n)
             cap = max;
         char *nb = realloc(r->body, cap);
         if (!nb) {
-            r->too_large = true; /* reported as 503 below: no memory is not the client's fault */
-            r->cap = 0;
+            r->oom = true; /* reported as 503: no memory is not the client's fault */
+            r->too_large = true;
             return;
         }
         r->body = nb;
@@ -185,9 +186,10 @@ static enum MHD_Result on_body_done(req *r)
     oks_ingest_reject rej = {0};
     oks_ingest_batch batch;
 
+    if (r->oom)
+        return reject_msg(r, 503, "out of memory");
     if (r->too_large)
-        return r->cap == 0 && r->len > 0 ? reject_msg(r, 503, "out of memory")
-                                         : reject_msg(r, 413, "body too large");
+        return reject_msg(r, 413, "body too large");
     if (oks_ingest_body_parse(r->body, r->len, &h->o.limits, r->tenant.id, oks_now_wall_ms(),
                               &batch, &rej) != 0)
         return reject(r, &rej);

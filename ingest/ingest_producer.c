@@ -83,8 +83,16 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
+    char fatal[256];
+
     (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* The idempotent producer cannot go on: every request now fails (503) and /readyz
+         * reports it, so the orchestrator replaces this instance. */
+        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        OKS_LOG_ERROR("kafka producer fatal error: %s", fatal);
+        return;
+    }
     OKS_LOG_WARN("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
