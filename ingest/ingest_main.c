@@ -5,6 +5,7 @@
 #include "core/oks_admin_http.h"
 #include "core/oks_config.h"
 #include "core/oks_log.h"
+#include "core/oks_net.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
 #include "ingest_config.h"
@@ -73,17 +74,32 @@ static int write_ready_file(const char *path, const app *a, oks_err *err)
     return 0;
 }
 
+/* Checks the table cannot express. Failures are configuration errors: one line, exit 2. */
+static int validate(app *a, oks_err *err)
+{
+    const oks_ingest_cfg *c = &a->cfg;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+
+    if (oks_parse_listen(c->http_listen, &ss, &sl, err) != 0)
+        return oks_err_wrap(err, "invalid value for --http-listen (OKTASYNC_HTTP_LISTEN)");
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        return oks_err_set(err, OKS_E_INVALID,
+                           "invalid value for --%s (OKTASYNC_%s): tls-cert and tls-key must be "
+                           "set together",
+                           c->tls_cert[0] ? "tls-key" : "tls-cert",
+                           c->tls_cert[0] ? "TLS_KEY" : "TLS_CERT");
+    if (c->tls_cert[0] && !(a->tls_cert = read_pem(c->tls_cert, err)))
+        return oks_err_wrap(err, "invalid value for --tls-cert (OKTASYNC_TLS_CERT)");
+    if (c->tls_key[0] && !(a->tls_key = read_pem(c->tls_key, err)))
+        return oks_err_wrap(err, "invalid value for --tls-key (OKTASYNC_TLS_KEY)");
+    return 0;
+}
+
 static int start(app *a, oks_err *err)
 {
     const oks_ingest_cfg *c = &a->cfg;
 
-    if (c->tls_cert[0] || c->tls_key[0]) {
-        if (!c->tls_cert[0] || !c->tls_key[0])
-            return oks_err_set(err, OKS_E_INVALID, "tls-cert and tls-key must be set together");
-        if (!(a->tls_cert = read_pem(c->tls_cert, err)) ||
-            !(a->tls_key = read_pem(c->tls_key, err)))
-            return -1;
-    }
     a->producer = oks_ingest_producer_new(c->kafka_brokers, c->kafka_topic, c->kafka_config, err);
     if (!a->producer)
         return -1;
@@ -156,6 +172,13 @@ int main(int argc, char **argv)
         return 0;
     if (cr == OKS_CFG_ERROR) {
         fprintf(stderr, "oktasync-ingest: %s\n", err.msg);
+        return 2;
+    }
+    if (validate(&a, &err) != 0) {
+        fprintf(stderr, "oktasync-ingest: %s\n", err.msg);
+        oks_cfg_free(&oks_ingest_program, &a.cfg);
+        free(a.tls_cert);
+        free(a.tls_key);
         return 2;
     }
     oks_log_init("ingest", (oks_log_level)a.cfg.log_level);

@@ -164,6 +164,35 @@ void ih_ingest_start(ih_proc *p, const char *db_url, const char *brokers, const 
         oks_test_fail(__FILE__, __LINE__, "ready file %s lacks http/admin", ready);
 }
 
+int ih_ingest_run(const char *const *args, char *err_out, size_t cap)
+{
+    ih_proc p = {0};
+    char exe[512], log[300];
+    char *argv[32];
+    int n = 0;
+
+    make_dir(&p, "ingest-run");
+    snprintf(exe, sizeof(exe), "%s/oktasync-ingest", bin_dir());
+    snprintf(log, sizeof(log), "%s/stderr", p.dir);
+    argv[n++] = exe;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    p.pid = spawn(argv, log);
+    int rc = ih_proc_wait(&p, 10000);
+    err_out[0] = '\0';
+    FILE *f = fopen(log, "r");
+    if (f) {
+        if (!fgets(err_out, (int)cap, f))
+            err_out[0] = '\0';
+        char extra[256];
+        if (fgets(extra, sizeof(extra), f)) /* exactly one line expected */
+            snprintf(err_out, cap, "MORE THAN ONE LINE");
+        fclose(f);
+    }
+    return rc;
+}
+
 int ih_proc_stop(ih_proc *p, int timeout_ms)
 {
     if (p->pid <= 0)

@@ -26,6 +26,10 @@ typedef struct ih_proc {
  * file (10 s). The log goes to <dir>/ingest.log. */
 void ih_ingest_start(ih_proc *p, const char *db_url, const char *brokers, const char *topic,
                      const char *const *args);
+/* Run ingest with exactly these arguments (no defaults added) and wait up to 10 s for it to
+ * exit; returns the exit status and its stderr (first line) in err_out. */
+int ih_ingest_run(const char *const *args, char *err_out, size_t cap);
+
 /* SIGTERM and wait (timeout_ms); returns the exit status (or -1 on a signal/timeout). */
 int ih_proc_stop(ih_proc *p, int timeout_ms);
 /* Wait (without signalling) for the process to exit; exit status or -1. */

@@ -66,6 +66,26 @@ OKS_TEST(https_verification_and_delivery)
     OKS_ASSERT_EQ_INT(system(cmd), 0);
 }
 
+/* Start-up checks the settings table cannot express: one line naming the setting, exit 2. */
+OKS_TEST(bad_tls_and_listen_settings_exit_2)
+{
+    char line[512];
+    const char *half[] = {"--database-url=postgresql://x@127.0.0.1:1/x", "--kafka-brokers=x:1",
+                          "--tls-cert=/etc/hostname", NULL};
+    OKS_ASSERT_EQ_INT(ih_ingest_run(half, line, sizeof(line)), 2);
+    OKS_ASSERT_CONTAINS(line, "oktasync-ingest: invalid value for --tls-key (OKTASYNC_TLS_KEY)");
+
+    const char *missing[] = {"--database-url=postgresql://x@127.0.0.1:1/x", "--kafka-brokers=x:1",
+                             "--tls-cert=/nonexistent/c.pem", "--tls-key=/nonexistent/k.pem", NULL};
+    OKS_ASSERT_EQ_INT(ih_ingest_run(missing, line, sizeof(line)), 2);
+    OKS_ASSERT_CONTAINS(line, "--tls-cert (OKTASYNC_TLS_CERT)");
+
+    const char *listen[] = {"--database-url=postgresql://x@127.0.0.1:1/x", "--kafka-brokers=x:1",
+                            "--http-listen=no-port-here", NULL};
+    OKS_ASSERT_EQ_INT(ih_ingest_run(listen, line, sizeof(line)), 2);
+    OKS_ASSERT_CONTAINS(line, "--http-listen (OKTASYNC_HTTP_LISTEN)");
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
