@@ -1,7 +1,9 @@
 #include "okta_sim_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -38,6 +40,47 @@ static bool read_ready(okta_sim *s)
     return ok;
 }
 
+/* Simulators still running; a failed assertion leaves a test early, so they are reaped at
+ * exit (and die with us anyway through PR_SET_PDEATHSIG). */
+static pid_t live[32];
+
+static void reap_all(void)
+{
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], NULL, 0);
+            live[i] = 0;
+        }
+}
+
+static void track(pid_t pid, bool add)
+{
+    static bool registered;
+    if (!registered)
+        registered = atexit(reap_all) == 0;
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (add ? live[i] == 0 : live[i] == pid) {
+            live[i] = add ? pid : 0;
+            return;
+        }
+}
+
+/* In the child: die with the test, and keep the test's stdout/stderr pipes free (ctest waits
+ * for them to close) by logging to a file. */
+static void child_setup(const okta_sim *s)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char log[300];
+    snprintf(log, sizeof log, "%s.log", s->ready_file);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+}
+
 void okta_sim_start(okta_sim *s, const char *const *extra)
 {
     memset(s, 0, sizeof *s);
@@ -57,9 +100,11 @@ void okta_sim_start(okta_sim *s, const char *const *extra)
     argv[n] = NULL;
     s->pid = fork();
     if (s->pid == 0) {
+        child_setup(s);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    track(s->pid, true);
     int64_t deadline = oks_now_mono_ms() + oks_test_timeout_ms(10000);
     while (!read_ready(s)) {
         int st;
@@ -86,7 +131,11 @@ void okta_sim_stop(okta_sim *s)
             oks_sleep_ms(10);
         }
     }
+    track(s->pid, false);
     unlink(s->ready_file);
+    char log[300];
+    snprintf(log, sizeof log, "%s.log", s->ready_file);
+    unlink(log);
     s->pid = 0;
 }
 
@@ -172,4 +221,16 @@ long long okta_sim_stat(const okta_sim *s, const char *dotted)
     long long v = (long long)json_integer_value(cur);
     json_decref(root);
     return v;
+}
+
+long long okta_sim_api_requests(const okta_sim *s)
+{
+    json_t *root = okta_sim_get_json(s, "/__sim/stats");
+    json_t *per = json_object_get(root, "per_endpoint");
+    long long n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(per, k, v) n += (long long)json_integer_value(v);
+    json_decref(root);
+    return n;
 }

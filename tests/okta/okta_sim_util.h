@@ -23,4 +23,7 @@ json_t *okta_sim_get_json(const okta_sim *s, const char *path);
 /* Integer at a dotted path in GET /__sim/stats ("n_requests", "buckets.apps.limited"). */
 long long okta_sim_stat(const okta_sim *s, const char *dotted);
 
+/* API requests served (sum of per_endpoint; admin calls are not counted). */
+long long okta_sim_api_requests(const okta_sim *s);
+
 #endif
