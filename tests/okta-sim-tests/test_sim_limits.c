@@ -107,6 +107,8 @@ OKS_TEST(concurrency_limit_gives_429_with_limit_zero)
     simt_resp r;
     OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "GET", "/__sim/stats", NULL), 200);
     OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "concurrency_429")), limited);
+    /* Only Okta API calls count as requests, not the admin calls. */
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "requests")), 6);
     OKS_ASSERT(json_integer_value(json_object_get(r.json, "max_concurrency")) >= 3);
     simt_resp_free(&r);
     for (int i = 0; i < 6; i++)

@@ -285,7 +285,8 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *conn, cons
     bool api = strncmp(url, "/api/v1/", 8) == 0;
     sim_random_token(r.request_id, 28);
     base_url(&r);
-    atomic_fetch_add(&srv->n_requests, 1);
+    if (api) /* `requests` in /__sim/stats counts Okta API calls only */
+        atomic_fetch_add(&srv->n_requests, 1);
     if (cc->too_big)
         sim_resp_error(&resp, 413, "E0000003", "The request body was too large.", r.request_id);
     else if (strncmp(url, "/__sim/", 7) == 0)
