@@ -75,14 +75,18 @@ static int devbroker_create_topics(rd_kafka_mock_cluster_t *mc, const char *topi
     return rc;
 }
 
-/* The mock cluster needs a client handle to live in; a producer with no brokers of its own. */
-static rd_kafka_t *devbroker_host_client(oks_err *err)
+/* The mock cluster needs a client handle to live in; a producer with no brokers of its own.
+ * Below debug, its notices (e.g. "No bootstrap.servers configured", true but irrelevant
+ * here) are dropped; warnings and errors still reach the log. */
+static rd_kafka_t *devbroker_host_client(bool debug, oks_err *err)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, oks_kafka_log_cb);
     if (rd_kafka_conf_set(conf, "client.id", "oktasync-devbroker", errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "log_level", debug ? "7" : "4", errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         oks_err_set(err, OKS_E_PERMANENT, "%s", errstr);
         return NULL;
@@ -117,7 +121,7 @@ static int devbroker_run(const devbroker_cfg *cfg, oks_err *err)
     rd_kafka_mock_cluster_t *mc = NULL;
     devbroker_control *ctl = NULL;
     int rc = -1;
-    rd_kafka_t *rk = devbroker_host_client(err);
+    rd_kafka_t *rk = devbroker_host_client(cfg->log_level == OKS_LOG_DEBUG, err);
     if (!rk)
         goto out;
     mc = rd_kafka_mock_cluster_new(rk, (int)cfg->brokers);
