@@ -131,6 +131,19 @@ oks_okta_pager *oks_okta_list_log_events(oks_okta_client *c, int64_t since_ms,
     return p;
 }
 
+oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_url, oks_err *err)
+{
+    if (!next_url || strlen(next_url) >= OKS_OKTA_URL_MAX || !oks_okta__same_origin(c, next_url) ||
+        oks_okta__bucket_of(next_url) != OKS_OKTA_B_LOGS) {
+        oks_err_set(err, OKS_E_INVALID, "okta: not a System Log URL of this org");
+        return NULL;
+    }
+    oks_okta_pager *p = pager_new(c, true, err);
+    if (p)
+        memcpy(p->url, next_url, strlen(next_url) + 1);
+    return p;
+}
+
 int oks_okta_pager_next(oks_okta_pager *p, json_t **items_out, oks_err *err)
 {
     *items_out = NULL;

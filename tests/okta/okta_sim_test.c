@@ -400,6 +400,81 @@ OKS_TEST(timeouts_honoured)
     okta_sim_stop(&s);
 }
 
+/* Events of one page: count, and whether a User target with this id is present. */
+static size_t log_page_events(oks_okta_pager *p, const char *user_id, bool *seen)
+{
+    size_t total = 0;
+    json_t *items;
+    oks_err err = {0};
+    int rc;
+    while ((rc = oks_okta_pager_next(p, &items, &err)) == 1) {
+        size_t i, k;
+        json_t *ev, *t;
+        json_array_foreach(items, i, ev)
+        {
+            OKS_ASSERT_EQ_STR(json_string_value(json_object_get(ev, "eventType")),
+                              "user.lifecycle.deactivate");
+            json_array_foreach(json_object_get(ev, "target"), k,
+                               t) if (user_id && json_equal(json_object_get(t, "id"),
+                                                            json_string(user_id))) *seen = true;
+            total++;
+        }
+        json_decref(items);
+    }
+    if (rc != 0)
+        oks_test_fail(__FILE__, __LINE__, "log pager: %s", err.msg);
+    return total;
+}
+
+OKS_TEST(system_log_since_time_and_resume)
+{
+    okta_sim s;
+    const char *extra[] = {"--users", "200", "--seed", "9", "--app-id", APP_ID, NULL};
+    okta_sim_start(&s, extra);
+    oks_okta_client *c = client(&s, (oks_okta_client_opts){0});
+    /* two ACTIVE users (deactivating a DEPROVISIONED one is a 409) */
+    char u1[64] = "", u2[64] = "";
+    oks_err err = {0};
+    oks_okta_pager *p = oks_okta_list_users(c, "status eq \"ACTIVE\"", NULL, 2, &err);
+    json_t *items;
+    OKS_ASSERT_EQ_INT(oks_okta_pager_next(p, &items, &err), 1);
+    OKS_ASSERT_EQ_INT(json_array_size(items), 2);
+    snprintf(u1, sizeof u1, "%s",
+             json_string_value(json_object_get(json_array_get(items, 0), "id")));
+    snprintf(u2, sizeof u2, "%s",
+             json_string_value(json_object_get(json_array_get(items, 1), "id")));
+    json_decref(items);
+    oks_okta_pager_free(p);
+    int64_t since = oks_now_wall_ms() - 1000;
+    char path[160];
+    snprintf(path, sizeof path, "/__sim/users/%s/deactivate", u1);
+    OKS_ASSERT_EQ_INT(okta_sim_post(&s, path, "{}"), 200);
+    const char *types[] = {"user.lifecycle.deactivate"};
+    p = oks_okta_list_log_events(c, since, types, 1, 0, &err);
+    OKS_ASSERT(p != NULL);
+    bool seen = false;
+    OKS_ASSERT_EQ_INT(log_page_events(p, u1, &seen), 1);
+    OKS_ASSERT(seen);
+    /* The System Log always links to a next page: the empty page ends the poll and its link
+     * is where the next poll resumes. */
+    char resume[4096];
+    OKS_ASSERT(oks_okta_pager_next_url(p) != NULL);
+    snprintf(resume, sizeof resume, "%s", oks_okta_pager_next_url(p));
+    oks_okta_pager_free(p);
+    snprintf(path, sizeof path, "/__sim/users/%s/reactivate", u1);
+    OKS_ASSERT_EQ_INT(okta_sim_post(&s, path, "{}"), 200); /* filtered out */
+    snprintf(path, sizeof path, "/__sim/users/%s/deactivate", u2);
+    OKS_ASSERT_EQ_INT(okta_sim_post(&s, path, "{}"), 200);
+    p = oks_okta_resume_log_events(c, resume, &err);
+    OKS_ASSERT(p != NULL);
+    seen = false;
+    OKS_ASSERT_EQ_INT(log_page_events(p, u2, &seen), 1);
+    OKS_ASSERT(seen);
+    oks_okta_pager_free(p);
+    oks_okta_client_free(c);
+    okta_sim_stop(&s);
+}
+
 /* ---- shared budget across processes ---- */
 
 typedef struct budget_child {

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "okta/oks_okta.h"
+#include "okta/oks_okta_client_int.h"
 #include "okta/oks_okta_int.h"
 
 static int next_of(const char *v, char *out, size_t cap)
@@ -364,6 +365,31 @@ OKS_TEST(client_options_validated)
     OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
     oks_okta_client_stats(c, &st);
     OKS_ASSERT_EQ_INT(st.calls, 0);
+    oks_okta_client_free(c);
+}
+
+OKS_TEST(next_links_must_stay_in_the_org)
+{
+    oks_err err = {0};
+    oks_okta_client_opts o = {.base_url = "https://acme.okta.com", .token = "t"};
+    oks_okta_client *c = oks_okta_client_new(&o, &err);
+    OKS_ASSERT(c != NULL);
+    OKS_ASSERT(oks_okta__same_origin(c, "https://acme.okta.com/api/v1/users?after=1"));
+    OKS_ASSERT(oks_okta__same_origin(c, "https://ACME.okta.com:443/api/v1/users"));
+    OKS_ASSERT(!oks_okta__same_origin(c, "http://acme.okta.com/api/v1/users"));
+    OKS_ASSERT(!oks_okta__same_origin(c, "https://evil.example/api/v1/users"));
+    OKS_ASSERT(!oks_okta__same_origin(c, "https://acme.okta.com.evil.example/api/v1/users"));
+    OKS_ASSERT(!oks_okta__same_origin(c, "https://acme.okta.com:8443/api/v1/users"));
+    OKS_ASSERT(!oks_okta__same_origin(c, "not a url"));
+    /* a saved System Log position must be a logs URL of this org */
+    OKS_ASSERT(oks_okta_resume_log_events(c, "https://evil.example/api/v1/logs", &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT(oks_okta_resume_log_events(c, "https://acme.okta.com/api/v1/users", &err) == NULL);
+    oks_okta_pager *p =
+        oks_okta_resume_log_events(c, "https://acme.okta.com/api/v1/logs?after=x", &err);
+    OKS_ASSERT(p != NULL);
+    OKS_ASSERT_EQ_STR(oks_okta_pager_next_url(p), "https://acme.okta.com/api/v1/logs?after=x");
+    oks_okta_pager_free(p);
     oks_okta_client_free(c);
 }
 
