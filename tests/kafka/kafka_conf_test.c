@@ -3,7 +3,11 @@
 #include "kafka/oks_kafka.h"
 #include "oks_test.h"
 
+#include "core/oks_log.h"
+
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 typedef struct kv_list {
     int n;
@@ -173,6 +177,40 @@ OKS_TEST(error_classes)
     OKS_ASSERT_EQ_INT(oks_kafka_errcode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE), OKS_E_INVALID);
     OKS_ASSERT_EQ_INT(oks_kafka_errcode(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC), OKS_E_NOTFOUND);
     OKS_ASSERT(oks_errcode_is_retriable(oks_kafka_errcode(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)));
+}
+
+/* Run the log callback with stderr captured; returns what was written. */
+static const char *captured_log(int level, const char *fac, const char *msg)
+{
+    static char buf[2048];
+    int p[2], saved = dup(2);
+    OKS_ASSERT(pipe(p) == 0 && saved >= 0);
+    fflush(stderr);
+    dup2(p[1], 2);
+    oks_kafka_log_cb(NULL, level, fac, msg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(p[1]);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+    close(p[0]);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+OKS_TEST(librdkafka_logs_go_through_oks_log)
+{
+    oks_log_init("kafka-test", OKS_LOG_INFO);
+    const char *out = captured_log(3, "FAIL", "broker down");
+    OKS_ASSERT_CONTAINS(out, "\"level\":\"error\"");
+    OKS_ASSERT_CONTAINS(out, "\"msg\":\"broker down\"");
+    OKS_ASSERT_CONTAINS(out, "\"component\":\"librdkafka\"");
+    OKS_ASSERT_CONTAINS(out, "\"fac\":\"FAIL\"");
+    OKS_ASSERT_CONTAINS(captured_log(4, "W", "careful"), "\"level\":\"warn\"");
+    OKS_ASSERT_CONTAINS(captured_log(6, "I", "fyi"), "\"level\":\"info\"");
+    /* below the threshold: nothing at all */
+    OKS_ASSERT_EQ_STR(captured_log(7, "D", "chatter"), "");
 }
 
 int main(int argc, char **argv)
