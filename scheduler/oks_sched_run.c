@@ -163,13 +163,15 @@ fail:
     return -1;
 }
 
-/* Tenants with their time of day, creation time and last run (for the gauge after a restart). */
+/* Connected tenants (a full sync of a tenant without Okta credentials cannot run) with their
+ * time of day, creation time and last run (for the gauge after a restart). */
 static const char sql_tenants[] =
     "SELECT t.id::text, COALESCE(EXTRACT(EPOCH FROM t.full_sync_time)::int, -1), "
     "(EXTRACT(EPOCH FROM t.created_at) * 1000)::bigint, "
     "(SELECT (EXTRACT(EPOCH FROM max(r.scheduled_for)) * 1000)::bigint FROM sync_runs r "
     " WHERE r.tenant_id = t.id AND r.kind = 'full_sync') "
-    "FROM tenants t ORDER BY t.id";
+    "FROM tenants t WHERE t.okta_domain IS NOT NULL AND t.api_token_enc IS NOT NULL "
+    "ORDER BY t.id";
 
 int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
 {

@@ -47,6 +47,12 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
     char *t[3];
     for (int i = 0; i < 3; i++)
         t[i] = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    /* not connected to Okta yet: no job */
+    char *idle = wt_scalar(db,
+                           "INSERT INTO tenants (subdomain, webhook_secret_hash, created_at) "
+                           "VALUES ('not-connected', sha256('x'), now() - interval '3 days') "
+                           "RETURNING id::text",
+                           0, NULL);
     pid_t a = spawn_once(url, brokers, topic, wt_tmp("sched-a.log"));
     pid_t b = spawn_once(url, brokers, topic, wt_tmp("sched-b.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
@@ -56,6 +62,8 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
     OKS_ASSERT_EQ_INT(wt_wait_exit(c, 20000), 0);
     json_t *msgs = wt_consume_all(topic, 1500, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 3);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, idle), 0);
+    free(idle);
     for (int i = 0; i < 3; i++) {
         OKS_ASSERT_EQ_INT(count_for_tenant(msgs, t[i]), 1);
         const char *p[] = {t[i]};

@@ -74,6 +74,19 @@ void wfx_start_worker(wfx *f, const char *database_url)
     snprintf(f->admin, sizeof f->admin, "%s", wt_ready_url(f->ready, "admin"));
 }
 
+void wfx_teardown(wfx *f)
+{
+    if (f->worker)
+        wfx_stop_worker(f);
+    if (f->sim)
+        wt_stop(f->sim, 10000);
+    f->sim = 0;
+    oks_db_close(f->db);
+    free(f->db_url);
+    free(f->tenant);
+    memset(f, 0, sizeof *f);
+}
+
 void wfx_stop_worker(wfx *f)
 {
     OKS_ASSERT_EQ_INT(wt_stop(f->worker, 20000), 0);

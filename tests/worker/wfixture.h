@@ -21,6 +21,8 @@ typedef struct wfx {
 
 /* Simulator, database, tenant, topics (partitions each). No worker yet. */
 void wfx_setup(wfx *f, int partitions);
+/* Stop whatever still runs and free the fixture. */
+void wfx_teardown(wfx *f);
 /* Start the worker with database_url (NULL = the fixture's); waits for its ready file. */
 void wfx_start_worker(wfx *f, const char *database_url);
 /* SIGTERM the worker; asserts it exits 0. */

@@ -290,6 +290,7 @@ OKS_TEST(sigterm_exits_cleanly)
 {
     wfx *f = fixture();
     wfx_stop_worker(f);
+    wfx_teardown(f);
     fx_up = false;
 }
 

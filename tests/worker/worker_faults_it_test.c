@@ -55,6 +55,7 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 3);
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.jobs, 0), 1);
     free(id);
+    wfx_teardown(&f);
 }
 
 OKS_TEST(okta_5xx_is_retried_until_applied_exactly_once_nothing_skipped)
@@ -81,6 +82,7 @@ OKS_TEST(okta_5xx_is_retried_until_applied_exactly_once_nothing_skipped)
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 2);
     free(a);
     free(b);
+    wfx_teardown(&f);
 }
 
 OKS_TEST(database_down_keeps_offset_and_event_is_redelivered_after_restart)
@@ -109,6 +111,8 @@ OKS_TEST(database_down_keeps_offset_and_event_is_redelivered_after_restart)
     wfx_stop_worker(&f);
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 1);
     free(id);
+    free(row);
+    wfx_teardown(&f);
 }
 
 int main(int argc, char **argv)
