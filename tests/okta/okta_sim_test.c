@@ -414,9 +414,12 @@ static size_t log_page_events(oks_okta_pager *p, const char *user_id, bool *seen
         {
             OKS_ASSERT_EQ_STR(json_string_value(json_object_get(ev, "eventType")),
                               "user.lifecycle.deactivate");
-            json_array_foreach(json_object_get(ev, "target"), k,
-                               t) if (user_id && json_equal(json_object_get(t, "id"),
-                                                            json_string(user_id))) *seen = true;
+            json_array_foreach(json_object_get(ev, "target"), k, t)
+            {
+                const char *tid = json_string_value(json_object_get(t, "id"));
+                if (user_id && tid && strcmp(tid, user_id) == 0)
+                    *seen = true;
+            }
             total++;
         }
         json_decref(items);
