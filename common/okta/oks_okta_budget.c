@@ -23,6 +23,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/oks_log.h"
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
 
 struct oks_okta_budget {
@@ -230,13 +231,16 @@ int oks_okta__budget_acquire(oks_okta_budget *b, const char *bucket, int64_t max
             return -1;
         if (hint == 0)
             return 0;
+        if (oks_shutdown_requested())
+            return oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: shutting down");
         int64_t elapsed = oks_now_mono_ms() - start;
         if (elapsed >= max_wait_ms)
             return oks_err_set(err, OKS_E_RATELIMIT,
                                "okta budget: no request slot for bucket %s within %lld ms", bucket,
                                (long long)max_wait_ms);
-        /* Sleep at most 1 s per round: slots freed by other processes show up sooner. */
-        int64_t ms = hint > 1000 ? 1000 : hint;
+        /* Sleep at most 250 ms per round: slots freed by other processes show up sooner, and a
+         * shutdown request is noticed. */
+        int64_t ms = hint > 250 ? 250 : hint;
         ms += (int64_t)(next_rnd(b) % 10);
         if (ms > max_wait_ms - elapsed)
             ms = max_wait_ms - elapsed;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/oks_log.h"
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
 
 static uint32_t next_rnd(oks_okta_client *c)
@@ -17,28 +18,38 @@ static uint32_t next_rnd(oks_okta_client *c)
     return c->rnd;
 }
 
-static void wait_ms(oks_okta_client *c, int64_t ms)
+/* Sleep in short slices so a daemon's SIGTERM is not held up by a 30 s backoff; false when
+ * shutdown was requested (the caller gives up with a retriable error). */
+static bool wait_ms(oks_okta_client *c, int64_t ms)
 {
-    if (ms <= 0)
-        return;
-    oks_sleep_ms(ms);
-    c->stats.wait_ms += (uint64_t)ms;
+    int64_t end = oks_now_mono_ms() + ms;
+    for (;;) {
+        if (oks_shutdown_requested())
+            return false;
+        int64_t left = end - oks_now_mono_ms();
+        if (left <= 0)
+            break;
+        oks_sleep_ms(left < 100 ? left : 100);
+    }
+    c->stats.wait_ms += (uint64_t)(ms > 0 ? ms : 0);
+    return true;
 }
 
 /* Proactive pacing from the last headers seen for this bucket, before a 429 happens. */
-static void pace(oks_okta_client *c, int bucket)
+static bool pace(oks_okta_client *c, int bucket)
 {
     const oks_okta_bucket_state *s = &c->bstate[bucket];
     if (c->o.pace_below_fraction < 0 || s->reset_s <= 0)
-        return;
+        return true;
     int64_t reset_local = s->reset_s * 1000 - s->clock_offset_ms;
     int64_t ms = oks_okta__pace_ms(s->limit, s->remaining, reset_local, oks_now_wall_ms(),
                                    c->o.pace_below_fraction, c->o.max_backoff_ms);
     if (ms > 0) {
         OKS_LOG_DEBUG("okta: pacing %lld ms on bucket %s (remaining %lld of %lld)", (long long)ms,
                       oks_okta__bucket_names[bucket], (long long)s->remaining, (long long)s->limit);
-        wait_ms(c, ms);
+        return wait_ms(c, ms);
     }
+    return true;
 }
 
 static void record_headers(oks_okta_client *c, int bucket, const oks_okta_resp *r)
@@ -105,7 +116,10 @@ static int interpret(oks_okta_client *c, const char *url, const oks_okta_resp *r
 static int attempt(oks_okta_client *c, const char *url, int bucket, const char *retry_for,
                    int retry_count, json_t **out, bool *budget_failed, oks_err *err)
 {
-    pace(c, bucket);
+    if (!pace(c, bucket)) {
+        *budget_failed = true; /* not worth a retry either */
+        return oks_err_set(err, OKS_E_UNAVAILABLE, "okta: shutting down");
+    }
     char lease[64] = "";
     if (c->budget) {
         int64_t waited = 0;
@@ -181,7 +195,8 @@ int oks_okta__get(oks_okta_client *c, const char *url, json_t **out, char *next_
             return -1;
         if (code == OKS_E_RATELIMIT)
             snprintf(retry_for, sizeof retry_for, "%s", c->resp.request_id);
-        wait_ms(c, retry_wait(c, code, n));
+        if (!wait_ms(c, retry_wait(c, code, n)))
+            return -1; /* shutting down: keep the last (retriable) error */
     }
     if (next_url && cap > 0) {
         snprintf(next_url, cap, "%s", c->resp.next_url);

@@ -6,6 +6,7 @@
  */
 #include "oks_test.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
 #include "okta/oks_okta.h"
 #include "okta_sim_util.h"
@@ -475,6 +477,42 @@ OKS_TEST(system_log_since_time_and_resume)
     OKS_ASSERT(seen);
     oks_okta_pager_free(p);
     oks_okta_client_free(c);
+    okta_sim_stop(&s);
+}
+
+static void *request_shutdown_later(void *arg)
+{
+    (void)arg;
+    oks_sleep_ms(300);
+    oks_shutdown_request();
+    return NULL;
+}
+
+OKS_TEST(shutdown_interrupts_backoff)
+{
+    okta_sim s;
+    const char *extra[] = {"--users", "50", "--app-id", APP_ID, "--rate-window", "20s", NULL};
+    okta_sim_start(&s, extra);
+    OKS_ASSERT_EQ_INT(okta_sim_post(&s, "/__sim/faults", "{\"force_429_next\":3}"), 200);
+    /* In a child: the shutdown flag is process-wide and permanent. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        oks_okta_client *c =
+            client(&s, (oks_okta_client_opts){.max_backoff_ms = 30000, .pace_below_fraction = -1});
+        pthread_t t;
+        pthread_create(&t, NULL, request_shutdown_later, NULL);
+        oks_err err = {0};
+        int64_t t0 = oks_now_mono_ms();
+        int rc = oks_okta_check_credentials(c, APP_ID, &err);
+        int64_t elapsed = oks_now_mono_ms() - t0;
+        pthread_join(t, NULL);
+        /* 429 with a ~20 s reset: without the interrupt this waits ~20 s */
+        _exit(rc == -1 && err.code == OKS_E_RATELIMIT && elapsed < 1500 ? 0 : 1);
+    }
+    int st;
+    OKS_ASSERT(waitpid(pid, &st, 0) == pid);
+    OKS_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    OKS_ASSERT_EQ_INT(okta_sim_api_requests(&s), 1);
     okta_sim_stop(&s);
 }
 
