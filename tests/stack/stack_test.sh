@@ -30,7 +30,7 @@ port_free() { ! timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 pick_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+): no client port races
         if port_free "$p" && [ "$p" != "${1:-}" ]; then echo "$p"; return; fi
     done
     echo "no free port" >&2
@@ -131,6 +131,18 @@ check "down twice is harmless" [ "$rc" -eq 0 ]
 out=$(OKS_BIN_DIR=$T/nowhere "$STACK" up 2>&1); rc=$?
 check "up without a broker binary fails" [ "$rc" -ne 0 ]
 check "the error names the devbroker and the build step" grep -q "devbroker: .*oktasync-devbroker not found" <<<"$out"
+
+# --- a service dying during start-up is reported at once, with its log, not after the timeout ---
+mkdir -p "$T/badbin"
+printf '#!/bin/sh\necho "simulated start-up failure" >&2\nexit 1\n' >"$T/badbin/oktasync-devbroker"
+chmod +x "$T/badbin/oktasync-devbroker"
+t0=$SECONDS
+out=$(OKS_BIN_DIR=$T/badbin "$STACK" up 2>&1); rc=$?
+check "a dying broker fails up" [ "$rc" -ne 0 ]
+check "the error says it exited and shows its log" \
+    grep -q "devbroker: exited during start-up" <<<"$out"
+check "the log tail is shown" grep -q "simulated start-up failure" <<<"$out"
+check "reported without waiting for the timeout" [ $((SECONDS - t0)) -lt 20 ]
 
 # --- a port taken by someone else is named ---
 "$STACK" down >/dev/null 2>&1
