@@ -60,7 +60,7 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
     /* a later pass finds every slot taken */
     pid_t c = spawn_once(url, brokers, topic, wt_tmp("sched-c.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(c, 20000), 0);
-    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 3);
     OKS_ASSERT_EQ_INT(count_for_tenant(msgs, idle), 0);
     free(idle);
@@ -91,7 +91,7 @@ OKS_TEST(job_message_shape_matches_run_row)
     pid_t a =
         spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
-    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
     json_t *m = json_array_get(msgs, 0);
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(m, "key")), tenant);
@@ -138,7 +138,7 @@ OKS_TEST(catches_up_missed_slot_and_skips_slots_before_the_tenant)
     pid_t a =
         spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
-    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
     OKS_ASSERT_EQ_INT(count_for_tenant(msgs, missed), 1);
     OKS_ASSERT_EQ_INT(count_for_tenant(msgs, fresh), 0);
@@ -182,7 +182,7 @@ OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
     n = wt_scalar(db, "SELECT count(*) FROM sync_runs WHERE status = 'queued'", 0, NULL);
     OKS_ASSERT_EQ_STR(n, "1");
     free(n);
-    json_t *msgs = wt_consume_all(topic, 1500, 15000);
+    json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(count_for_tenant(msgs, tenant), 1);
     json_decref(msgs);
     free(tenant);

@@ -33,7 +33,7 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
              f.tenant);
     wt_produce(f.jobs, f.tenant, job, strlen(job));
     OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_total", NULL, 3, 15000));
-    json_t *dead = wt_consume_all(f.dlq, 1500, 15000);
+    json_t *dead = wt_consume_all(f.dlq, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(dead), 3);
     json_t *m0 = json_array_get(dead, 0), *m1 = json_array_get(dead, 1);
     OKS_ASSERT_CONTAINS(header(json_array_get(dead, 2), "reason"), "not implemented");

@@ -309,39 +309,60 @@ static json_t *message_json(const rd_kafka_message_t *m)
                      "offset", (json_int_t)m->offset);
 }
 
-json_t *wt_consume_all(const char *topic, int idle_ms, int max_ms)
+/* Every message now in topic: assign all partitions from the beginning (no group join, so no
+ * rebalance wait) and read up to each partition's high watermark. */
+json_t *wt_consume_all(const char *topic, int max_ms)
 {
     char e[256];
     rd_kafka_conf_t *c = conf_base();
     OKS_ASSERT(rd_kafka_conf_set(c, "group.id", oks_test_unique("reader"), e, sizeof e) == 0);
-    OKS_ASSERT(rd_kafka_conf_set(c, "auto.offset.reset", "earliest", e, sizeof e) == 0);
     OKS_ASSERT(rd_kafka_conf_set(c, "enable.auto.commit", "false", e, sizeof e) == 0);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
     OKS_ASSERT(rk != NULL);
     rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
-    OKS_ASSERT_EQ_INT(rd_kafka_subscribe(rk, t), 0);
-    rd_kafka_topic_partition_list_destroy(t);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    OKS_ASSERT_EQ_INT(rd_kafka_metadata(rk, 0, rkt, &md, oks_test_timeout_ms(10000)), 0);
+    OKS_ASSERT(md->topic_cnt == 1 && md->topics[0].partition_cnt > 0);
+    int n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    int64_t *hi = calloc((size_t)n, sizeof *hi), *next = calloc((size_t)n, sizeof *next);
+    OKS_ASSERT(hi && next);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++) {
+        int64_t lo = 0;
+        OKS_ASSERT_EQ_INT(
+            rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], oks_test_timeout_ms(10000)),
+            0);
+        next[p] = lo;
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    OKS_ASSERT_EQ_INT(rd_kafka_assign(rk, parts), 0);
+    rd_kafka_topic_partition_list_destroy(parts);
     json_t *out = json_array();
     struct timespec s, now;
     clock_gettime(CLOCK_MONOTONIC, &s);
-    long last = 0, max = oks_test_timeout_ms(max_ms);
+    long max = oks_test_timeout_ms(max_ms);
     for (;;) {
+        bool done = true;
+        for (int p = 0; p < n; p++)
+            done = done && next[p] >= hi[p];
         clock_gettime(CLOCK_MONOTONIC, &now);
         long el = (now.tv_sec - s.tv_sec) * 1000 + (now.tv_nsec - s.tv_nsec) / 1000000;
-        /* idle counts only after the first message or the first few seconds (group join) */
-        if (el > max || (el - last > idle_ms && (json_array_size(out) > 0 || el > 6000)))
+        if (done || el > max)
             break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m)
             continue;
-        if (!m->err) {
+        if (!m->err && m->partition >= 0 && m->partition < n) {
             json_array_append_new(out, message_json(m));
-            last = el;
+            next[m->partition] = m->offset + 1;
         }
         rd_kafka_message_destroy(m);
     }
+    free(hi);
+    free(next);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return out;

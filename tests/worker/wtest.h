@@ -29,9 +29,9 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
 /* Topic with n partitions on the stack's broker (Admin API). */
 void wt_create_topic(const char *topic, int partitions);
 void wt_produce(const char *topic, const char *key, const char *value, size_t len);
-/* Read every message of topic from the beginning (a fresh group) until idle_ms of silence or
- * max_ms; returns a JSON array of {"key","value","headers":{...},"partition","offset"}. */
-json_t *wt_consume_all(const char *topic, int idle_ms, int max_ms);
+/* Every message in topic right now (up to the high watermarks, at most max_ms), in partition
+ * order per partition: a JSON array of {"key","value","headers":{...},"partition","offset"}. */
+json_t *wt_consume_all(const char *topic, int max_ms);
 /* Committed offset of group on topic/partition (-1001 = none). */
 int64_t wt_committed(const char *group, const char *topic, int partition);
 
