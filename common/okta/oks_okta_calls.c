@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* base + parts, where odd-indexed parts (1, 3, ...) are URL-encoded path/query values. */
-static int build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts, size_t n,
-                     oks_err *err)
+int oks_okta__build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts,
+                        size_t n, oks_err *err)
 {
     if ((size_t)snprintf(buf, cap, "%s", c->base_url) >= cap)
         goto too_long;
@@ -27,20 +26,12 @@ too_long:
     return oks_err_set(err, OKS_E_INVALID, "okta: request URL too long");
 }
 
-int oks_okta__build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts,
-                        size_t n, oks_err *err);
-int oks_okta__build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts,
-                        size_t n, oks_err *err)
-{
-    return build_url(c, buf, cap, parts, n, err);
-}
-
 int oks_okta_get_user(oks_okta_client *c, const char *user_id, oks_okta_user *out, oks_err *err)
 {
     memset(out, 0, sizeof *out);
     char url[OKS_OKTA_URL_MAX];
     const char *parts[] = {"/api/v1/users/", user_id};
-    if (build_url(c, url, sizeof url, parts, 2, err) != 0)
+    if (oks_okta__build_url(c, url, sizeof url, parts, 2, err) != 0)
         return -1;
     json_t *j = NULL;
     if (oks_okta__get(c, url, &j, NULL, 0, err) != 0)
@@ -56,7 +47,7 @@ int oks_okta_get_app_user(oks_okta_client *c, const char *app_id, const char *us
     memset(out, 0, sizeof *out);
     char url[OKS_OKTA_URL_MAX];
     const char *parts[] = {"/api/v1/apps/", app_id, "/users/", user_id, "?expand=user"};
-    if (build_url(c, url, sizeof url, parts, 5, err) != 0)
+    if (oks_okta__build_url(c, url, sizeof url, parts, 5, err) != 0)
         return -1;
     json_t *j = NULL;
     if (oks_okta__get(c, url, &j, NULL, 0, err) != 0)
@@ -70,7 +61,7 @@ int oks_okta_check_credentials(oks_okta_client *c, const char *app_id, oks_err *
 {
     char url[OKS_OKTA_URL_MAX];
     const char *parts[] = {"/api/v1/apps/", app_id, "/users?limit=1"};
-    if (build_url(c, url, sizeof url, parts, 3, err) != 0)
+    if (oks_okta__build_url(c, url, sizeof url, parts, 3, err) != 0)
         return -1;
     json_t *j = NULL;
     if (oks_okta__get(c, url, &j, NULL, 0, err) != 0)

@@ -33,6 +33,10 @@ int oks_okta__get(oks_okta_client *c, const char *url, json_t **out, char *next_
                   oks_err *err);
 /* Checks that url has the client's scheme, host and port, so the token never leaves the org. */
 bool oks_okta__same_origin(const oks_okta_client *c, const char *url);
+/* base_url + parts into buf, where odd-indexed parts (1, 3, ...) are ids that get URL-encoded
+ * (and must be non-empty); even-indexed parts are copied as they are. */
+int oks_okta__build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts,
+                        size_t n, oks_err *err);
 /* Appends the URL-encoded s to buf (NUL-terminated, bounded). false when it does not fit. */
 bool oks_okta__append_escaped(char *buf, size_t cap, const char *s);
 

@@ -99,11 +99,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     size_t n = size * nmemb;
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* A new response starts (e.g. after 100 Continue): forget earlier headers. */
-        size_t max = r->max;
         r->request_id[0] = r->next_url[0] = '\0';
         r->link_malformed = false;
         r->rl_limit = r->rl_remaining = r->rl_reset = r->date_ms = -1;
-        r->max = max;
         return n;
     }
     const char *colon = memchr(data, ':', n);

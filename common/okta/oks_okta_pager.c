@@ -10,9 +10,6 @@
 
 #include "core/oks_time.h"
 
-int oks_okta__build_url(oks_okta_client *c, char *buf, size_t cap, const char *const *parts,
-                        size_t n, oks_err *err);
-
 struct oks_okta_pager {
     oks_okta_client *c;
     bool done;
