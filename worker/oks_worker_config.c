@@ -26,8 +26,9 @@ static const oks_cfg_entry entries[] = {
                 "so jobs wait in Kafka for a worker that runs them)."),
     OKS_CFG_STR("dead-letter-topic", C, dead_letter_topic, "dead-letter", OKS_CFG_REQUIRED,
                 "Where messages that can never succeed go, with the reason."),
-    OKS_CFG_STR("secret-key", C, secret_key, "", OKS_CFG_REQUIRED | OKS_CFG_SECRET,
-                "64 hex chars: AES-256-GCM key that opens the tenants' API tokens."),
+    OKS_CFG_STR("secret-key", C, secret_key, "", OKS_CFG_SECRET,
+                "64 hex chars: AES-256-GCM key that opens the tenants' API tokens (required; "
+                "checked at start-up)."),
     OKS_CFG_DURATION("dedupe-ttl", C, dedupe_ttl_ms, "168h", 60000, 8760LL * 3600000,
                      "How long Redis remembers a processed event."),
     OKS_CFG_DURATION("okta-timeout", C, okta_timeout_ms, "10s", 100, 120000,
