@@ -21,12 +21,25 @@ typedef struct priv_broker {
     char bootstrap[256], control[128]; /* "host:port", "http://host:port" */
 } priv_broker;
 
-static pid_t live_pid;
+/* A failed assertion longjmps past broker_stop: every broker still running is killed at exit. */
+static pid_t live_pids[16];
 
-static void kill_leftover(void)
+static void kill_leftovers(void)
 {
-    if (live_pid > 0)
-        kill(live_pid, SIGKILL);
+    for (int i = 0; i < 16; i++) {
+        if (live_pids[i] > 0)
+            kill(live_pids[i], SIGKILL);
+    }
+}
+
+static void track_pid(pid_t old, pid_t pid)
+{
+    for (int i = 0; i < 16; i++) {
+        if (live_pids[i] == old) {
+            live_pids[i] = pid;
+            return;
+        }
+    }
 }
 
 static long now_ms(void)
@@ -137,7 +150,7 @@ static void broker_start(priv_broker *b, const char *brokers, const char *partit
                           "warn",
                           NULL};
     b->pid = run_broker(args, &b->out_fd, NULL);
-    live_pid = b->pid;
+    track_pid(0, b->pid);
     OKS_ASSERT(oks_test_wait_until(broker_published, b, 10000));
 }
 
@@ -155,7 +168,7 @@ static int broker_stop(priv_broker *b)
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    live_pid = 0;
+    track_pid(b->pid, 0);
     close(b->out_fd);
     rmdir(b->dir);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -318,6 +331,6 @@ OKS_TEST(control_api_topics_and_bad_requests)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    atexit(kill_leftover);
+    atexit(kill_leftovers);
     return oks_test_main(argc, argv);
 }
