@@ -506,6 +506,7 @@ OKS_TEST(shutdown_interrupts_backoff)
         int rc = oks_okta_check_credentials(c, APP_ID, &err);
         int64_t elapsed = oks_now_mono_ms() - t0;
         pthread_join(t, NULL);
+        oks_okta_client_free(c);
         /* 429 with a ~20 s reset: without the interrupt this waits ~20 s */
         _exit(rc == -1 && err.code == OKS_E_RATELIMIT && elapsed < 1500 ? 0 : 1);
     }
