@@ -40,7 +40,9 @@ struct oks_okta_budget {
     int64_t window_ms;
     uint64_t seq;
     uint32_t rnd;
-    int64_t observed[8]; /* last limit written per bucket, to skip redundant HSETs */
+    int64_t observed[8];    /* last limit written per bucket, to skip redundant writes */
+    int64_t observed_at[8]; /* when (monotonic ms); rewritten every minute in case the key
+                               was lost (Redis restart, eviction) */
 };
 
 /* KEYS: rate zset, inflight zset, limits hash.
@@ -272,7 +274,8 @@ void oks_okta__budget_observe(oks_okta_budget *b, const char *bucket, int64_t li
         if (strcmp(oks_okta__bucket_names[i], bucket) == 0)
             idx = i;
     /* Limit 0 comes with concurrency 429s and says nothing about the per-minute quota. */
-    if (limit <= 0 || idx < 0 || b->observed[idx] == limit)
+    int64_t now = oks_now_mono_ms();
+    if (limit <= 0 || idx < 0 || (b->observed[idx] == limit && now - b->observed_at[idx] < 60000))
         return;
     oks_err err = {0};
     if (connect_redis(b, &err) != 0)
@@ -280,11 +283,20 @@ void oks_okta__budget_observe(oks_okta_budget *b, const char *bucket, int64_t li
     char k_lim[400], v[24];
     snprintf(k_lim, sizeof k_lim, "%slimits", b->prefix);
     snprintf(v, sizeof v, "%lld", (long long)limit);
-    const char *argv[] = {"HSET", k_lim, bucket, v};
-    redisReply *r = cmd(b, 4, argv, &err);
-    if (r)
+    /* One day of TTL: an org nobody talks to any more leaves no key behind. */
+    const char *argv[] = {"EVAL",
+                          "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+                          "redis.call('PEXPIRE', KEYS[1], 86400000) return 1",
+                          "1",
+                          k_lim,
+                          bucket,
+                          v};
+    redisReply *r = cmd(b, 6, argv, &err);
+    if (r) {
         b->observed[idx] = limit;
-    else
+        b->observed_at[idx] = now;
+    } else {
         OKS_LOG_WARN("okta budget: recording limit failed: %s", err.msg);
+    }
     freeReplyObject(r);
 }
