@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
@@ -650,6 +651,49 @@ OKS_TEST(in_flight_cap_shared_by_processes)
     OKS_ASSERT_EQ_INT(okta_sim_api_requests(&s) - before, 20);
     OKS_ASSERT(okta_sim_stat(&s, "max_concurrency") <= 2);
     OKS_ASSERT_EQ_INT(okta_sim_stat(&s, "concurrency_429"), 0);
+    okta_sim_stop(&s);
+}
+
+OKS_TEST(crashed_workers_lease_expires)
+{
+    okta_sim s;
+    const char *extra[] = {"--users", "50", "--app-id", APP_ID, NULL};
+    okta_sim_start(&s, extra);
+    const char *org = oks_test_unique("org");
+    /* A worker that died holding the only in-flight slot: its lease ends in 1.5 s. */
+    char host[128] = "";
+    int port = 0;
+    OKS_ASSERT(
+        sscanf(oks_test_service("OKTASYNC_REDIS_URL"), "redis://%127[^:/]:%d", host, &port) == 2);
+    redisContext *rc = redisConnectWithTimeout(host, port, (struct timeval){2, 0});
+    OKS_ASSERT(rc && !rc->err);
+    char key[256];
+    snprintf(key, sizeof key, "oktasync:okta:{%s}:inflight", org);
+    redisReply *t = redisCommand(rc, "TIME");
+    OKS_ASSERT(t && t->type == REDIS_REPLY_ARRAY && t->elements == 2);
+    long long now_ms = atoll(t->element[0]->str) * 1000 + atoll(t->element[1]->str) / 1000;
+    freeReplyObject(t);
+    redisReply *r = redisCommand(rc, "ZADD %s %lld dead-worker", key, now_ms + 1500);
+    OKS_ASSERT(r && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    oks_okta_client *c = client(&s, (oks_okta_client_opts){
+                                        .redis_url = oks_test_service("OKTASYNC_REDIS_URL"),
+                                        .org_key = org,
+                                        .max_in_flight = 1,
+                                        .budget_max_wait_ms = 5000,
+                                    });
+    oks_err err = {0};
+    int64_t t0 = oks_now_mono_ms();
+    OKS_ASSERT_EQ_INT(oks_okta_check_credentials(c, APP_ID, &err), 0);
+    int64_t waited = oks_now_mono_ms() - t0;
+    OKS_ASSERT(waited >= 1200 && waited < 4000);
+    /* our own lease was released, not left to expire */
+    r = redisCommand(rc, "ZCARD %s", key);
+    OKS_ASSERT(r && r->type == REDIS_REPLY_INTEGER);
+    OKS_ASSERT_EQ_INT(r->integer, 0);
+    freeReplyObject(r);
+    redisFree(rc);
+    oks_okta_client_free(c);
     okta_sim_stop(&s);
 }
 
