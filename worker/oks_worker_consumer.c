@@ -91,6 +91,7 @@ static void update_lag(oks_worker_loop *l)
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(l->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return;
+    oks_worker_metrics_lag_begin();
     if (rd_kafka_position(l->consumer, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *p = &parts->elems[i];
@@ -103,6 +104,7 @@ static void update_lag(oks_worker_loop *l)
             oks_worker_metrics_set_lag(p->topic, p->partition, (double)(hi > pos ? hi - pos : 0));
         }
     }
+    oks_worker_metrics_lag_end();
     rd_kafka_topic_partition_list_destroy(parts);
 }
 

@@ -1,5 +1,6 @@
 #include "oks_worker_metrics.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,17 +44,33 @@ typedef struct {
     char topic[128];
     int partition;
     oks_gauge *gauge;
+    bool owned; /* set in this refresh */
 } lag_slot;
 
 /* Only the consumer thread sets lag, so the table needs no lock of its own. */
 static lag_slot lag_slots[LAG_SLOTS];
 static int lag_used;
 
+void oks_worker_metrics_lag_begin(void)
+{
+    for (int i = 0; i < lag_used; i++)
+        lag_slots[i].owned = false;
+}
+
+void oks_worker_metrics_lag_end(void)
+{
+    /* A partition another replica owns now: its lag is reported there, not here. */
+    for (int i = 0; i < lag_used; i++)
+        if (!lag_slots[i].owned)
+            oks_gauge_set(lag_slots[i].gauge, 0);
+}
+
 void oks_worker_metrics_set_lag(const char *topic, int partition, double lag)
 {
     for (int i = 0; i < lag_used; i++) {
         if (lag_slots[i].partition == partition && strcmp(lag_slots[i].topic, topic) == 0) {
             oks_gauge_set(lag_slots[i].gauge, lag);
+            lag_slots[i].owned = true;
             return;
         }
     }
@@ -69,5 +86,6 @@ void oks_worker_metrics_set_lag(const char *topic, int partition, double lag)
     snprintf(s->topic, sizeof s->topic, "%s", topic);
     s->partition = partition;
     s->gauge = g;
+    s->owned = true;
     oks_gauge_set(g, lag);
 }

@@ -27,5 +27,9 @@ void oks_worker_metrics_register(oks_worker_metrics *m);
 /* Consumer lag of one partition: the gauge is created the first time the partition is seen
  * (the registry is locked, so this is safe while /metrics renders). */
 void oks_worker_metrics_set_lag(const char *topic, int partition, double lag);
+/* Around one refresh: partitions not set in between (revoked) read 0, so summing the gauge
+ * over replicas gives the group's lag. */
+void oks_worker_metrics_lag_begin(void);
+void oks_worker_metrics_lag_end(void);
 
 #endif

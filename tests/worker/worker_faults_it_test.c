@@ -102,6 +102,10 @@ OKS_TEST(database_down_keeps_offset_and_event_is_redelivered_after_restart)
     char *id = wfx_user_with_status(&f, "ACTIVE", 0);
     wfx_send(&f, "ev-dbdown-1", "user.account.update_profile", id);
     OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_retries_total", NULL, 2, 20000));
+    /* stuck on the message: the partition's lag shows it */
+    char labels[300];
+    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"0\"", f.events);
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_consumer_lag", labels, 1, 10000));
     char url[1200];
     snprintf(url, sizeof url, "%s/readyz", f.admin);
     OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, NULL), 503);
