@@ -314,7 +314,7 @@ OKS_TEST(rate_limit_exhausted_retries_is_ratelimit)
 OKS_TEST(proactive_pacing_avoids_429)
 {
     okta_sim s;
-    /* user_get quota 5 per 2 s window; 12 calls must spread over >= 2 windows, no 429 */
+    /* user_get quota 5 per 2 s window; 8 calls must spread over >= 2 windows, no 429 */
     const char *extra[] = {"--users",         "50", "--app-id", APP_ID, "--rate-window", "2s",
                            "--rate-user-get", "5",  NULL};
     okta_sim_start(&s, extra);
@@ -323,7 +323,7 @@ OKS_TEST(proactive_pacing_avoids_429)
     pick_ids(c, assigned, unassigned, sizeof assigned);
     oks_err err = {0};
     int64_t t0 = oks_now_mono_ms();
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 8; i++) {
         oks_okta_user u;
         if (oks_okta_get_user(c, assigned, &u, &err) != 0)
             oks_test_fail(__FILE__, __LINE__, "get %d: %s", i, err.msg);
@@ -598,7 +598,7 @@ OKS_TEST(budget_shared_by_two_processes_never_exceeded)
                       .org = oks_test_unique("org"),
                       .max_in_flight = 10,
                       .calls = 15,
-                      .max_wait_ms = 300};
+                      .max_wait_ms = 150};
     int ok = run_children(&b, 2);
     /* 90% of the observed limit is the fleet's share: 18 requests, and Okta saw no 429. */
     OKS_ASSERT_EQ_INT(ok, 18);
@@ -618,7 +618,7 @@ OKS_TEST(without_budget_two_processes_hit_429)
                       .org = "x",
                       .max_in_flight = 10,
                       .calls = 15,
-                      .max_wait_ms = 300};
+                      .max_wait_ms = 150};
     int ok = run_children(&b, 2);
     OKS_ASSERT_EQ_INT(ok, 20);
     OKS_ASSERT_EQ_INT(okta_sim_stat(&s, "served_429"), 10);
