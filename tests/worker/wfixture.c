@@ -34,7 +34,7 @@ void wfx_start_worker(wfx *f, const char *database_url)
         "--database-url",
         database_url ? database_url : f->db_url,
         "--redis-url",
-        oks_test_service("OKTASYNC_REDIS_URL"),
+        f->redis_url ? f->redis_url : oks_test_service("OKTASYNC_REDIS_URL"),
         "--kafka-brokers",
         oks_test_service("OKTASYNC_KAFKA_BROKERS"),
         "--kafka-config",

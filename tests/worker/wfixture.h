@@ -12,8 +12,9 @@ typedef struct wfx {
     oks_db *db;
     char *tenant;
     char events[96], dlq[96], group[96];
-    char jobs[96];   /* consumed too when set before wfx_start_worker */
-    char admin[256]; /* http://host:port of the worker's admin listener */
+    char jobs[96];         /* consumed too when set before wfx_start_worker */
+    const char *redis_url; /* NULL = the stack's Redis */
+    char admin[256];       /* http://host:port of the worker's admin listener */
     char ready[256], log[256];
 } wfx;
 
