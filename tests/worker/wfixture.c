@@ -26,7 +26,7 @@ void wfx_setup(wfx *f, int partitions)
     wt_create_topic(f->dlq, 1);
 }
 
-void wfx_start_worker(wfx *f, const char *database_url)
+pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap)
 {
     snprintf(f->ready, sizeof f->ready, "%s", wt_tmp("worker.ready"));
     snprintf(f->log, sizeof f->log, "%s", wt_tmp("worker.log"));
@@ -69,9 +69,15 @@ void wfx_start_worker(wfx *f, const char *database_url)
         args[n - 3] = "--jobs-topic"; /* over the first spare NULL; the last one terminates */
         args[n - 2] = f->jobs;
     }
-    f->worker = wt_spawn("oktasync-worker", args, f->log);
+    pid_t pid = wt_spawn("oktasync-worker", args, f->log);
     OKS_ASSERT(wt_wait_file(f->ready, 15000));
-    snprintf(f->admin, sizeof f->admin, "%s", wt_ready_url(f->ready, "admin"));
+    snprintf(admin, cap, "%s", wt_ready_url(f->ready, "admin"));
+    return pid;
+}
+
+void wfx_start_worker(wfx *f, const char *database_url)
+{
+    f->worker = wfx_spawn_worker(f, database_url, f->admin, sizeof f->admin);
 }
 
 void wfx_teardown(wfx *f)

@@ -26,6 +26,8 @@ void wfx_setup(wfx *f, int partitions);
 void wfx_teardown(wfx *f);
 /* Start the worker with database_url (NULL = the fixture's); waits for its ready file. */
 void wfx_start_worker(wfx *f, const char *database_url);
+/* Another worker process with the fixture's settings (same group); admin URL into admin. */
+pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap);
 /* SIGTERM the worker; asserts it exits 0. */
 void wfx_stop_worker(wfx *f);
 

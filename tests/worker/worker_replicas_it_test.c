@@ -1,0 +1,80 @@
+/* Two worker replicas in one consumer group: every event is applied exactly once, also when one
+ * replica leaves in the middle and the other takes its partitions over. */
+#include "oks_test.h"
+#include "wfixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { USERS = 8 };
+
+static void send_batch(wfx *f, char **tenants, char **ids, int batch)
+{
+    for (int i = 0; i < USERS; i++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "ev-rep-%d-%d", batch, i);
+        char *v = wfx_envelope(f, tenants[i % 4], uuid, "user.account.update_profile", ids[i]);
+        wt_produce(f->events, tenants[i % 4], v, strlen(v));
+        free(v);
+    }
+}
+
+typedef struct {
+    wfx *f;
+    long want;
+} count_wait;
+
+static bool processed_reached(void *arg)
+{
+    count_wait *w = arg;
+    char *n = wt_scalar(w->f->db, "SELECT count(*) FROM processed_events", 0, NULL);
+    long v = n ? strtol(n, NULL, 10) : 0;
+    free(n);
+    return v >= w->want;
+}
+
+OKS_TEST(two_replicas_apply_every_event_once_across_a_departure)
+{
+    wfx f;
+    wfx_setup(&f, 4);
+    /* four tenants on the same org: their keys spread the events over the partitions */
+    char *tenants[4] = {f.tenant, NULL, NULL, NULL};
+    for (int t = 1; t < 4; t++)
+        tenants[t] = wt_tenant(f.db, f.sim_url, WFX_TOKEN, 86400, NULL);
+    char *ids[USERS];
+    for (int i = 0; i < USERS; i++)
+        ids[i] = wfx_user_with_status(&f, "ACTIVE", i);
+    wfx_start_worker(&f, NULL);
+    char admin_b[256];
+    pid_t b = wfx_spawn_worker(&f, NULL, admin_b, sizeof admin_b);
+
+    send_batch(&f, tenants, ids, 1);
+    count_wait w = {&f, USERS};
+    OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
+    wfx_stop_worker(&f); /* replica A leaves; B takes over whatever A owned */
+    send_batch(&f, tenants, ids, 2);
+    w.want = 2 * USERS;
+    OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
+    OKS_ASSERT_EQ_INT(wt_stop(b, 20000), 0);
+
+    char *n = wt_scalar(f.db, "SELECT count(*) FROM processed_events", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "16");
+    free(n);
+    /* one create per (tenant, user) pair; the second batch found the state already stored */
+    n = wt_scalar(f.db, "SELECT count(*) FROM audit_log", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "8");
+    free(n);
+    n = wt_scalar(f.db, "SELECT count(*) FROM users WHERE status = 'active'", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "8");
+    free(n);
+    for (int i = 0; i < USERS; i++)
+        free(ids[i]);
+    for (int t = 1; t < 4; t++)
+        free(tenants[t]);
+    wfx_teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}
