@@ -95,7 +95,7 @@ OKS_TEST(kafka_down_gives_503_within_deadline_never_200)
         ih_post_hook(&ing, F.sub, SECRET, body, &r);
         OKS_ASSERT_EQ_INT(r.status, 503);
         OKS_ASSERT_CONTAINS(r.body, "kafka");
-        OKS_ASSERT(r.secs >= 0.9 && r.secs < 1.8); /* 1 s deadline, well inside Okta's 3 s */
+        OKS_ASSERT(r.secs >= 0.9 && r.secs < 2.5); /* 1 s deadline, inside Okta's 3 s */
     }
     OKS_ASSERT(ih_metric(&ing, "oktasync_ingest_ack_timeouts_total") >= 3);
     ih_admin_get(&ing, "/readyz", &r);
@@ -130,7 +130,7 @@ OKS_TEST(overload_gives_503_not_4xx)
     ih_post_hook(&ing, F.sub, SECRET, body, &r);
     OKS_ASSERT_EQ_INT(r.status, 503);
     OKS_ASSERT_CONTAINS(r.body, "overloaded");
-    OKS_ASSERT(r.secs < 0.5); /* refused at once, not after the ack deadline */
+    OKS_ASSERT(r.secs < 0.9); /* refused at once, not after the 1 s ack deadline */
     bg_join(&b);
     OKS_ASSERT_EQ_INT(b.resp.status, 503);
     ih_devbroker_control(&F.broker, "/brokers/up");
@@ -138,30 +138,40 @@ OKS_TEST(overload_gives_503_not_4xx)
     OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
 }
 
+typedef struct refused_ctx {
+    const char *url;
+} refused_ctx;
+
+static bool new_connection_refused(void *ctx)
+{
+    refused_ctx *c = ctx;
+    ih_resp r;
+    ih_req rq = {.url = c->url, .timeout_ms = 1000};
+    ih_http(&rq, &r);
+    return r.status == 0;
+}
+
 OKS_TEST(shutdown_answers_in_flight_with_503)
 {
     ih_proc ing;
-    ih_resp r;
     bg b;
     char url[256];
 
     fixture();
-    start_ingest(&ing, "64", "1s");
+    start_ingest(&ing, "64", "3s");
     ih_devbroker_control(&F.broker, "/brokers/down");
     bg_start(&b, &ing);
     OKS_ASSERT(oks_test_wait_until(in_flight_is_one, &ing, 3000));
-    pid_t pid = ing.pid;
-    kill(pid, SIGTERM);
-    /* New connections are refused soon after the signal... */
+    kill(ing.pid, SIGTERM);
+    /* New connections are refused while the process is still draining... */
     snprintf(url, sizeof(url), "http://%s/webhooks/okta/%s", ing.http, F.sub);
-    struct timespec ts = {0, 200 * 1000 * 1000};
-    nanosleep(&ts, NULL); /* give the signal time to be seen; nothing to poll for */
-    ih_req rq = {.url = url, .timeout_ms = 2000};
-    ih_http(&rq, &r);
-    OKS_ASSERT_EQ_INT(r.status, 0);
-    /* ...while the request already in flight still gets an answer, and it is not 200. */
+    refused_ctx rc = {url};
+    OKS_ASSERT(oks_test_wait_until(new_connection_refused, &rc, 2000));
+    OKS_ASSERT_EQ_INT(kill(ing.pid, 0), 0); /* not exited: the request below still waits */
+    /* ...and the request already in flight gets an answer at its deadline, not 200. */
     bg_join(&b);
     OKS_ASSERT_EQ_INT(b.resp.status, 503);
+    OKS_ASSERT_CONTAINS(b.resp.body, "deadline");
     OKS_ASSERT_EQ_INT(ih_proc_wait(&ing, 10000), 0);
     ih_devbroker_control(&F.broker, "/brokers/up");
 }

@@ -367,10 +367,10 @@ OKS_TEST(rotation_window)
     const char *sub = ih_subdomain("rot");
     ih_db_add_tenant(F.db, sub, "old-secret", id);
     char *body = ih_body(oks_test_unique("rot"), 1, DEACT, 1);
-    /* Rotate: new current secret, the old one stays valid for 3 more seconds. */
+    /* Rotate: new current secret, the old one stays valid for 4 more seconds. */
     snprintf(sql, sizeof(sql),
              "UPDATE tenants SET webhook_secret_prev_hash = webhook_secret_hash, "
-             "webhook_secret_prev_expires_at = now() + interval '3 seconds', "
+             "webhook_secret_prev_expires_at = now() + interval '4 seconds', "
              "webhook_secret_hash = sha256('new-secret'::bytea) WHERE id = '%s'",
              id);
     ih_db_exec(F.db, sql);
@@ -388,7 +388,7 @@ OKS_TEST(rotation_window)
     do { /* past the expiry the old secret is refused, without any reload needed */
         ih_post_hook(&F.ing, sub, "old-secret", body, &r);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-    } while (r.status == 200 && t1.tv_sec - t0.tv_sec < 6);
+    } while (r.status == 200 && t1.tv_sec - t0.tv_sec < 7);
     OKS_ASSERT_EQ_INT(r.status, 401);
     ih_post_hook(&F.ing, sub, "new-secret", body, &r);
     OKS_ASSERT_EQ_INT(r.status, 200);
