@@ -89,3 +89,53 @@ void oks_worker_metrics_set_lag(const char *topic, int partition, double lag)
     s->owned = true;
     oks_gauge_set(g, lag);
 }
+
+enum { RL_SLOTS = 4096 };
+
+typedef struct {
+    char tenant[40];
+    char bucket[32];
+    oks_gauge *remaining, *limit;
+} rl_slot;
+
+static rl_slot rl_slots[RL_SLOTS];
+static int rl_used;
+
+static rl_slot *rl_slot_for(const char *tenant, const char *bucket)
+{
+    for (int i = 0; i < rl_used; i++) {
+        if (strcmp(rl_slots[i].tenant, tenant) == 0 && strcmp(rl_slots[i].bucket, bucket) == 0)
+            return &rl_slots[i];
+    }
+    if (rl_used == RL_SLOTS || strlen(tenant) >= sizeof rl_slots[0].tenant ||
+        strlen(bucket) >= sizeof rl_slots[0].bucket)
+        return NULL;
+    char labels[128];
+    snprintf(labels, sizeof labels, "tenant=\"%s\",bucket=\"%s\"", tenant, bucket);
+    rl_slot *s = &rl_slots[rl_used];
+    s->remaining =
+        oks_metrics_gauge("oktasync_worker_okta_rate_limit_remaining",
+                          "X-Rate-Limit-Remaining last seen, per tenant and bucket", labels);
+    s->limit = oks_metrics_gauge("oktasync_worker_okta_rate_limit_limit",
+                                 "X-Rate-Limit-Limit last seen, per tenant and bucket", labels);
+    if (!s->remaining || !s->limit)
+        return NULL;
+    snprintf(s->tenant, sizeof s->tenant, "%s", tenant);
+    snprintf(s->bucket, sizeof s->bucket, "%s", bucket);
+    rl_used++;
+    return s;
+}
+
+void oks_worker_metrics_rate_limits(const char *tenant, const oks_okta_stats *st)
+{
+    for (int i = 0; i < OKS_OKTA_BUCKETS; i++) {
+        const oks_okta_bucket_stats *b = &st->buckets[i];
+        if (!b->name || b->limit < 0 || b->remaining < 0)
+            continue; /* never seen */
+        rl_slot *s = rl_slot_for(tenant, b->name);
+        if (!s)
+            continue;
+        oks_gauge_set(s->remaining, (double)b->remaining);
+        oks_gauge_set(s->limit, (double)b->limit);
+    }
+}

@@ -3,6 +3,7 @@
 #define OKS_WORKER_METRICS_H
 
 #include "core/oks_metrics.h"
+#include "okta/oks_okta.h"
 
 typedef struct oks_worker_metrics {
     oks_counter *events_in;
@@ -31,5 +32,8 @@ void oks_worker_metrics_set_lag(const char *topic, int partition, double lag);
  * over replicas gives the group's lag. */
 void oks_worker_metrics_lag_begin(void);
 void oks_worker_metrics_lag_end(void);
+
+/* Rate-limit headroom per tenant (= Okta org) and bucket from the client's last responses. */
+void oks_worker_metrics_rate_limits(const char *tenant, const oks_okta_stats *st);
 
 #endif

@@ -74,7 +74,11 @@ static int fetch_change(oks_worker_ctx *ctx, const oks_worker_envelope *env,
     if (!client)
         return -1;
     int64_t asked_ms = oks_now_wall_ms();
-    if (oks_okta_get_user(client, env->okta_user_id, user, why) != 0) {
+    int rc = oks_okta_get_user(client, env->okta_user_id, user, why);
+    oks_okta_stats st;
+    oks_okta_client_stats(client, &st);
+    oks_worker_metrics_rate_limits(env->tenant, &st);
+    if (rc != 0) {
         if (why->code != OKS_E_NOTFOUND) {
             oks_counter_add(ctx->m.okta_error, 1);
             return -1;

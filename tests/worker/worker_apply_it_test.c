@@ -66,6 +66,13 @@ OKS_TEST(event_is_applied_and_row_matches_okta)
                       1);
     OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_events_applied_total", NULL) >= 1);
     OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_okta_calls_total", "result=\"ok\"") >= 1);
+    /* rate-limit headroom of the org, from Okta's X-Rate-Limit-* headers */
+    char labels[200];
+    snprintf(labels, sizeof labels, "tenant=\"%s\",bucket=\"user_get\"", f->tenant);
+    double limit = wt_metric(f->admin, "oktasync_worker_okta_rate_limit_limit", labels);
+    double left = wt_metric(f->admin, "oktasync_worker_okta_rate_limit_remaining", labels);
+    OKS_ASSERT(limit > 0);
+    OKS_ASSERT(left >= 0 && left < limit);
     json_decref(u);
     free(id);
 }
