@@ -298,10 +298,16 @@ oks_cfg_result oks_cfg_load(const oks_cfg_program *prog, void *cfg, int argc, ch
     }
     free(flags.value);
     free(flags.source);
-    for (size_t i = 0; i < n; i++) {
-        if (store_value(&prog->entries[i], cfg, v.value[i], v.source[i], err) != 0) {
-            oks_cfg_free(prog, cfg);
-            goto out;
+    /* Values the operator gave are checked before defaults, so a bad value is reported by
+     * its own name even when a required setting was also left empty. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if ((v.source[i] == SRC_DEFAULT) != (pass == 1))
+                continue;
+            if (store_value(&prog->entries[i], cfg, v.value[i], v.source[i], err) != 0) {
+                oks_cfg_free(prog, cfg);
+                goto out;
+            }
         }
     }
     result = OKS_CFG_OK;

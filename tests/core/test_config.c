@@ -106,6 +106,25 @@ OKS_TEST(bad_values_are_named)
     expect_bad("--kafka-brokers=", "--kafka-brokers", "must not be empty");
 }
 
+OKS_TEST(operator_value_reported_before_empty_required_default)
+{
+    static const oks_cfg_entry req[] = {
+        OKS_CFG_STR("url", sample_cfg, brokers, "", OKS_CFG_REQUIRED, "Required, no default"),
+        OKS_CFG_INT("workers", sample_cfg, workers, "4", 1, 64, "Worker threads"),
+    };
+    static const oks_cfg_program p = OKS_CFG_PROGRAM("oktasync-req", "Required.", NULL, req);
+    sample_cfg c;
+    memset(&c, 0, sizeof c);
+    oks_err err = {0};
+    char *env[] = {NULL};
+    char *argv[] = {"x", "--workers=abc", NULL};
+    OKS_ASSERT_EQ_INT(oks_cfg_load(&p, &c, 2, argv, env, NULL, &err), OKS_CFG_ERROR);
+    OKS_ASSERT_CONTAINS(err.msg, "--workers");
+    char *argv2[] = {"x", NULL};
+    OKS_ASSERT_EQ_INT(oks_cfg_load(&p, &c, 1, argv2, env, NULL, &err), OKS_CFG_ERROR);
+    OKS_ASSERT_CONTAINS(err.msg, "--url (OKTASYNC_URL) from default");
+}
+
 OKS_TEST(bad_env_value_names_the_source)
 {
     char *env[] = {"OKTASYNC_WORKERS=lots", NULL};
