@@ -2,27 +2,23 @@
  * Fast-path duplicate detection in Redis: key oks:dedupe:<tenant>:<event_uuid>, checked before
  * any work and set (SET NX EX ttl) only after the database commit. The processed_events table is
  * the durable truth; Redis only saves the Okta call and the transaction for the common case.
- * Connected lazily and reconnected after a failure (hiredis 0.14 API).
+ * Uses common/redis (lazy connect, reconnect after a failure, per-command timeout).
  */
 #ifndef OKS_WORKER_DEDUPE_H
 #define OKS_WORKER_DEDUPE_H
 
-#include "core/oks_err.h"
+#include "redis/oks_redis.h"
 
-#include <hiredis/hiredis.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct oks_worker_dedupe {
-    char host[256];
-    int port;
-    int db;
-    int64_t timeout_ms;
+    oks_redis *r;
     int64_t ttl_s;
-    redisContext *rc; /* NULL while disconnected */
 } oks_worker_dedupe;
 
-/* Parse "redis://host[:port][/db]". OKS_E_INVALID on anything else. */
+/* Keep the settings; no I/O. OKS_E_INVALID on a bad URL. */
 int oks_worker_dedupe_init(oks_worker_dedupe *d, const char *url, int64_t timeout_ms, int64_t ttl_s,
                            oks_err *err);
 void oks_worker_dedupe_close(oks_worker_dedupe *d);
@@ -30,7 +26,7 @@ void oks_worker_dedupe_close(oks_worker_dedupe *d);
 /* Key for one event into buf. */
 void oks_worker_dedupe_key(const char *tenant, const char *event_uuid, char *buf, size_t cap);
 
-/* *seen = key exists. Redis unreachable → OKS_E_UNAVAILABLE (retriable). */
+/* *seen = key exists. Redis unreachable → retriable err. */
 int oks_worker_dedupe_seen(oks_worker_dedupe *d, const char *tenant, const char *event_uuid,
                            bool *seen, oks_err *err);
 /* Mark processed (SET NX EX ttl). */
