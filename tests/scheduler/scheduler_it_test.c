@@ -190,6 +190,69 @@ OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
     free(url);
 }
 
+typedef struct {
+    const char *admin, *name, *labels;
+    double want;
+} metric_wait;
+
+static bool metric_reached(void *arg)
+{
+    metric_wait *w = arg;
+    return wt_metric(w->admin, w->name, w->labels) >= w->want;
+}
+
+OKS_TEST(daemon_ticks_serves_metrics_and_stops_on_sigterm)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 1);
+    const char *ready = wt_tmp("sched.ready");
+    const char *args[] = {"--database-url",
+                          url,
+                          "--kafka-brokers",
+                          oks_test_service("OKTASYNC_KAFKA_BROKERS"),
+                          "--jobs-topic",
+                          topic,
+                          "--tick-interval",
+                          "200ms",
+                          "--admin-listen",
+                          "127.0.0.1:0",
+                          "--ready-file",
+                          ready,
+                          NULL};
+    pid_t s = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-daemon.log"));
+    OKS_ASSERT(wt_wait_file(ready, 10000));
+    char admin[256];
+    snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
+    /* a tenant that appears while the daemon runs is picked up by a later tick */
+    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    metric_wait w = {admin, "oktasync_scheduler_jobs_published_total", NULL, 1};
+    OKS_ASSERT(oks_test_wait_until(metric_reached, &w, 15000));
+    char labels[128];
+    snprintf(labels, sizeof labels, "tenant=\"%s\"", tenant);
+    double last = wt_metric(admin, "oktasync_scheduler_last_run_timestamp_seconds", labels);
+    const char *p[] = {tenant};
+    char *want = wt_scalar(db,
+                           "SELECT extract(epoch FROM scheduled_for)::bigint FROM sync_runs "
+                           "WHERE tenant_id = $1::uuid",
+                           1, p);
+    OKS_ASSERT_EQ_INT((long long)last, strtoll(want, NULL, 10));
+    free(want);
+    char rurl[300];
+    snprintf(rurl, sizeof rurl, "%s/readyz", admin);
+    OKS_ASSERT_EQ_INT(wt_http("GET", rurl, NULL, NULL), 200);
+    OKS_ASSERT_EQ_INT(wt_stop(s, 10000), 0);
+    /* more ticks did not publish the slot again */
+    json_t *msgs = wt_consume_all(topic, 15000);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, tenant), 1);
+    json_decref(msgs);
+    free(tenant);
+    oks_db_close(db);
+    free(url);
+}
+
 OKS_TEST(bad_default_time_is_a_one_line_error)
 {
     const char *log = wt_tmp("sched-bad.log");
