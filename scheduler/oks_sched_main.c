@@ -1,7 +1,6 @@
 /* oktasync-scheduler: daily full-sync jobs per tenant (see docs/scheduler.md). */
 #include "core/oks_admin_http.h"
 #include "core/oks_log.h"
-#include "core/oks_net.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
 #include "oks_sched_config.h"
@@ -24,18 +23,6 @@ static bool sched_ready(void *arg, char *why, size_t cap)
     return false;
 }
 
-static int write_ready_file(const oks_sched_cfg *cfg, const oks_admin_http *admin, oks_err *err)
-{
-    if (!cfg->ready_file || !cfg->ready_file[0])
-        return 0;
-    const char *colon = strrchr(cfg->admin_listen, ':');
-    int hl = colon ? (int)(colon - cfg->admin_listen) : 0;
-    char line[300];
-    snprintf(line, sizeof line, "admin=%.*s:%d\n", hl, cfg->admin_listen,
-             oks_admin_http_port(admin));
-    return oks_write_file_atomic(cfg->ready_file, line, err);
-}
-
 static void one_pass(oks_sched *s)
 {
     oks_err err = {0};
@@ -51,7 +38,7 @@ static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
     oks_admin_http *admin = oks_admin_http_start(cfg->admin_listen, sched_ready, NULL, err);
     if (!admin)
         return -1;
-    if (write_ready_file(cfg, admin, err) != 0) {
+    if (oks_admin_http_write_ready_file(admin, cfg->ready_file, NULL, err) != 0) {
         oks_admin_http_stop(admin);
         return -1;
     }

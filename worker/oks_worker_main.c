@@ -1,7 +1,6 @@
 /* oktasync-worker: start-up, wiring and the shutdown order (see docs/worker.md). */
 #include "core/oks_admin_http.h"
 #include "core/oks_log.h"
-#include "core/oks_net.h"
 #include "core/oks_signal.h"
 #include "kafka/oks_kafka.h"
 #include "oks_worker_config.h"
@@ -18,18 +17,6 @@ static bool worker_ready(void *arg, char *why, size_t cap)
         return true;
     snprintf(why, cap, "last message failed transiently (database, Redis, Okta or Kafka)");
     return false;
-}
-
-static int write_ready_file(const oks_worker_cfg *cfg, const oks_admin_http *admin, oks_err *err)
-{
-    if (!cfg->ready_file || !cfg->ready_file[0])
-        return 0;
-    const char *colon = strrchr(cfg->admin_listen, ':');
-    int hl = colon ? (int)(colon - cfg->admin_listen) : 0;
-    char line[300];
-    snprintf(line, sizeof line, "admin=%.*s:%d\n", hl, cfg->admin_listen,
-             oks_admin_http_port(admin));
-    return oks_write_file_atomic(cfg->ready_file, line, err);
 }
 
 static rd_kafka_t *start_consumer(const oks_worker_cfg *cfg, oks_err *err)
@@ -81,7 +68,7 @@ static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
     consumer = start_consumer(cfg, err);
     if (!consumer)
         goto out;
-    if (write_ready_file(cfg, admin, err) != 0)
+    if (oks_admin_http_write_ready_file(admin, cfg->ready_file, NULL, err) != 0)
         goto out;
     oks_log_fields(OKS_LOG_INFO, "worker started", "group", cfg->group_id, "events_topic",
                    cfg->events_topic, NULL);

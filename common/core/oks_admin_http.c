@@ -14,6 +14,7 @@ struct oks_admin_http {
     oks_ready_fn ready;
     void *ctx;
     int port;
+    char host[64];
 };
 
 /* libmicrohttpd's own messages go to the JSON log, not raw stderr. */
@@ -94,6 +95,8 @@ oks_admin_http *oks_admin_http_start(const char *listen, oks_ready_fn ready, voi
     }
     a->ready = ready;
     a->ctx = ctx;
+    const char *colon = strrchr(listen, ':');
+    snprintf(a->host, sizeof a->host, "%.*s", (int)(colon - listen), listen);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -115,6 +118,19 @@ oks_admin_http *oks_admin_http_start(const char *listen, oks_ready_fn ready, voi
 int oks_admin_http_port(const oks_admin_http *a)
 {
     return a ? a->port : 0;
+}
+
+int oks_admin_http_write_ready_file(const oks_admin_http *a, const char *path, const char *extra,
+                                    oks_err *err)
+{
+    if (!path || !*path)
+        return 0;
+    char text[1024];
+    size_t n = (size_t)snprintf(text, sizeof text, "admin=%s:%d\n%s", a->host, a->port,
+                                extra ? extra : "");
+    if (n >= sizeof text)
+        return oks_err_set(err, OKS_E_INVALID, "ready file content too long");
+    return oks_write_file_atomic(path, text, err);
 }
 
 void oks_admin_http_stop(oks_admin_http *a)

@@ -22,6 +22,12 @@ typedef bool (*oks_ready_fn)(void *ctx, char *why, size_t why_cap);
 oks_admin_http *oks_admin_http_start(const char *listen, oks_ready_fn ready, void *ctx,
                                      oks_err *err);
 int oks_admin_http_port(const oks_admin_http *a);
+
+/* Write the daemon's ready file (atomically): "admin=HOST:PORT" with the port actually bound,
+ * then `extra` (more "key=value" lines, may be NULL). Nothing happens for a NULL/empty path.
+ * Tests and scripts poll for this file instead of sleeping. */
+int oks_admin_http_write_ready_file(const oks_admin_http *a, const char *path, const char *extra,
+                                    oks_err *err);
 void oks_admin_http_stop(oks_admin_http *a);
 
 #endif
