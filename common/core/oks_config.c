@@ -162,10 +162,10 @@ static int store_value(const oks_cfg_entry *e, void *cfg, const char *value, cfg
         break;
     }
     if (n < e->min || n > e->max) {
-        snprintf(why, sizeof why, "out of range %lld..%lld%s", (long long)e->min,
-                 (long long)e->max, e->type == OKS_CFG_T_DURATION ? " ms"
-                                    : e->type == OKS_CFG_T_SIZE   ? " bytes"
-                                                                  : "");
+        snprintf(why, sizeof why, "out of range %lld..%lld%s", (long long)e->min, (long long)e->max,
+                 e->type == OKS_CFG_T_DURATION ? " ms"
+                 : e->type == OKS_CFG_T_SIZE   ? " bytes"
+                                               : "");
         return bad_value(e, value, src, err, why);
     }
     *OKS_CFG_FIELD(cfg, e, int64_t) = n;
@@ -341,8 +341,7 @@ void oks_cfg_free(const oks_cfg_program *prog, void *cfg)
     }
 }
 
-int oks_cfg_load_main(const oks_cfg_program *prog, void *cfg, int argc, char **argv,
-                      int *first_arg)
+int oks_cfg_load_main(const oks_cfg_program *prog, void *cfg, int argc, char **argv, int *first_arg)
 {
     oks_err err = {0};
     switch (oks_cfg_load(prog, cfg, argc, argv, NULL, first_arg, &err)) {

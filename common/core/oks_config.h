@@ -45,7 +45,7 @@ enum {
 typedef struct oks_cfg_entry {
     const char *name; /* kebab-case */
     oks_cfg_type type;
-    size_t offset; /* offsetof(program config struct, field) */
+    size_t offset;   /* offsetof(program config struct, field) */
     const char *def; /* default, as text; parsed by the same rules as user input */
     int64_t min, max;
     const char *const *choices; /* NULL-terminated, for OKS_CFG_T_ENUM */
@@ -62,23 +62,37 @@ typedef struct oks_cfg_program {
 } oks_cfg_program;
 
 #define OKS_CFG_STR(name, type, field, def, flags, doc)                                            \
-    {name, OKS_CFG_T_STR, offsetof(type, field), def, 0, 0, NULL, flags, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_STR, offsetof(type, field), def, 0, 0, NULL, flags, doc                    \
+    }
 #define OKS_CFG_INT(name, type, field, def, min, max, doc)                                         \
-    {name, OKS_CFG_T_INT, offsetof(type, field), def, min, max, NULL, 0, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_INT, offsetof(type, field), def, min, max, NULL, 0, doc                    \
+    }
 #define OKS_CFG_BOOL(name, type, field, def, doc)                                                  \
-    {name, OKS_CFG_T_BOOL, offsetof(type, field), def, 0, 1, NULL, 0, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_BOOL, offsetof(type, field), def, 0, 1, NULL, 0, doc                       \
+    }
 #define OKS_CFG_DURATION(name, type, field, def, min_ms, max_ms, doc)                              \
-    {name, OKS_CFG_T_DURATION, offsetof(type, field), def, min_ms, max_ms, NULL, 0, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_DURATION, offsetof(type, field), def, min_ms, max_ms, NULL, 0, doc         \
+    }
 #define OKS_CFG_SIZE(name, type, field, def, min, max, doc)                                        \
-    {name, OKS_CFG_T_SIZE, offsetof(type, field), def, min, max, NULL, 0, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_SIZE, offsetof(type, field), def, min, max, NULL, 0, doc                   \
+    }
 #define OKS_CFG_ENUM(name, type, field, def, choices, doc)                                         \
-    {name, OKS_CFG_T_ENUM, offsetof(type, field), def, 0, 0, choices, 0, doc}
+    {                                                                                              \
+        name, OKS_CFG_T_ENUM, offsetof(type, field), def, 0, 0, choices, 0, doc                    \
+    }
 #define OKS_CFG_PROGRAM(name, summary, usage, entries)                                             \
-    {name, summary, usage, entries, sizeof(entries) / sizeof((entries)[0])}
+    {                                                                                              \
+        name, summary, usage, entries, sizeof(entries) / sizeof((entries)[0])                      \
+    }
 
 typedef enum oks_cfg_result {
-    OKS_CFG_OK = 0,   /* cfg filled; *first_arg is the index of the first positional argument */
-    OKS_CFG_EXIT = 1, /* --help or --version was printed: exit 0 */
+    OKS_CFG_OK = 0,     /* cfg filled; *first_arg is the index of the first positional argument */
+    OKS_CFG_EXIT = 1,   /* --help or --version was printed: exit 0 */
     OKS_CFG_ERROR = -1, /* err says which setting and why: print it on one line, exit 2 */
 } oks_cfg_result;
 

@@ -51,7 +51,8 @@ void oks_cfg_print_help(const oks_cfg_program *prog, FILE *out)
                 e->flags & OKS_CFG_SECRET ? "(secret)" : (e->def && *e->def ? e->def : "(empty)"),
                 *range ? "; range " : "", range, e->flags & OKS_CFG_REQUIRED ? "; required" : "");
     }
-    fprintf(out, "  --check-config\n      Load every setting, print the effective values (secrets redacted), exit.\n"
+    fprintf(out, "  --check-config\n      Load every setting, print the effective values (secrets "
+                 "redacted), exit.\n"
                  "  --help, --version\n");
 }
 
@@ -67,8 +68,8 @@ void oks_cfg_print_markdown(const oks_cfg_program *prog, FILE *out)
         range_text(e, range, sizeof range);
         fprintf(out, "| `--%s` | `%s` | %s | %s%s%s | %s | %s%s |\n", e->name, env,
                 type_names[e->type], e->def && *e->def ? "`" : "",
-                e->def && *e->def ? e->def : "(empty)", e->def && *e->def ? "`" : "", range,
-                e->doc, e->flags & OKS_CFG_SECRET ? " (secret: never printed)" : "");
+                e->def && *e->def ? e->def : "(empty)", e->def && *e->def ? "`" : "", range, e->doc,
+                e->flags & OKS_CFG_SECRET ? " (secret: never printed)" : "");
     }
     fputc('\n', out);
 }

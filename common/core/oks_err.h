@@ -16,12 +16,12 @@
 typedef enum oks_errcode {
     OKS_OK = 0,
     /* Permanent: retrying the same input gives the same answer. */
-    OKS_E_INVALID,    /* bad input, bad configuration value, malformed data */
-    OKS_E_NOTFOUND,   /* the thing asked for does not exist */
-    OKS_E_AUTH,       /* credentials refused */
-    OKS_E_FORBIDDEN,  /* credentials fine, permission missing */
-    OKS_E_CONFLICT,   /* state does not allow the operation */
-    OKS_E_PERMANENT,  /* any other permanent failure */
+    OKS_E_INVALID,   /* bad input, bad configuration value, malformed data */
+    OKS_E_NOTFOUND,  /* the thing asked for does not exist */
+    OKS_E_AUTH,      /* credentials refused */
+    OKS_E_FORBIDDEN, /* credentials fine, permission missing */
+    OKS_E_CONFLICT,  /* state does not allow the operation */
+    OKS_E_PERMANENT, /* any other permanent failure */
     /* Retriable: the same call may succeed later. */
     OKS_E_UNAVAILABLE, /* a service is down or unreachable */
     OKS_E_TIMEOUT,     /* a deadline passed */

@@ -10,11 +10,21 @@ size_t oks_json_escape(char *buf, size_t cap, const char *s)
         char tmp[8];
         size_t len;
         switch (*p) {
-        case '"': memcpy(tmp, "\\\"", len = 2); break;
-        case '\\': memcpy(tmp, "\\\\", len = 2); break;
-        case '\n': memcpy(tmp, "\\n", len = 2); break;
-        case '\r': memcpy(tmp, "\\r", len = 2); break;
-        case '\t': memcpy(tmp, "\\t", len = 2); break;
+        case '"':
+            memcpy(tmp, "\\\"", len = 2);
+            break;
+        case '\\':
+            memcpy(tmp, "\\\\", len = 2);
+            break;
+        case '\n':
+            memcpy(tmp, "\\n", len = 2);
+            break;
+        case '\r':
+            memcpy(tmp, "\\r", len = 2);
+            break;
+        case '\t':
+            memcpy(tmp, "\\t", len = 2);
+            break;
         default:
             if (*p < 0x20) {
                 len = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", *p);

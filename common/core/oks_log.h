@@ -25,7 +25,8 @@ void oks_log_init(const char *prog, oks_log_level threshold);
 /* "debug" | "info" | "warn" | "error"; returns false on anything else. */
 bool oks_log_level_parse(const char *s, oks_log_level *out);
 
-void oks_log_printf(oks_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void oks_log_printf(oks_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* msg plus string key/value pairs, terminated by NULL. Values are JSON-escaped. */
 void oks_log_fields(oks_log_level level, const char *msg, ...) __attribute__((sentinel));
 

@@ -34,8 +34,8 @@ struct oks_histogram {
     metric m;
 };
 
-const double oks_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                      0.05,   0.1,   0.25,   0.5,   1,    2.5, 5, 10};
+const double oks_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                      0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const size_t oks_latency_buckets_n = sizeof oks_latency_buckets / sizeof oks_latency_buckets[0];
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,8 +55,7 @@ static double bits_double(uint64_t u)
     return d;
 }
 
-static metric *metric_new(metric_kind kind, const char *name, const char *help,
-                          const char *labels)
+static metric *metric_new(metric_kind kind, const char *name, const char *help, const char *labels)
 {
     /* All three wrapper structs are exactly a metric, so one allocation size fits. */
     metric *m = calloc(1, sizeof *m);

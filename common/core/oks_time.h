@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t oks_now_mono_ms(void);  /* monotonic, for deadlines and latency */
-int64_t oks_now_wall_ms(void);  /* Unix epoch milliseconds */
+int64_t oks_now_mono_ms(void); /* monotonic, for deadlines and latency */
+int64_t oks_now_wall_ms(void); /* Unix epoch milliseconds */
 void oks_sleep_ms(int64_t ms);
 
 /* Parse "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or "+HH:MM" offset) into epoch ms. */

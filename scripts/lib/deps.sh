@@ -5,7 +5,7 @@
 # Every package the build, the tests and the local stack need.
 OKS_DEB_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev librdkafka-dev
     libcurl4-openssl-dev libjansson-dev libhiredis-dev libpq-dev libmicrohttpd-dev libssl-dev
-    postgresql redis-server wrk nginx-light curl jq procps)
+    postgresql redis-server wrk nginx-light curl jq procps clang-format git)
 
 # Print the packages from the list that are not installed (one per line).
 oks_missing_deps() {

@@ -66,11 +66,11 @@ OKS_TEST(flag_beats_env_beats_file_beats_default)
     sample_cfg c;
     oks_err err = {0};
     OKS_ASSERT_EQ_INT(load(&c, 4, argv, env, &err), OKS_CFG_OK);
-    OKS_ASSERT_EQ_INT(c.workers, 11);          /* flag */
-    OKS_ASSERT_EQ_INT(c.body_max, 2097152);    /* env */
-    OKS_ASSERT_EQ_INT(c.deadline_ms, 5000);    /* file */
-    OKS_ASSERT_EQ_INT(c.mode, 1);              /* file */
-    OKS_ASSERT_EQ_INT(c.tls, 1);               /* bare bool flag */
+    OKS_ASSERT_EQ_INT(c.workers, 11);       /* flag */
+    OKS_ASSERT_EQ_INT(c.body_max, 2097152); /* env */
+    OKS_ASSERT_EQ_INT(c.deadline_ms, 5000); /* file */
+    OKS_ASSERT_EQ_INT(c.mode, 1);           /* file */
+    OKS_ASSERT_EQ_INT(c.tls, 1);            /* bare bool flag */
     oks_cfg_free(&prog, &c);
     unlink(path);
 }

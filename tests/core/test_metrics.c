@@ -29,7 +29,8 @@ OKS_TEST(exposition_format)
     OKS_ASSERT_CONTAINS(text, "oks_latency_seconds_bucket{le=\"+Inf\"} 3\n");
     OKS_ASSERT_CONTAINS(text, "oks_latency_seconds_count 3\n");
     /* One HELP/TYPE per family. */
-    OKS_ASSERT(strstr(strstr(text, "# TYPE oks_requests_total") + 1, "# TYPE oks_requests_total") == NULL);
+    OKS_ASSERT(strstr(strstr(text, "# TYPE oks_requests_total") + 1, "# TYPE oks_requests_total") ==
+               NULL);
     free(text);
     oks_metrics_reset();
 }

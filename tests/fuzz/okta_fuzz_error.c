@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     oks_okta_error_body e;
     int rc = oks_okta__error_parse((const char *)data, size, &e);
     /* Every field is NUL-terminated inside its buffer whatever the input. */
-    if (memchr(e.code, 0, sizeof e.code) == NULL || memchr(e.summary, 0, sizeof e.summary) == NULL ||
-        memchr(e.id, 0, sizeof e.id) == NULL)
+    if (memchr(e.code, 0, sizeof e.code) == NULL ||
+        memchr(e.summary, 0, sizeof e.summary) == NULL || memchr(e.id, 0, sizeof e.id) == NULL)
         __builtin_trap();
     if (rc != 0 && e.code[0])
         __builtin_trap();

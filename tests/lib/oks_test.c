@@ -149,8 +149,7 @@ static char *conninfo_with_db(const char *base, const char *dbname)
         const char *val = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
         if (!val || !*val)
             continue;
-        len += (size_t)snprintf(out + len, cap - len, "%s%s='%s'", len ? " " : "", o->keyword,
-                                val);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s='%s'", len ? " " : "", o->keyword, val);
         if (len >= cap)
             break;
     }

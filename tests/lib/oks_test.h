@@ -28,7 +28,7 @@ void oks_test_fail(const char *file, int line, const char *fmt, ...)
 
 #define OKS_TEST(name)                                                                             \
     static void test_##name(void);                                                                 \
-    __attribute__((constructor)) static void register_##name(void)                                \
+    __attribute__((constructor)) static void register_##name(void)                                 \
     {                                                                                              \
         oks_test_register(#name, test_##name);                                                     \
     }                                                                                              \
