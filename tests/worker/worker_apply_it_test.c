@@ -1,6 +1,7 @@
 /* oktasync-worker against the real stack and the Okta simulator: the apply path. One fixture
  * (simulator, database, topics, worker) is shared; every test uses its own users. */
 #include "oks_test.h"
+#include "redis/oks_redis.h"
 #include "wfixture.h"
 
 #include <hiredis/hiredis.h>
@@ -77,14 +78,18 @@ OKS_TEST(event_is_applied_and_row_matches_okta)
     free(id);
 }
 
+/* Delete a key on the stack's Redis (its address from the stack, never a fixed port). */
 static void redis_del(const char *key)
 {
-    redisContext *c = redisConnect("127.0.0.1", 56379);
-    OKS_ASSERT(c && !c->err);
-    redisReply *r = redisCommand(c, "DEL %s", key);
+    oks_err err = {0};
+    oks_redis *r = oks_redis_new(oks_test_service("OKTASYNC_REDIS_URL"), 2000, 2000, &err);
     OKS_ASSERT(r != NULL);
-    freeReplyObject(r);
-    redisFree(c);
+    OKS_ASSERT_EQ_INT(oks_redis_connect(r, &err), 0);
+    redisReply *reply = oks_redis_command(r, &err, "DEL %s", key);
+    OKS_ASSERT(reply != NULL);
+    OKS_ASSERT_EQ_INT(reply->integer, 1);
+    freeReplyObject(reply);
+    oks_redis_free(r);
 }
 
 OKS_TEST(same_event_twice_is_applied_once)
