@@ -9,30 +9,22 @@
  *   - concurrency: a sorted set per org of in-flight leases (score = expiry ms). A crashed
  *     worker's lease simply expires, so slots cannot leak.
  * Both checks and both inserts happen in one Lua script, so they are atomic across processes.
- * Uses hiredis directly (common/redis/ did not exist when this was written).
+ * Connection handling (URL, timeouts, AUTH/SELECT, reconnect) is common/redis.
  */
 #include "okta/oks_okta_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
-#include <hiredis/hiredis.h>
 
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
+#include "redis/oks_redis.h"
 
 struct oks_okta_budget {
-    redisContext *rc;
-    char host[256];
-    int port;
-    int db;
-    char password[256];
-    int64_t timeout_ms;
+    oks_redis *r;     /* connected lazily again after a failure */
     char prefix[300]; /* "oktasync:okta:{org}:" */
     int max_in_flight;
     double fraction;
@@ -71,90 +63,24 @@ static const char ACQUIRE_LUA[] =
     "redis.call('PEXPIRE', KEYS[2], lease + 60000)\n"
     "return 0\n";
 
-static int parse_url(oks_okta_budget *b, const char *url, oks_err *err)
+/* Any Redis failure is OKS_E_UNAVAILABLE here, whatever class oks_redis gave it (timeout, a
+ * refused AUTH, an error reply): an unusable budget says nothing about the Okta call itself, so
+ * callers must retry it later, never dead-letter it. Returns -1. */
+static int budget_unavailable(oks_err *err, const char *what)
 {
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL, *path = NULL, *pw = NULL;
-    int ret = oks_err_set(err, OKS_E_INVALID, "okta budget: bad redis url");
-    if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-        goto out;
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        goto out;
-    snprintf(b->host, sizeof b->host, "%s", host);
-    b->port = 6379;
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-        b->port = atoi(port);
-    if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path[0] == '/' && path[1])
-        b->db = atoi(path + 1);
-    if (curl_url_get(u, CURLUPART_PASSWORD, &pw, CURLU_URLDECODE) == CURLUE_OK)
-        snprintf(b->password, sizeof b->password, "%s", pw);
-    ret = 0;
-out:
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_free(pw);
-    curl_url_cleanup(u);
-    return ret;
+    oks_err_wrap(err, "okta budget: redis %s", what);
+    if (err)
+        err->code = OKS_E_UNAVAILABLE;
+    return -1;
 }
 
-static void drop(oks_okta_budget *b)
-{
-    if (b->rc)
-        redisFree(b->rc);
-    b->rc = NULL;
-}
-
-/* Run one command; NULL (and the connection dropped) on I/O errors or error replies. */
+/* Run one command; NULL with err set on I/O errors (connection dropped) or error replies. */
 static redisReply *cmd(oks_okta_budget *b, int argc, const char **argv, oks_err *err)
 {
-    redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
-    if (!r) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis: %s", b->rc->errstr);
-        drop(b);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis %s: %.120s", argv[0], r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-static int connect_redis(oks_okta_budget *b, oks_err *err)
-{
-    if (b->rc)
-        return 0;
-    struct timeval tv = {(time_t)(b->timeout_ms / 1000),
-                         (suseconds_t)(b->timeout_ms % 1000) * 1000};
-    b->rc = redisConnectWithTimeout(b->host, b->port, tv);
-    if (!b->rc || b->rc->err) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: connect %s:%d: %s", b->host, b->port,
-                    b->rc ? b->rc->errstr : "out of memory");
-        drop(b);
-        return -1;
-    }
-    if (redisSetTimeout(b->rc, tv) != REDIS_OK) {
-        drop(b);
-        return oks_err_set(err, OKS_E_UNAVAILABLE, "okta budget: redis set timeout failed");
-    }
-    char dbs[16];
-    snprintf(dbs, sizeof dbs, "%d", b->db);
-    const char *auth[] = {"AUTH", b->password};
-    const char *sel[] = {"SELECT", dbs};
-    redisReply *r = NULL;
-    if (b->password[0] && !(r = cmd(b, 2, auth, err)))
-        goto fail;
-    freeReplyObject(r);
-    r = cmd(b, 2, sel, err);
+    redisReply *r = oks_redis_command_argv(b->r, err, argc, argv, NULL);
     if (!r)
-        goto fail;
-    freeReplyObject(r);
-    return 0;
-fail:
-    drop(b);
-    return -1;
+        budget_unavailable(err, argv[0]);
+    return r;
 }
 
 oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key, int max_in_flight,
@@ -170,21 +96,27 @@ oks_okta_budget *oks_okta__budget_new(const char *redis_url, const char *org_key
     b->fraction = fraction;
     b->lease_ms = lease_ms;
     b->window_ms = window_ms;
-    b->timeout_ms = timeout_ms;
     b->rnd = (uint32_t)getpid() ^ (uint32_t)oks_now_wall_ms() ^ (uint32_t)(uintptr_t)b;
     snprintf(b->prefix, sizeof b->prefix, "oktasync:okta:{%.200s}:", org_key);
-    if (parse_url(b, redis_url, err) != 0 || connect_redis(b, err) != 0) {
-        oks_okta__budget_free(b);
-        return NULL;
+    /* A bad URL stays OKS_E_INVALID; connecting now shows an unreachable Redis at start-up. */
+    b->r = oks_redis_new(redis_url, (int)timeout_ms, (int)timeout_ms, err);
+    if (!b->r)
+        goto fail;
+    if (oks_redis_connect(b->r, err) != 0) {
+        budget_unavailable(err, "connect");
+        goto fail;
     }
     return b;
+fail:
+    oks_okta__budget_free(b);
+    return NULL;
 }
 
 void oks_okta__budget_free(oks_okta_budget *b)
 {
     if (!b)
         return;
-    drop(b);
+    oks_redis_free(b->r);
     free(b);
 }
 
@@ -199,8 +131,6 @@ static uint32_t next_rnd(oks_okta_budget *b)
 /* One script run: 0 granted, >0 wait hint, -1 error. */
 static int64_t try_acquire(oks_okta_budget *b, const char *bucket, const char *member, oks_err *err)
 {
-    if (connect_redis(b, err) != 0)
-        return -1;
     char k_rate[400], k_inf[400], k_lim[400], maxs[16], lease[24], frac[32], win[24];
     snprintf(k_rate, sizeof k_rate, "%srate:%s", b->prefix, bucket);
     snprintf(k_inf, sizeof k_inf, "%sinflight", b->prefix);
@@ -254,10 +184,6 @@ int oks_okta__budget_acquire(oks_okta_budget *b, const char *bucket, int64_t max
 void oks_okta__budget_release(oks_okta_budget *b, const char *lease)
 {
     oks_err err = {0};
-    if (connect_redis(b, &err) != 0) {
-        OKS_LOG_WARN("okta budget: release skipped (lease expires by itself): %s", err.msg);
-        return;
-    }
     char k_inf[400];
     snprintf(k_inf, sizeof k_inf, "%sinflight", b->prefix);
     const char *argv[] = {"ZREM", k_inf, lease};
@@ -278,8 +204,6 @@ void oks_okta__budget_observe(oks_okta_budget *b, const char *bucket, int64_t li
     if (limit <= 0 || idx < 0 || (b->observed[idx] == limit && now - b->observed_at[idx] < 60000))
         return;
     oks_err err = {0};
-    if (connect_redis(b, &err) != 0)
-        return;
     char k_lim[400], v[24];
     snprintf(k_lim, sizeof k_lim, "%slimits", b->prefix);
     snprintf(v, sizeof v, "%lld", (long long)limit);
