@@ -697,6 +697,64 @@ OKS_TEST(crashed_workers_lease_expires)
     okta_sim_stop(&s);
 }
 
+/* ---- a failing budget is retriable, whatever Redis said ---- */
+
+/* host must hold 128 bytes */
+static void stack_redis(char *host, int *port)
+{
+    OKS_ASSERT(sscanf(oks_test_service("OKTASYNC_REDIS_URL"), "redis://%127[^:/]:%d", host, port) ==
+               2);
+}
+
+OKS_TEST(budget_auth_refused_is_unavailable)
+{
+    /* The stack's Redis has no password, so AUTH is refused: our own infrastructure failing,
+     * never a reason to dead-letter an event (which a non-retriable code would cause). */
+    char host[128] = "", url[256];
+    int port = 0;
+    stack_redis(host, &port);
+    snprintf(url, sizeof url, "redis://:wrong@%s:%d/0", host, port);
+    oks_okta_client_opts o = {.base_url = "http://127.0.0.1:1", .token = "t", .redis_url = url};
+    oks_err err = {0};
+    OKS_ASSERT(oks_okta_client_new(&o, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
+}
+
+OKS_TEST(budget_error_reply_is_unavailable_and_sends_nothing)
+{
+    const char *org = oks_test_unique("org");
+    char host[128] = "", key[256];
+    int port = 0;
+    stack_redis(host, &port);
+    redisContext *rc = redisConnectWithTimeout(host, port, (struct timeval){2, 0});
+    OKS_ASSERT(rc && !rc->err);
+    /* A string where the script expects a sorted set: EVAL answers WRONGTYPE. */
+    snprintf(key, sizeof key, "oktasync:okta:{%s}:inflight", org);
+    redisReply *r = redisCommand(rc, "SET %s not-a-zset EX 60", key);
+    OKS_ASSERT(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    oks_okta_client_opts o = {.base_url = "http://127.0.0.1:1",
+                              .token = "t",
+                              .redis_url = oks_test_service("OKTASYNC_REDIS_URL"),
+                              .org_key = org,
+                              .max_retries = 2,
+                              .max_backoff_ms = 50};
+    oks_err err = {0};
+    oks_okta_client *c = oks_okta_client_new(&o, &err);
+    OKS_ASSERT(c != NULL);
+    oks_okta_user u;
+    OKS_ASSERT_EQ_INT(oks_okta_get_user(c, "00u1", &u, &err), -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
+    OKS_ASSERT(strstr(err.msg, "WRONGTYPE") != NULL);
+    /* no request went out (it would fail on port 1) and a budget failure is not retried here */
+    OKS_ASSERT_EQ_INT(stats(c).transport_errors, 0);
+    OKS_ASSERT_EQ_INT(stats(c).retries, 0);
+    oks_okta_client_free(c);
+    r = redisCommand(rc, "DEL %s", key);
+    freeReplyObject(r);
+    redisFree(rc);
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
