@@ -97,6 +97,9 @@ check "second up kept the bootstrap address" [ "$(env_value OKTASYNC_KAFKA_BROKE
 out=$("$STACK" status 2>&1); rc=$?
 check "status exits 0 when all up" [ "$rc" -eq 0 ]
 check "status shows three services up" [ "$(grep -c ' up ' <<<"$out")" -eq 3 ]
+# The ports chosen at `up` are remembered: status and down need not repeat the environment.
+out=$(env -u OKTASYNC_STACK_PG_PORT -u OKTASYNC_STACK_REDIS_PORT "$STACK" status 2>&1); rc=$?
+check "status without the port variables finds the stack" [ "$rc" -eq 0 ]
 
 # --- a crashed service is reported and restarted by up, the others kept ---
 kill -9 "$B1"
@@ -114,8 +117,8 @@ OTHER_PORT=$(pick_port "$RP")
 redis-server --port "$OTHER_PORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
 OTHER_REDIS_PID=$!
 P2=$(pg_pid) R2=$(redis_pid) B2=$(broker_pid)
-"$STACK" down >/dev/null 2>&1; rc=$?
-check "down exits 0" [ "$rc" -eq 0 ]
+env -u OKTASYNC_STACK_PG_PORT -u OKTASYNC_STACK_REDIS_PORT "$STACK" down >/dev/null 2>&1; rc=$?
+check "down exits 0 (without the port variables)" [ "$rc" -eq 0 ]
 check "postgres stopped" dead "$P2"
 check "redis stopped" dead "$R2"
 check "broker stopped" dead "$B2"
