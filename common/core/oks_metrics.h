@@ -1,7 +1,8 @@
 /*
  * Process-wide metrics registry with Prometheus text exposition (version 0.0.4).
- * Metrics are created once at start-up (not thread-safe to create concurrently with render)
- * and updated lock-free from any thread.
+ * Registration and rendering take the registry lock (a metric may be registered at any time,
+ * e.g. the first time a partition or tenant is seen); updates are lock-free atomics from any
+ * thread. Keep label sets bounded: every registered series lives until oks_metrics_reset.
  *
  *     static oks_counter *m_in;
  *     m_in = oks_metrics_counter("oktasync_events_in_total", "Events received", "source=\"hook\"");
