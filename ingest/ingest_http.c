@@ -2,6 +2,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
+#include "ingest_arena.h"
 #include "ingest_metrics.h"
 
 #include <microhttpd.h>
@@ -185,23 +186,32 @@ static enum MHD_Result on_body_done(req *r)
     oks_ingest_http *h = r->h;
     oks_ingest_reject rej = {0};
     oks_ingest_batch batch;
+    size_t skipped = 0;
 
     if (r->oom)
         return reject_msg(r, 503, "out of memory");
     if (r->too_large)
         return reject_msg(r, 413, "body too large");
-    if (oks_ingest_body_parse(r->body, r->len, &h->o.limits, r->tenant.id, oks_now_wall_ms(),
-                              &batch, &rej) != 0)
-        return reject(r, &rej);
-    if (oks_ingest_m.events_skipped && batch.n_skipped)
-        oks_counter_add(oks_ingest_m.events_skipped, batch.n_skipped);
-    r->tracker = oks_ingest_tracker_new(h->o.producer, r->start_ms + h->o.ack_deadline_ms);
-    if (!r->tracker) {
+    /* Every JSON allocation from here to the produce is in this thread's arena (librdkafka
+     * copies the values), and all of it goes at once when the scope closes. */
+    bool scoped = oks_ingest_arena_begin();
+    int prc = oks_ingest_body_parse(r->body, r->len, &h->o.limits, r->tenant.id, oks_now_wall_ms(),
+                                    &batch, &rej);
+    if (prc == 0) {
+        skipped = batch.n_skipped;
+        r->tracker = oks_ingest_tracker_new(h->o.producer, r->start_ms + h->o.ack_deadline_ms);
+        if (r->tracker)
+            oks_ingest_producer_send(h->o.producer, r->tracker, r->tenant.id, &batch);
         oks_ingest_batch_free(&batch);
-        return reject_msg(r, 503, "out of memory");
     }
-    oks_ingest_producer_send(h->o.producer, r->tracker, r->tenant.id, &batch);
-    oks_ingest_batch_free(&batch);
+    if (scoped)
+        oks_ingest_arena_end();
+    if (prc != 0)
+        return reject(r, &rej);
+    if (oks_ingest_m.events_skipped && skipped)
+        oks_counter_add(oks_ingest_m.events_skipped, skipped);
+    if (!r->tracker)
+        return reject_msg(r, 503, "out of memory");
     oks_ingest_result res =
         oks_ingest_tracker_arm(h->o.producer, r->tracker, suspend_cb, settled_cb, r);
     if (res == OKS_INGEST_PENDING)

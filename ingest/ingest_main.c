@@ -11,6 +11,7 @@
 #include "ingest_config.h"
 #include "ingest_http.h"
 #include "ingest_metrics.h"
+#include "ingest_arena.h"
 #include "ingest_producer.h"
 #include "ingest_tenants.h"
 
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
         free(a.tls_key);
         return 2;
     }
+    /* Before any thread starts: jansson allocates from per-request arenas on the webhook path
+     * (ingest_arena.h) and from malloc everywhere else. */
+    oks_ingest_arena_install();
     oks_log_init("ingest", (oks_log_level)a.cfg.log_level);
     oks_signal_install();
     oks_ingest_metrics_init();

@@ -254,13 +254,11 @@ void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, con
         pthread_mutex_unlock(&p->lock);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, klen),
-            RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADER("tenant", key, (ssize_t)klen),
             RD_KAFKA_V_HEADER("type", m->event_type, -1), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            m->value = NULL; /* librdkafka frees it */
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             continue;
-        }
         OKS_LOG_WARN("produce failed: %s", rd_kafka_err2str(e));
         metric_add(oks_ingest_m.delivery_failures, 1);
         pthread_mutex_lock(&p->lock);

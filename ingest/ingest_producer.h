@@ -42,7 +42,8 @@ bool oks_ingest_producer_reachable(oks_ingest_producer *p, int timeout_ms, char 
 
 oks_ingest_tracker *oks_ingest_tracker_new(oks_ingest_producer *p, int64_t deadline_mono_ms);
 
-/* Produce every message of b (values are handed to librdkafka; b's values become NULL). */
+/* Produce every message of b. librdkafka copies each value (the value may live in the
+ * request's arena, which is gone once the request has been produced); b stays the caller's. */
 void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, const char *key,
                               oks_ingest_batch *b);
 

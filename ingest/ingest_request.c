@@ -3,6 +3,7 @@
 #include "core/oks_err.h"
 #include "core/oks_json_escape.h"
 #include "event/oks_event.h"
+#include "ingest_arena.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,9 +148,10 @@ void oks_ingest_batch_free(oks_ingest_batch *b)
 {
     if (!b)
         return;
+    /* Values and the array come from jansson's allocator (the request's arena in the daemon). */
     for (size_t i = 0; i < b->n_msgs; i++)
-        free(b->msgs[i].value);
-    free(b->msgs);
+        oks_ingest_json_free(b->msgs[i].value);
+    oks_ingest_json_free(b->msgs);
     memset(b, 0, sizeof(*b));
 }
 
@@ -163,9 +165,10 @@ static int build_batch(const json_t *events, const char *tenant_id, int64_t rece
     char msg[128];
 
     size_t n = json_array_size(events);
-    out->msgs = calloc(n ? n : 1, sizeof(*out->msgs));
+    out->msgs = oks_ingest_json_malloc((n ? n : 1) * sizeof(*out->msgs));
     if (!out->msgs)
         return oks_ingest_reject_set(rej, 503, "out of memory");
+    memset(out->msgs, 0, (n ? n : 1) * sizeof(*out->msgs));
     json_array_foreach(events, i, ev)
     {
         oks_event_fields f;

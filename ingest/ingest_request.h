@@ -36,7 +36,7 @@ typedef struct oks_ingest_limits {
 
 /* One Kafka message to produce. */
 typedef struct oks_ingest_msg {
-    char *value; /* envelope JSON (owned) */
+    char *value; /* envelope JSON (owned; jansson's allocator, see ingest_arena.h) */
     size_t len;
     char event_type[96]; /* for the `type` header */
 } oks_ingest_msg;
@@ -68,6 +68,8 @@ int oks_ingest_json_depth(const char *body, size_t len, int limit);
  * Parse a delivery body into one envelope per subscribed event. Rejects 413 (over max_body),
  * 400 (malformed, too deep, no data.events array, too many events, an event without
  * uuid/eventType/User target). On success the caller owns out (oks_ingest_batch_free).
+ * Inside an arena scope (ingest_arena.h) the batch lives in the arena: free it before the
+ * scope ends and hand librdkafka copies.
  */
 int oks_ingest_body_parse(const char *body, size_t len, const oks_ingest_limits *lim,
                           const char *tenant_id, int64_t received_at_ms, oks_ingest_batch *out,

@@ -77,11 +77,41 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A growing output buffer for json_dump_callback, in jansson's allocator. */
+typedef struct dump_buf {
+    char *p;
+    size_t len, cap;
+    json_malloc_t jmalloc;
+    json_free_t jfree;
+} dump_buf;
+
+static int dump_append(const char *data, size_t n, void *ctx)
+{
+    dump_buf *b = ctx;
+
+    if (b->cap - b->len < n + 1) { /* + 1: room for the final NUL */
+        size_t cap = b->cap * 2;
+        while (cap - b->len < n + 1)
+            cap *= 2;
+        char *np = b->jmalloc(cap);
+        if (!np)
+            return -1;
+        memcpy(np, b->p, b->len);
+        b->jfree(b->p);
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
 int oks_event_envelope_build(const json_t *event, const oks_event_fields *f, const char *tenant_id,
                              int64_t received_at_ms, char **out, size_t *out_len, oks_err *err)
 {
     char received[32];
     int rc = -1;
+    dump_buf b = {0};
 
     *out = NULL;
     oks_time_format_iso8601(received_at_ms, received, sizeof(received));
@@ -96,14 +126,23 @@ int oks_event_envelope_build(const json_t *event, const oks_event_fields *f, con
         oks_err_set(err, OKS_E_INVALID, "cannot build envelope (invalid UTF-8?)");
         goto out;
     }
-    *out = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!*out) {
+    /* Serialise straight into one buffer from jansson's allocator (json_dumps builds a string
+     * buffer and then copies it); a typical envelope fits the first 4 KiB. */
+    json_get_alloc_funcs(&b.jmalloc, &b.jfree);
+    b.cap = 4096;
+    b.p = b.jmalloc(b.cap);
+    if (!b.p || json_dump_callback(env, dump_append, &b, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
         oks_err_set(err, OKS_E_NOMEM, "cannot serialise envelope");
         goto out;
     }
-    *out_len = strlen(*out);
+    b.p[b.len] = '\0';
+    *out = b.p;
+    *out_len = b.len;
+    b.p = NULL;
     rc = 0;
 out:
+    if (b.p)
+        b.jfree(b.p);
     json_decref(env);
     return rc;
 }

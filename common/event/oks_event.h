@@ -62,8 +62,10 @@ extern const char *const oks_event_subscribed_types[];
 int oks_event_fields_extract(const json_t *event, oks_event_fields *out, oks_err *err);
 
 /*
- * Build the envelope JSON (compact, NUL-terminated, malloc'd into *out, length in *out_len) for
- * event, already validated by oks_event_fields_extract into f.
+ * Build the envelope JSON (compact, NUL-terminated, into *out, length in *out_len) for event,
+ * already validated by oks_event_fields_extract into f. *out comes from jansson's allocator
+ * (json_get_alloc_funcs): plain malloc, so free(), unless the program installed its own
+ * functions; then release it with the matching free function.
  */
 int oks_event_envelope_build(const json_t *event, const oks_event_fields *f, const char *tenant_id,
                              int64_t received_at_ms, char **out, size_t *out_len, oks_err *err);
