@@ -17,7 +17,9 @@ struct oks_ingest_tracker {
     int outstanding;                 /* messages still inside librdkafka */
     bool released;                   /* the request let go */
     bool armed;                      /* waiting for settle() */
-    oks_ingest_result result;
+    /* Written once (under the lock) by settle; read without it by oks_ingest_tracker_result,
+     * which runs after the resume that settle triggers. */
+    atomic_int result;
     int64_t deadline_ms, started_ms;
     oks_ingest_settled_fn settled;
     void *ctx;
@@ -30,7 +32,7 @@ struct oks_ingest_producer {
     atomic_bool stop;
     pthread_mutex_t lock;    /* guards every tracker and the list */
     oks_ingest_tracker head; /* sentinel of the armed list */
-    int live;                /* trackers not released */
+    atomic_int live;         /* trackers not released */
 };
 
 static void metric_add(oks_counter *c, uint64_t n)
@@ -42,9 +44,9 @@ static void metric_add(oks_counter *c, uint64_t n)
 /* Settle once (lock held): record the result and wake the request if it is waiting. */
 static void settle(oks_ingest_tracker *t, oks_ingest_result r)
 {
-    if (t->result != OKS_INGEST_PENDING)
+    if (atomic_load_explicit(&t->result, memory_order_relaxed) != OKS_INGEST_PENDING)
         return;
-    t->result = r;
+    atomic_store_explicit(&t->result, r, memory_order_release);
     if (t->armed && !t->released && t->settled)
         t->settled(t->ctx);
 }
@@ -102,7 +104,8 @@ static void expire_deadlines(oks_ingest_producer *p)
 
     pthread_mutex_lock(&p->lock);
     for (oks_ingest_tracker *t = p->head.next; t != &p->head; t = t->next) {
-        if (t->result == OKS_INGEST_PENDING && now >= t->deadline_ms) {
+        if (atomic_load_explicit(&t->result, memory_order_relaxed) == OKS_INGEST_PENDING &&
+            now >= t->deadline_ms) {
             metric_add(oks_ingest_m.ack_timeouts, 1);
             settle(t, OKS_INGEST_TIMEOUT);
         }
@@ -114,10 +117,17 @@ static void *poller_main(void *arg)
 {
     oks_ingest_producer *p = arg;
 
-    /* Short poll so deadlines fire within a few ms of their time. */
+    /* Short poll so deadlines fire within a few ms of their time. rd_kafka_poll returns after
+     * every batch of delivery reports, so the scan (which holds the lock the HTTP threads
+     * need) runs on its own ~5 ms clock, not once per batch. */
+    int64_t next_scan = 0;
     while (!atomic_load(&p->stop)) {
         rd_kafka_poll(p->rk, 5);
-        expire_deadlines(p);
+        int64_t now = oks_now_mono_ms();
+        if (now >= next_scan) {
+            expire_deadlines(p);
+            next_scan = now + 5;
+        }
     }
     return NULL;
 }
@@ -236,9 +246,7 @@ oks_ingest_tracker *oks_ingest_tracker_new(oks_ingest_producer *p, int64_t deadl
     t->deadline_ms = deadline_mono_ms;
     t->started_ms = oks_now_mono_ms();
     t->prev = t->next = t; /* not on the list until armed */
-    pthread_mutex_lock(&p->lock);
-    p->live++;
-    pthread_mutex_unlock(&p->lock);
+    atomic_fetch_add(&p->live, 1);
     return t;
 }
 
@@ -247,11 +255,15 @@ void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, con
 {
     size_t klen = strlen(key);
 
+    if (b->n_msgs == 0)
+        return;
+    /* Count the whole batch before the first produce: a report may arrive at once, and the
+     * tracker must not look complete until the last message is in. */
+    pthread_mutex_lock(&p->lock);
+    t->outstanding += (int)b->n_msgs;
+    pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < b->n_msgs; i++) {
         oks_ingest_msg *m = &b->msgs[i];
-        pthread_mutex_lock(&p->lock);
-        t->outstanding++; /* before produce: the report may arrive at once */
-        pthread_mutex_unlock(&p->lock);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, klen),
             RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -262,7 +274,7 @@ void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, con
         OKS_LOG_WARN("produce failed: %s", rd_kafka_err2str(e));
         metric_add(oks_ingest_m.delivery_failures, 1);
         pthread_mutex_lock(&p->lock);
-        t->outstanding--;
+        t->outstanding -= (int)(b->n_msgs - i); /* this one and the ones never produced */
         settle(t, OKS_INGEST_FAILED);
         pthread_mutex_unlock(&p->lock);
         return; /* the request fails as a whole; Okta retries it */
@@ -276,9 +288,10 @@ oks_ingest_result oks_ingest_tracker_arm(oks_ingest_producer *p, oks_ingest_trac
     oks_ingest_result r;
 
     pthread_mutex_lock(&p->lock);
-    if (t->result == OKS_INGEST_PENDING && t->outstanding == 0)
-        t->result = OKS_INGEST_ACKED; /* nothing was produced */
-    r = t->result;
+    if (atomic_load_explicit(&t->result, memory_order_relaxed) == OKS_INGEST_PENDING &&
+        t->outstanding == 0)
+        atomic_store_explicit(&t->result, OKS_INGEST_ACKED, memory_order_relaxed); /* nothing */
+    r = atomic_load_explicit(&t->result, memory_order_relaxed);
     if (r == OKS_INGEST_PENDING) {
         suspend(ctx);
         t->armed = true;
@@ -295,10 +308,8 @@ oks_ingest_result oks_ingest_tracker_arm(oks_ingest_producer *p, oks_ingest_trac
 
 oks_ingest_result oks_ingest_tracker_result(oks_ingest_producer *p, oks_ingest_tracker *t)
 {
-    pthread_mutex_lock(&p->lock);
-    oks_ingest_result r = t->result;
-    pthread_mutex_unlock(&p->lock);
-    return r;
+    (void)p;
+    return (oks_ingest_result)atomic_load_explicit(&t->result, memory_order_acquire);
 }
 
 void oks_ingest_tracker_release(oks_ingest_producer *p, oks_ingest_tracker *t)
@@ -311,15 +322,12 @@ void oks_ingest_tracker_release(oks_ingest_producer *p, oks_ingest_tracker *t)
     }
     t->released = true;
     t->ctx = NULL;
-    p->live--;
+    atomic_fetch_sub(&p->live, 1);
     maybe_free(t);
     pthread_mutex_unlock(&p->lock);
 }
 
 int oks_ingest_producer_in_flight(oks_ingest_producer *p)
 {
-    pthread_mutex_lock(&p->lock);
-    int n = p->live;
-    pthread_mutex_unlock(&p->lock);
-    return n;
+    return atomic_load(&p->live);
 }

@@ -193,6 +193,42 @@ OKS_TEST(shutdown_finishes_in_flight_when_kafka_returns)
     OKS_ASSERT_EQ_INT(ih_proc_wait(&ing, 10000), 0);
 }
 
+/* librdkafka refuses a message mid-batch (local queue full): the request fails at once with
+ * 503, the messages already queued still deliver later, and the process exits cleanly (its
+ * ack tracker accounts for produced and never-produced messages alike). */
+OKS_TEST(produce_refused_mid_batch_gives_503_at_once)
+{
+    ih_proc ing;
+    ih_resp r;
+
+    fixture();
+    const char *args[] = {"--ack-deadline=2s", "--shutdown-flush-timeout=3s",
+                          "--kafka-config=socket.connection.setup.timeout.ms=1000;"
+                          "queue.buffering.max.messages=5",
+                          NULL};
+    ih_ingest_start(&ing, F.db_url, F.broker.bootstrap, "events", args);
+    ih_devbroker_control(&F.broker, "/brokers/down"); /* keep the first 5 in the queue */
+    char *body = ih_body(oks_test_unique("full"), 20, DEACT, 1);
+    ih_post_hook(&ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 503);
+    OKS_ASSERT_CONTAINS(r.body, "kafka delivery failed");
+    OKS_ASSERT(r.secs < 1.5); /* refused, not left to the 2 s deadline */
+    OKS_ASSERT(ih_metric(&ing, "oktasync_ingest_delivery_failures_total") >= 1);
+    OKS_ASSERT_EQ_INT(ih_metric(&ing, "oktasync_ingest_requests_in_flight"), 0);
+    ih_devbroker_control(&F.broker, "/brokers/up");
+    char *small = ih_body(oks_test_unique("after"), 3, DEACT, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do { /* the queue drains once the broker is back; then small batches go through */
+        ih_post_hook(&ing, F.sub, SECRET, small, &r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (r.status != 200 && t1.tv_sec - t0.tv_sec < 10);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    free(body);
+    free(small);
+    OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
