@@ -114,24 +114,34 @@ int oks_ingest_check_content_type(const char *ct, oks_ingest_reject *rej)
     return 0;
 }
 
+/* Index of the quote that closes the string whose content starts at i (len when none): the
+ * next '"' preceded by an even run of backslashes. memchr does the scanning, since strings are
+ * most of a delivery's bytes. */
+static size_t string_end(const char *body, size_t len, size_t i)
+{
+    for (;;) {
+        const char *q = memchr(body + i, '"', len - i);
+        if (!q)
+            return len;
+        size_t j = (size_t)(q - body), k = j;
+        while (k > i && body[k - 1] == '\\')
+            k--;
+        if (((j - k) & 1) == 0)
+            return j;
+        i = j + 1; /* an escaped quote: keep looking */
+    }
+}
+
 int oks_ingest_json_depth(const char *body, size_t len, int limit)
 {
     int depth = 0, max = 0;
-    bool in_str = false;
 
-    /* Only brackets outside strings count; escapes inside strings are skipped pairwise. This
-     * is a bound check before jansson parses the text, not a parser. */
+    /* Only brackets outside strings count. This is a bound check before jansson parses the
+     * text, not a parser: jansson still rejects whatever is malformed. */
     for (size_t i = 0; i < len; i++) {
         char c = body[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-            continue;
-        }
         if (c == '"') {
-            in_str = true;
+            i = string_end(body, len, i + 1);
         } else if (c == '{' || c == '[') {
             if (++depth > max)
                 max = depth;

@@ -85,23 +85,32 @@ typedef struct dump_buf {
     json_free_t jfree;
 } dump_buf;
 
+static int dump_grow(dump_buf *b, size_t n)
+{
+    size_t cap = b->cap * 2;
+    while (cap - b->len < n + 1) /* + 1: room for the final NUL */
+        cap *= 2;
+    char *np = b->jmalloc(cap);
+    if (!np)
+        return -1;
+    memcpy(np, b->p, b->len);
+    b->jfree(b->p);
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+/* jansson calls this for every token, most of them one or two bytes long. */
 static int dump_append(const char *data, size_t n, void *ctx)
 {
     dump_buf *b = ctx;
 
-    if (b->cap - b->len < n + 1) { /* + 1: room for the final NUL */
-        size_t cap = b->cap * 2;
-        while (cap - b->len < n + 1)
-            cap *= 2;
-        char *np = b->jmalloc(cap);
-        if (!np)
-            return -1;
-        memcpy(np, b->p, b->len);
-        b->jfree(b->p);
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
+    if (b->cap - b->len < n + 1 && dump_grow(b, n) != 0)
+        return -1;
+    if (n == 1)
+        b->p[b->len] = data[0];
+    else
+        memcpy(b->p + b->len, data, n);
     b->len += n;
     return 0;
 }

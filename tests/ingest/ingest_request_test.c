@@ -83,6 +83,60 @@ OKS_TEST(json_depth_ignores_strings)
     OKS_ASSERT_EQ_INT(oks_ingest_json_depth("{\"a\":\"[[[[\\\"[[\"}", 16, 100), 1);
 }
 
+/* The scan's model of strings: a quote ends a string unless an odd run of backslashes precedes
+ * it. Byte-at-a-time reference, to check the memchr-based scan against. */
+static int depth_reference(const char *body, size_t len)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            max = ++depth > max ? depth : max;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+OKS_TEST(json_depth_escape_runs_and_unterminated_strings)
+{
+    static const char *const cases[] = {
+        "[\"\\\\\",[[1]]]",               /* even run: the string ends before [[ -> depth 3 */
+        "[\"\\\\\\\",[[1]]\"]",           /* odd run: the quote is escaped -> depth 1 */
+        "[\"\\\"]",                       /* unterminated string after an escaped quote */
+        "[\"abc",                         /* unterminated */
+        "{\"k\\\"[\":[{\"x\":\"]]]\"}]}", /* brackets in keys and values */
+        "\"\"[[]]",                       /* empty string first */
+        "[\"\\\\\"]",                     /* string holding one backslash */
+    };
+    static const int want[] = {3, 1, 1, 1, 3, 2, 1};
+    unsigned seed = 12345;
+    char buf[64];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = strlen(cases[i]);
+        OKS_ASSERT_EQ_INT(oks_ingest_json_depth(cases[i], n, 100), want[i]);
+        OKS_ASSERT_EQ_INT(depth_reference(cases[i], n), want[i]);
+    }
+    /* Random strings over the characters that matter agree with the reference. */
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % (int)sizeof(buf));
+        for (size_t i = 0; i < n; i++)
+            buf[i] = "[]{}\"\\a"[rand_r(&seed) % 7];
+        OKS_ASSERT_EQ_INT(oks_ingest_json_depth(buf, n, 1000), depth_reference(buf, n));
+    }
+}
+
 OKS_TEST(body_batch_and_skipped_types)
 {
     oks_ingest_batch b;
