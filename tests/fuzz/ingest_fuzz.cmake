@@ -11,7 +11,8 @@ if(OKS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
     # The parser sources are compiled into the target itself, so only they carry the coverage
     # instrumentation (the daemon and its library stay uninstrumented).
     add_executable(ingest_fuzz_request ${OKS_INGEST_FUZZ_DIR}/ingest_fuzz_request.c
-        ${CMAKE_SOURCE_DIR}/ingest/ingest_request.c ${CMAKE_SOURCE_DIR}/common/event/oks_event.c)
+        ${CMAKE_SOURCE_DIR}/ingest/ingest_request.c ${CMAKE_SOURCE_DIR}/ingest/ingest_arena.c
+        ${CMAKE_SOURCE_DIR}/common/event/oks_event.c)
     target_include_directories(ingest_fuzz_request PRIVATE ${CMAKE_SOURCE_DIR}/ingest
         ${CMAKE_SOURCE_DIR}/common)
     target_compile_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer,address)
