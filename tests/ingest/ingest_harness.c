@@ -545,6 +545,19 @@ static void copy_header(rd_kafka_headers_t *h, const char *name, char *out, size
         snprintf(out, cap, "%.*s", (int)n, (const char *)v);
 }
 
+/* Kafka keys and payloads are not NUL-terminated: copy exactly len bytes (strndup would be
+ * legal, but ASan's strict_string_checks rightly reads it as a string). */
+static char *dup_bytes(const void *p, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        if (len)
+            memcpy(s, p, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
 size_t ih_topic_read(const char *brokers, const char *topic, size_t expect, ih_msg **out)
 {
     rd_kafka_t *rk = kafka_client(RD_KAFKA_CONSUMER, brokers, oks_test_unique("ingest-reader"));
@@ -564,8 +577,8 @@ size_t ih_topic_read(const char *brokers, const char *topic, size_t expect, ih_m
         if (!m->err) {
             rd_kafka_headers_t *h = NULL;
             rd_kafka_message_headers(m, &h);
-            msgs[n].key = strndup(m->key ? (const char *)m->key : "", m->key_len);
-            msgs[n].value = strndup((const char *)m->payload, m->len);
+            msgs[n].key = dup_bytes(m->key, m->key ? m->key_len : 0);
+            msgs[n].value = dup_bytes(m->payload, m->len);
             msgs[n].len = m->len;
             copy_header(h, "tenant", msgs[n].hdr_tenant, sizeof(msgs[n].hdr_tenant));
             copy_header(h, "type", msgs[n].hdr_type, sizeof(msgs[n].hdr_type));
