@@ -632,3 +632,13 @@ const char *ih_subdomain(const char *prefix)
     snprintf(b, 64, "%s-%d-%d", prefix, (int)getpid(), counter++);
     return b;
 }
+
+double ih_metric_settle(const ih_proc *p, const char *series, double want, int timeout_ms)
+{
+    double v = ih_metric(p, series);
+    for (int waited = 0; v != want && waited < oks_test_timeout_ms(timeout_ms); waited += 20) {
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+        v = ih_metric(p, series);
+    }
+    return v;
+}

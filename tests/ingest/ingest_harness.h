@@ -70,6 +70,9 @@ void ih_post_hook(const ih_proc *p, const char *sub, const char *auth, const cha
 void ih_admin_get(const ih_proc *p, const char *path, ih_resp *out);
 /* Value of a metric line "<name_with_labels> <value>" in /metrics, -1 when absent. */
 double ih_metric(const ih_proc *p, const char *series);
+/* Poll a metric until it equals want (or timeout_ms passes); returns the last value seen.
+ * For gauges updated after the answer is on the wire (request completion). */
+double ih_metric_settle(const ih_proc *p, const char *series, double want, int timeout_ms);
 
 /* ---- PostgreSQL ---- */
 /* Fresh database with the project's migrations applied; *conn_out is an open connection. */
