@@ -1,23 +1,16 @@
 #include "ingest_config.h"
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+#include "core/oks_config_common.h"
 
 #define C oks_ingest_cfg
 static const oks_cfg_entry entries[] = {
-    OKS_CFG_ENUM("log-level", C, log_level, "info", log_levels, "Log threshold"),
-    OKS_CFG_STR("admin-listen", C, admin_listen, "127.0.0.1:9101", 0,
-                "host:port of /metrics, /healthz, /readyz (port 0 picks a free port)"),
+    OKS_CFG_LOG_LEVEL(C, "info"),
+    OKS_CFG_ADMIN_LISTEN(C, "127.0.0.1:9101"),
     OKS_CFG_STR("http-listen", C, http_listen, "0.0.0.0:8080", 0,
                 "host:port of the webhook endpoint (port 0 picks a free port)"),
-    OKS_CFG_STR("ready-file", C, ready_file, "", 0,
-                "Written once start-up is done: lines admin=HOST:PORT and http=HOST:PORT"),
-    OKS_CFG_STR("database-url", C, database_url, "postgresql://oktasync@127.0.0.1:55432/oktasync",
-                OKS_CFG_REQUIRED | OKS_CFG_SECRET,
-                "PostgreSQL URL (tenant secrets are read from the tenants table)"),
-    OKS_CFG_STR("kafka-brokers", C, kafka_brokers, "127.0.0.1:9092", OKS_CFG_REQUIRED,
-                "Kafka bootstrap servers"),
-    OKS_CFG_STR("kafka-config", C, kafka_config, "", OKS_CFG_SECRET,
-                "Extra librdkafka settings, key=value;key=value"),
+    OKS_CFG_READY_FILE(C,
+                       "Written once start-up is done: lines admin=HOST:PORT and http=HOST:PORT"),
+    OKS_CFG_DATABASE_URL(C),
+    OKS_CFG_KAFKA(C),
     OKS_CFG_STR("kafka-topic", C, kafka_topic, "events", 0, "Topic for event messages"),
     OKS_CFG_STR(
         "base-domain", C, base_domain, "", 0,

@@ -1,20 +1,13 @@
 #include "oks_sched_config.h"
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+#include "core/oks_config_common.h"
 
 #define C oks_sched_cfg
 static const oks_cfg_entry entries[] = {
-    OKS_CFG_ENUM("log-level", C, log_level, "info", log_levels, "Lowest level logged."),
-    OKS_CFG_STR("admin-listen", C, admin_listen, "127.0.0.1:9103", OKS_CFG_REQUIRED,
-                "host:port of /metrics, /healthz, /readyz (port 0 picks a free port)."),
-    OKS_CFG_STR("ready-file", C, ready_file, "", 0,
-                "Written once start-up is done (line admin=HOST:PORT); empty = none."),
-    OKS_CFG_STR("database-url", C, database_url, "postgresql://oktasync@127.0.0.1:55432/oktasync",
-                OKS_CFG_REQUIRED, "PostgreSQL connection URL."),
-    OKS_CFG_STR("kafka-brokers", C, kafka_brokers, "127.0.0.1:9092", OKS_CFG_REQUIRED,
-                "Kafka bootstrap servers."),
-    OKS_CFG_STR("kafka-config", C, kafka_config, "", 0,
-                "Extra librdkafka settings key=value;key=value, applied last."),
+    OKS_CFG_LOG_LEVEL(C, "info"),
+    OKS_CFG_ADMIN_LISTEN(C, "127.0.0.1:9103"),
+    OKS_CFG_READY_FILE(C, "Written once start-up is done (line admin=HOST:PORT); empty = none."),
+    OKS_CFG_DATABASE_URL(C),
+    OKS_CFG_KAFKA(C),
     OKS_CFG_STR("jobs-topic", C, jobs_topic, "jobs", OKS_CFG_REQUIRED,
                 "Topic the full-sync jobs are produced to."),
     OKS_CFG_STR("default-time", C, default_time, "03:00", OKS_CFG_REQUIRED,

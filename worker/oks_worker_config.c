@@ -1,22 +1,14 @@
 #include "oks_worker_config.h"
-
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+#include "core/oks_config_common.h"
 
 #define C oks_worker_cfg
 static const oks_cfg_entry entries[] = {
-    OKS_CFG_ENUM("log-level", C, log_level, "info", log_levels, "Lowest level logged."),
-    OKS_CFG_STR("admin-listen", C, admin_listen, "127.0.0.1:9102", OKS_CFG_REQUIRED,
-                "host:port of /metrics, /healthz, /readyz (port 0 picks a free port)."),
-    OKS_CFG_STR("ready-file", C, ready_file, "", 0,
-                "Written once start-up is done (line admin=HOST:PORT); empty = none."),
-    OKS_CFG_STR("database-url", C, database_url, "postgresql://oktasync@127.0.0.1:55432/oktasync",
-                OKS_CFG_REQUIRED, "PostgreSQL connection URL."),
-    OKS_CFG_STR("redis-url", C, redis_url, "redis://127.0.0.1:56379/0", OKS_CFG_REQUIRED,
-                "Redis URL (duplicate detection fast path, Okta rate budget)."),
-    OKS_CFG_STR("kafka-brokers", C, kafka_brokers, "127.0.0.1:9092", OKS_CFG_REQUIRED,
-                "Kafka bootstrap servers."),
-    OKS_CFG_STR("kafka-config", C, kafka_config, "", 0,
-                "Extra librdkafka settings key=value;key=value, applied last."),
+    OKS_CFG_LOG_LEVEL(C, "info"),
+    OKS_CFG_ADMIN_LISTEN(C, "127.0.0.1:9102"),
+    OKS_CFG_READY_FILE(C, "Written once start-up is done (line admin=HOST:PORT); empty = none."),
+    OKS_CFG_DATABASE_URL(C),
+    OKS_CFG_REDIS_URL(C, "Redis URL (duplicate detection fast path, Okta rate budget)."),
+    OKS_CFG_KAFKA(C),
     OKS_CFG_STR("group-id", C, group_id, "oktasync-workers", OKS_CFG_REQUIRED,
                 "Kafka consumer group shared by every worker replica."),
     OKS_CFG_STR("events-topic", C, events_topic, "events", OKS_CFG_REQUIRED,

@@ -23,7 +23,7 @@ static void range_text(const oks_cfg_entry *e, char *buf, size_t cap)
     if (e->type == OKS_CFG_T_ENUM) {
         size_t len = 0;
         for (int i = 0; e->choices[i] && len < cap; i++)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? "|" : "", e->choices[i]);
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", e->choices[i]);
     } else if (e->type == OKS_CFG_T_INT) {
         snprintf(buf, cap, "%" PRId64 "..%" PRId64, e->min, e->max);
     } else if (e->type == OKS_CFG_T_DURATION) {

@@ -1,6 +1,7 @@
 /* Value parsers shared by the configuration table and the rest of the code. Defaults in the
  * tables go through these same functions, so a bad default fails the unit tests. */
 #include "oks_config.h"
+#include "oks_config_common.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -105,3 +106,5 @@ bool oks_parse_bool(const char *s, bool *out)
     }
     return false;
 }
+
+const char *const oks_cfg_log_levels[] = {"debug", "info", "warn", "error", NULL};

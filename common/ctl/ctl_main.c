@@ -6,22 +6,20 @@
 #include "ctl.h"
 
 #include "core/oks_config.h"
+#include "core/oks_config_common.h"
 #include "core/oks_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
-
 #define C oks_ctl_cfg
 static const oks_cfg_entry entries[] = {
-    OKS_CFG_STR("database-url", C, database_url, "postgresql://oktasync@127.0.0.1:55432/oktasync",
-                OKS_CFG_REQUIRED | OKS_CFG_SECRET, "PostgreSQL connection URL"),
+    OKS_CFG_DATABASE_URL(C),
     OKS_CFG_STR("secret-key", C, secret_key, "", OKS_CFG_SECRET,
                 "64 hex characters (32 bytes): AES-256-GCM key sealing Okta API tokens and "
                 "client secrets; needed by tenant add/set"),
-    OKS_CFG_ENUM("log-level", C, log_level, "warn", log_levels, "Log threshold (JSON on stderr)"),
+    OKS_CFG_LOG_LEVEL(C, "warn"),
     OKS_CFG_STR("migrations-dir", C, migrations_dir, "", 0,
                 "Directory of NNNN_name.sql migrations; empty: the set built into the binary"),
     OKS_CFG_DURATION("connect-timeout", C, connect_timeout_ms, "5s", 1000, 300000,
