@@ -18,6 +18,7 @@ struct oks_ingest_http {
     struct MHD_Response *ok; /* the empty 200, built once and shared (MHD refcounts it) */
     int fd, port;
     bool quiesced;
+    atomic_bool draining; /* set by quiesce: new requests are refused */
     atomic_int in_flight;
 };
 
@@ -57,6 +58,8 @@ static enum MHD_Result respond(req *r, unsigned status, const char *body, const 
     }
     if (status == 503)
         (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (atomic_load(&r->h->draining)) /* no further requests on this connection */
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = true;
@@ -87,6 +90,11 @@ static enum MHD_Result on_headers(req *r, const char *url, const char *method)
     oks_ingest_http *h = r->h;
     oks_ingest_reject rej = {0};
 
+    /* Quiesce only closes the listener: a kept-alive connection can still send a request. Its
+     * ack deadline could end after the drain, and libmicrohttpd must not be stopped with a
+     * suspended connection (MHD_PANIC), so nothing new is started once draining. */
+    if (atomic_load(&h->draining))
+        return reject_msg(r, 503, "shutting down");
     int n_headers = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
     if (n_headers < 0 || (unsigned)n_headers > h->o.max_headers)
         return reject_msg(r, 431, "too many headers");
@@ -344,6 +352,7 @@ void oks_ingest_http_quiesce(oks_ingest_http *h)
     if (h->quiesced)
         return;
     h->quiesced = true;
+    atomic_store(&h->draining, true);
     /* MHD hands the listening socket back; closing it makes new connects fail at once. */
     MHD_socket fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)

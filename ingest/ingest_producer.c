@@ -291,6 +291,13 @@ oks_ingest_result oks_ingest_tracker_arm(oks_ingest_producer *p, oks_ingest_trac
     if (atomic_load_explicit(&t->result, memory_order_relaxed) == OKS_INGEST_PENDING &&
         t->outstanding == 0)
         atomic_store_explicit(&t->result, OKS_INGEST_ACKED, memory_order_relaxed); /* nothing */
+    /* Deadline already gone (slow upload): answer now instead of suspending until the next
+     * scan, so a drain that ends at the last deadline never meets a suspended connection. */
+    if (atomic_load_explicit(&t->result, memory_order_relaxed) == OKS_INGEST_PENDING &&
+        oks_now_mono_ms() >= t->deadline_ms) {
+        metric_add(oks_ingest_m.ack_timeouts, 1);
+        atomic_store_explicit(&t->result, OKS_INGEST_TIMEOUT, memory_order_relaxed);
+    }
     r = atomic_load_explicit(&t->result, memory_order_relaxed);
     if (r == OKS_INGEST_PENDING) {
         suspend(ctx);

@@ -6,10 +6,12 @@
 #include "ingest_harness.h"
 #include "oks_test.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *SECRET = "fault-secret";
 static const char *const DEACT[] = {"user.lifecycle.deactivate"};
@@ -191,6 +193,71 @@ OKS_TEST(shutdown_finishes_in_flight_when_kafka_returns)
     bg_join(&b);
     OKS_ASSERT_EQ_INT(b.resp.status, 200); /* finished, not cut off by the shutdown */
     OKS_ASSERT_EQ_INT(ih_proc_wait(&ing, 10000), 0);
+}
+
+static size_t ka_sink(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* POST a hook on a kept-alive connection (one easy handle = one reused connection). Returns
+ * the status (0 when the connection broke) and counts new connections in *opened. */
+static long ka_post(CURL *c, const ih_proc *ing, const char *body, long *opened)
+{
+    char url[256], ah[128];
+    long status = 0, conns = 0;
+    snprintf(url, sizeof(url), "http://%s/webhooks/okta/%s", ing->http, F.sub);
+    snprintf(ah, sizeof(ah), "Authorization: %s", SECRET);
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    hl = curl_slist_append(hl, ah);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ka_sink);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+    *opened = conns;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hl);
+    return status;
+}
+
+/* A client that keeps its connection open can send a new request after SIGTERM (quiesce only
+ * closes the listener). Its ack deadline then ends after the drain window; stopping
+ * libmicrohttpd with that connection still suspended is an API violation (MHD_PANIC: abort,
+ * no answer). It must get a 503 and the process must exit 0. */
+OKS_TEST(shutdown_answers_keepalive_request_sent_while_draining)
+{
+    ih_proc ing;
+    bg b;
+    long opened = 0;
+    CURL *c = curl_easy_init();
+
+    fixture();
+    OKS_ASSERT(c != NULL);
+    start_ingest(&ing, "64", "2s");
+    char *body = ih_body(oks_test_unique("ka"), 1, DEACT, 1);
+    OKS_ASSERT_EQ_INT(ka_post(c, &ing, body, &opened), 200); /* connection now kept alive */
+    ih_devbroker_control(&F.broker, "/brokers/down");
+    bg_start(&b, &ing); /* keeps the drain going until its own deadline */
+    OKS_ASSERT(oks_test_wait_until(in_flight_is_one, &ing, 3000));
+    kill(ing.pid, SIGTERM);
+    usleep(1500 * 1000); /* past the drain start + 1 s, so this deadline ends after the drain */
+    long st = ka_post(c, &ing, body, &opened);
+    OKS_ASSERT_EQ_INT(opened, 0); /* the same connection was reused */
+    OKS_ASSERT_EQ_INT(st, 503);
+    bg_join(&b);
+    OKS_ASSERT_EQ_INT(b.resp.status, 503);
+    OKS_ASSERT_EQ_INT(ih_proc_wait(&ing, 10000), 0);
+    ih_devbroker_control(&F.broker, "/brokers/up");
+    curl_easy_cleanup(c);
+    free(body);
 }
 
 /* librdkafka refuses a message mid-batch (local queue full): the request fails at once with
