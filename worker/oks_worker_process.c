@@ -65,6 +65,12 @@ static int check_assignment(oks_worker_ctx *ctx, oks_okta_client *client, const 
     return 0;
 }
 
+static bool is_assignment_event(const char *type)
+{
+    return strcmp(type, "application.user_membership.add") == 0 ||
+           strcmp(type, "application.user_membership.update") == 0;
+}
+
 /* Okta's view of the user → the change to apply. Returns a verdict only on failure. */
 static int fetch_change(oks_worker_ctx *ctx, const oks_worker_envelope *env,
                         const oks_worker_tenant *t, oks_okta_user *user, oks_worker_change *c,
@@ -96,6 +102,11 @@ static int fetch_change(oks_worker_ctx *ctx, const oks_worker_envelope *env,
                            user->status ? user->status : "(none)");
     c->user = user;
     c->watermark_ms = user->last_updated_ms > 0 ? user->last_updated_ms : env->published_ms;
+    /* An app assignment does not move the user's lastUpdated, but an unassignment is stored
+     * with its event's published time. The state fetched for an assignment event is at least
+     * as new as that event, so stamp it so: otherwise the guard calls a re-assignment stale. */
+    if (is_assignment_event(env->event_type) && env->published_ms > c->watermark_ms)
+        c->watermark_ms = env->published_ms;
     if (strcmp(c->status, "active") == 0 && t->okta_app_id)
         return check_assignment(ctx, client, t->okta_app_id, env->okta_user_id, c, why);
     return 0;

@@ -204,6 +204,22 @@ OKS_TEST(unassigned_from_app_is_deactivated)
     free(id);
 }
 
+/* Unassign is a status-only change stamped with the event's `published` time, while a fetched
+ * state carries the user's Okta lastUpdated, which an app assignment does not move. The
+ * re-assignment event must still win over the older unassignment. */
+OKS_TEST(reassigned_after_unassign_is_active_again)
+{
+    wfx *f = fixture();
+    char *id = wfx_user_with_status(f, "ACTIVE", 7);
+    wfx_send(f, "ev-reas-1", "application.user_membership.add", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    wfx_send(f, "ev-reas-2", "application.user_membership.remove", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "deactivated", 15000));
+    wfx_send(f, "ev-reas-3", "application.user_membership.add", id);
+    OKS_ASSERT(wfx_wait_col(f, id, "status", "active", 15000));
+    free(id);
+}
+
 typedef struct {
     wfx *f;
     const char *tenant, *okta_id, *want;
