@@ -48,10 +48,15 @@ static oks_worker_verdict verdict_for(const oks_err *e)
 static int check_assignment(oks_worker_ctx *ctx, oks_okta_client *client, const char *app_id,
                             const char *user_id, oks_worker_change *c, oks_err *why)
 {
+    int64_t asked_ms = oks_now_wall_ms();
     oks_okta_app_user au;
     memset(&au, 0, sizeof au);
     if (oks_okta_get_app_user(client, app_id, user_id, &au, why) == 0) {
         oks_counter_add(ctx->m.okta_ok, 1);
+        /* The assignment has its own clock: a (re-)assignment, also through a group, moves
+         * the AppUser's lastUpdated, not the user's. */
+        if (au.last_updated_ms > c->watermark_ms)
+            c->watermark_ms = au.last_updated_ms;
         oks_okta_app_user_free(&au);
         return 0;
     }
@@ -61,7 +66,11 @@ static int check_assignment(oks_worker_ctx *ctx, oks_okta_client *client, const 
     }
     oks_counter_add(ctx->m.okta_notfound, 1);
     oks_err_clear(why);
+    /* Not assigned as of the moment we asked. An unassignment does not move the user's
+     * lastUpdated, and the stored row may carry an assignment event's later published time. */
     c->status = "deactivated";
+    if (asked_ms > c->watermark_ms)
+        c->watermark_ms = asked_ms;
     return 0;
 }
 

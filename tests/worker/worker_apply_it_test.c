@@ -252,6 +252,16 @@ OKS_TEST(active_user_not_assigned_to_the_app_is_deactivated)
     json_t *info = json_loads(body, 0, NULL);
     free(body);
     OKS_ASSERT(info != NULL);
+    char app_group[64] = "";
+    size_t gi;
+    json_t *g;
+    json_array_foreach(json_object_get(info, "groups"), gi, g)
+    {
+        if (!app_group[0] && json_is_true(json_object_get(g, "app_assigned")))
+            snprintf(app_group, sizeof app_group, "%s",
+                     json_string_value(json_object_get(g, "id")));
+    }
+    OKS_ASSERT(app_group[0] != '\0');
     /* a second tenant on the same org, this one with its app id configured */
     char *tenant = wt_tenant(f->db, f->sim_url, WFX_TOKEN, 86400, NULL);
     const char *p[] = {tenant, json_string_value(json_object_get(info, "app_id"))};
@@ -283,6 +293,18 @@ OKS_TEST(active_user_not_assigned_to_the_app_is_deactivated)
     snprintf(path, sizeof path, "users/%s/assign", id);
     OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
     send_for(f, tenant, "ev-asg-3", "application.user_membership.add", id);
+    w.want = "active";
+    OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
+    /* unassigned again (seen by a fetch), then assigned through an app group: the group event's
+     * fetch must win although the user's lastUpdated never moved */
+    snprintf(path, sizeof path, "users/%s/unassign", id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    send_for(f, tenant, "ev-asg-4", "user.account.update_profile", id);
+    w.want = "deactivated";
+    OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
+    snprintf(path, sizeof path, "groups/%s/members/%s", app_group, id);
+    OKS_ASSERT_EQ_INT(wfx_sim(f, "POST", path, ""), 200);
+    send_for(f, tenant, "ev-asg-5", "group.user_membership.add", id);
     w.want = "active";
     OKS_ASSERT(oks_test_wait_until(tenant_status_is, &w, 15000));
     free(id);
