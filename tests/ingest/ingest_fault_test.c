@@ -260,6 +260,38 @@ OKS_TEST(shutdown_answers_keepalive_request_sent_while_draining)
     free(body);
 }
 
+/* The client gives up while its request is suspended (libmicrohttpd cannot see that): the
+ * deadline still resumes it, the completion releases the tracker, and the acks that arrive
+ * later find it alive (run under ASan to see a use-after-free). */
+OKS_TEST(client_gone_while_suspended_is_cleaned_up)
+{
+    ih_proc ing;
+    ih_resp r;
+    char url[256], ah[128];
+
+    fixture();
+    start_ingest(&ing, "64", "1s");
+    ih_devbroker_control(&F.broker, "/brokers/down");
+    char *body = ih_body(oks_test_unique("gone"), 3, DEACT, 1);
+    snprintf(url, sizeof(url), "http://%s/webhooks/okta/%s", ing.http, F.sub);
+    snprintf(ah, sizeof(ah), "Authorization: %s", SECRET);
+    const char *hdrs[] = {"Content-Type: application/json", ah, NULL};
+    ih_req rq = {.url = url, .headers = hdrs, .body = body, .timeout_ms = 300};
+    ih_http(&rq, &r);
+    OKS_ASSERT_EQ_INT(r.status, 0); /* gave up before the 1 s deadline */
+    OKS_ASSERT_EQ_INT(ih_metric_settle(&ing, "oktasync_ingest_requests_in_flight", 0, 3000), 0);
+    ih_devbroker_control(&F.broker, "/brokers/up"); /* its messages are acked now */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        ih_post_hook(&ing, F.sub, SECRET, body, &r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (r.status != 200 && t1.tv_sec - t0.tv_sec < 10);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    free(body);
+    OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
+}
+
 /* librdkafka refuses a message mid-batch (local queue full): the request fails at once with
  * 503, the messages already queued still deliver later, and the process exits cleanly (its
  * ack tracker accounts for produced and never-produced messages alike). */
