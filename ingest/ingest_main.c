@@ -194,8 +194,9 @@ int main(int argc, char **argv)
     }
     while (!oks_shutdown_requested())
         oks_sleep_ms(50);
+    /* A fatal Kafka producer error also ends up here: exit 1 so the instance is replaced. */
+    rc = oks_ingest_producer_fatal(a.producer) ? 1 : 0;
     OKS_LOG_INFO("shutdown requested; draining");
-    rc = 0;
 out:
     drain_and_stop(&a);
     oks_cfg_free(&oks_ingest_program, &a.cfg);

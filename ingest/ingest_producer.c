@@ -1,6 +1,7 @@
 #include "ingest_producer.h"
 
 #include "core/oks_log.h"
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
 #include "ingest_metrics.h"
 #include "kafka/oks_kafka.h"
@@ -89,10 +90,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
     (void)opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        /* The idempotent producer cannot go on: every request now fails (503) and /readyz
-         * reports it, so the orchestrator replaces this instance. */
+        /* The idempotent producer cannot go on: every request now fails (503), /readyz
+         * reports it, and the process drains and exits non-zero so that the orchestrator
+         * replaces this instance (a live but useless process would stay in place). */
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-        OKS_LOG_ERROR("kafka producer fatal error: %s", fatal);
+        OKS_LOG_ERROR("kafka producer fatal error, shutting down: %s", fatal);
+        oks_shutdown_request();
         return;
     }
     OKS_LOG_WARN("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
@@ -332,6 +335,12 @@ void oks_ingest_tracker_release(oks_ingest_producer *p, oks_ingest_tracker *t)
     atomic_fetch_sub(&p->live, 1);
     maybe_free(t);
     pthread_mutex_unlock(&p->lock);
+}
+
+bool oks_ingest_producer_fatal(oks_ingest_producer *p)
+{
+    char ignored[8];
+    return rd_kafka_fatal_error(p->rk, ignored, sizeof(ignored)) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 int oks_ingest_producer_in_flight(oks_ingest_producer *p)

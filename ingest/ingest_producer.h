@@ -61,6 +61,10 @@ oks_ingest_result oks_ingest_tracker_result(oks_ingest_producer *p, oks_ingest_t
 /* The request is done with the tracker (never touches ctx again). */
 void oks_ingest_tracker_release(oks_ingest_producer *p, oks_ingest_tracker *t);
 
+/* Has librdkafka raised a fatal error (the idempotent producer cannot go on)? When it does,
+ * the error callback also asks the process to shut down, and main exits non-zero. */
+bool oks_ingest_producer_fatal(oks_ingest_producer *p);
+
 /* Number of trackers not yet released. */
 int oks_ingest_producer_in_flight(oks_ingest_producer *p);
 

@@ -123,14 +123,36 @@ static void handle_topics(devbroker_control *c, struct MHD_Connection *conn, con
     reply_ok(r, NULL);
 }
 
+/* POST /errors/produce?code=N[&count=K]: the next K Produce requests fail with Kafka error
+ * code N (e.g. 45 OUT_OF_ORDER_SEQUENCE_NUMBER, which is fatal for an idempotent producer). */
+static void handle_produce_errors(devbroker_control *c, struct MHD_Connection *conn,
+                                  control_reply *r)
+{
+    int64_t code = 0, count = 1;
+    if (query_int(conn, "code", 1, 1000, &code, r) != 0 ||
+        query_int(conn, "count", 1, 1000, &count, r) != 0)
+        return;
+    if (code == 0) {
+        reply_err(r, MHD_HTTP_BAD_REQUEST, "code is required (a Kafka error code, 1..1000)");
+        return;
+    }
+    rd_kafka_resp_err_t errs[1000];
+    for (int64_t i = 0; i < count; i++)
+        errs[i] = (rd_kafka_resp_err_t)code;
+    rd_kafka_mock_push_request_errors_array(c->mcluster, 0 /* Produce */, (size_t)count, errs);
+    oks_log_fields(OKS_LOG_INFO, "fault injection", "action", "produce errors", "code",
+                   rd_kafka_err2name((rd_kafka_resp_err_t)code), NULL);
+    reply_ok(r, NULL);
+}
+
 static void control_route(devbroker_control *c, struct MHD_Connection *conn, const char *method,
                           const char *url, control_reply *r)
 {
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
-    static const char *const known[] = {"/healthz", "/brokers/down", "/brokers/up", "/rtt",
-                                        "/topics"};
+    static const char *const known[] = {"/healthz", "/brokers/down", "/brokers/up",
+                                        "/rtt",     "/topics",       "/errors/produce"};
     int route = -1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (strcmp(url, known[i]) == 0)
             route = i;
     }
@@ -146,6 +168,8 @@ static void control_route(devbroker_control *c, struct MHD_Connection *conn, con
         reply_ok(r, "ok\n");
     else if (route == 4)
         handle_topics(c, conn, r);
+    else if (route == 5)
+        handle_produce_errors(c, conn, r);
     else
         handle_brokers(c, conn, route == 1 ? 0 : route == 2 ? 1 : 2, r);
 }

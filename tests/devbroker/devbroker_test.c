@@ -325,6 +325,14 @@ OKS_TEST(control_api_topics_and_bad_requests)
     OKS_ASSERT_EQ_INT(kt_control(b.control, "GET", "/brokers/down", body, sizeof(body)), 405);
     OKS_ASSERT_EQ_INT(kt_control(b.control, "POST", "/healthz", body, sizeof(body)), 405);
     OKS_ASSERT_EQ_INT(kt_control(b.control, "GET", "/nope", body, sizeof(body)), 404);
+    OKS_ASSERT_EQ_INT(kt_control(b.control, "POST", "/errors/produce", body, sizeof(body)), 400);
+    OKS_ASSERT_CONTAINS(body, "code is required");
+    OKS_ASSERT_EQ_INT(kt_control(b.control, "POST", "/errors/produce?code=abc", body, sizeof(body)),
+                      400);
+    OKS_ASSERT_EQ_INT(
+        kt_control(b.control, "POST", "/errors/produce?code=45&count=0", body, sizeof(body)), 400);
+    OKS_ASSERT_EQ_INT(kt_control(b.control, "GET", "/errors/produce?code=45", body, sizeof(body)),
+                      405);
     OKS_ASSERT_EQ_INT(broker_stop(&b), 0);
 }
 

@@ -329,6 +329,28 @@ OKS_TEST(produce_refused_mid_batch_gives_503_at_once)
     OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
 }
 
+/* A fatal idempotent-producer error (Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER): the request
+ * gets 503, and the process drains and exits with status 1 so the orchestrator replaces it
+ * (staying up unready forever would pass a liveness probe and take no more events). */
+OKS_TEST(fatal_producer_error_exits_nonzero)
+{
+    ih_proc ing;
+    ih_resp r;
+
+    fixture();
+    start_ingest(&ing, "64", "2s");
+    char *ok_body = ih_body(oks_test_unique("pre"), 1, DEACT, 1);
+    ih_post_hook(&ing, F.sub, SECRET, ok_body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 200); /* the producer has its id and sequence now */
+    ih_devbroker_control(&F.broker, "/errors/produce?code=45&count=1");
+    char *body = ih_body(oks_test_unique("fatal"), 2, DEACT, 1);
+    ih_post_hook(&ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 503);
+    OKS_ASSERT_EQ_INT(ih_proc_wait(&ing, 10000), 1);
+    free(ok_body);
+    free(body);
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
