@@ -46,46 +46,44 @@ static bool mul_checked(int64_t a, int64_t b, int64_t *out)
     return true;
 }
 
-bool oks_parse_duration_ms(const char *s, int64_t *out)
+typedef struct unit_scale {
+    const char *unit;
+    int64_t scale;
+} unit_scale;
+
+/* "<digits><unit>" where unit is one of units[] (the empty unit included): num * scale. */
+static bool parse_scaled(const char *s, const unit_scale *units, size_t n_units, int64_t *out)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
     int64_t num;
     const char *unit;
     if (!parse_number_unit(s, &num, &unit))
         return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < n_units; i++) {
         if (strcmp(unit, units[i].unit) == 0)
-            return mul_checked(num, units[i].ms, out);
+            return mul_checked(num, units[i].scale, out);
     }
     return false;
 }
 
+bool oks_parse_duration_ms(const char *s, int64_t *out)
+{
+    static const unit_scale units[] = {
+        {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    return parse_scaled(s, units, sizeof units / sizeof units[0], out);
+}
+
 bool oks_parse_size(const char *s, int64_t *out)
 {
-    static const struct {
-        const char *unit;
-        int64_t bytes;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"k", 1024},
-                 {"K", 1024},
-                 {"KiB", 1024},
-                 {"M", 1024 * 1024},
-                 {"MiB", 1024 * 1024},
-                 {"G", 1024LL * 1024 * 1024},
-                 {"GiB", 1024LL * 1024 * 1024}};
-    int64_t num;
-    const char *unit;
-    if (!parse_number_unit(s, &num, &unit))
-        return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(unit, units[i].unit) == 0)
-            return mul_checked(num, units[i].bytes, out);
-    }
-    return false;
+    static const unit_scale units[] = {{"", 1},
+                                       {"B", 1},
+                                       {"k", 1024},
+                                       {"K", 1024},
+                                       {"KiB", 1024},
+                                       {"M", 1024 * 1024},
+                                       {"MiB", 1024 * 1024},
+                                       {"G", 1024LL * 1024 * 1024},
+                                       {"GiB", 1024LL * 1024 * 1024}};
+    return parse_scaled(s, units, sizeof units / sizeof units[0], out);
 }
 
 bool oks_parse_bool(const char *s, bool *out)

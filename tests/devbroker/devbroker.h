@@ -21,8 +21,4 @@ devbroker_control *devbroker_control_start(const char *listen, rd_kafka_mock_clu
 const char *devbroker_control_address(const devbroker_control *c);
 void devbroker_control_stop(devbroker_control *c);
 
-/* Split "host:port"; host must be an IPv4 literal (loopback in practice). */
-int devbroker_parse_listen(const char *listen, char *host, size_t host_cap, int *port,
-                           oks_err *err);
-
 #endif

@@ -6,6 +6,7 @@
 #include "core/oks_config.h"
 #include "core/oks_json_escape.h"
 #include "core/oks_log.h"
+#include "core/oks_net.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -203,30 +204,12 @@ static enum MHD_Result control_handler(void *cls, struct MHD_Connection *conn, c
     return ret;
 }
 
-int devbroker_parse_listen(const char *listen, char *host, size_t host_cap, int *port, oks_err *err)
-{
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    int64_t p;
-    if (!colon || colon == listen || (size_t)(colon - listen) >= host_cap ||
-        !oks_parse_int64(colon + 1, &p) || p < 0 || p > 65535)
-        return oks_err_set(err, OKS_E_INVALID, "listen address \"%.64s\" is not HOST:PORT",
-                           listen ? listen : "");
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, host, &a) != 1)
-        return oks_err_set(err, OKS_E_INVALID, "listen host \"%.64s\" is not an IPv4 address",
-                           host);
-    *port = (int)p;
-    return 0;
-}
-
 devbroker_control *devbroker_control_start(const char *listen, rd_kafka_mock_cluster_t *mcluster,
                                            int broker_cnt, oks_err *err)
 {
-    char host[64];
-    int port;
-    if (devbroker_parse_listen(listen, host, sizeof(host), &port, err) != 0)
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (oks_parse_listen(listen, &addr, &addr_len, err) != 0)
         return NULL;
     devbroker_control *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -235,18 +218,21 @@ devbroker_control *devbroker_control_start(const char *listen, rd_kafka_mock_clu
     }
     c->mcluster = mcluster;
     c->broker_cnt = broker_cnt;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, host, &sa.sin_addr);
-    c->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              control_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    c->mhd = MHD_start_daemon(flags, 0, NULL, NULL, control_handler, c, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                              MHD_OPTION_END);
     if (!c->mhd) {
         free(c);
         oks_err_set(err, OKS_E_UNAVAILABLE, "control API cannot listen on %s", listen);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(c->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(c->address, sizeof(c->address), "%s:%u", host, info ? info->port : (unsigned)port);
+    const char *colon = strrchr(listen, ':');
+    snprintf(c->address, sizeof(c->address), "%.*s:%u", (int)(colon - listen), listen,
+             info ? info->port : 0u);
     return c;
 }
 

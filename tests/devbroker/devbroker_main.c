@@ -163,12 +163,12 @@ out:
 /* Checks the table cannot express; same one-line style as oks_cfg_load's. */
 static int devbroker_check(const devbroker_cfg *cfg, oks_err *err)
 {
-    char host[64];
-    int port;
-    if (devbroker_parse_listen(cfg->admin_listen, host, sizeof(host), &port, err) != 0)
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (oks_parse_listen(cfg->admin_listen, &addr, &addr_len, err) != 0)
         return oks_err_set(err, OKS_E_INVALID,
                            "invalid value for --admin-listen (OKTASYNC_ADMIN_LISTEN): \"%.64s\": "
-                           "want IPV4:PORT",
+                           "want IP:PORT",
                            cfg->admin_listen);
     if (strspn(cfg->topics, ", ") == strlen(cfg->topics))
         return oks_err_set(err, OKS_E_INVALID,
