@@ -1,4 +1,4 @@
-# ingest: the webhook request/body parser (ingest/ingest_request.c).
+# ingest: the webhook request/body parser (ingest/oks_ingest_request.c).
 set(OKS_INGEST_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR})
 
 # Every build: replay the seed corpus through the same entry point.
@@ -11,7 +11,7 @@ if(OKS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
     # The parser sources are compiled into the target itself, so only they carry the coverage
     # instrumentation (the daemon and its library stay uninstrumented).
     add_executable(ingest_fuzz_request ${OKS_INGEST_FUZZ_DIR}/ingest_fuzz_request.c
-        ${CMAKE_SOURCE_DIR}/ingest/ingest_request.c ${CMAKE_SOURCE_DIR}/ingest/ingest_arena.c
+        ${CMAKE_SOURCE_DIR}/ingest/oks_ingest_request.c ${CMAKE_SOURCE_DIR}/ingest/oks_ingest_arena.c
         ${CMAKE_SOURCE_DIR}/common/event/oks_event.c)
     target_include_directories(ingest_fuzz_request PRIVATE ${CMAKE_SOURCE_DIR}/ingest
         ${CMAKE_SOURCE_DIR}/common)

@@ -5,7 +5,7 @@
  * Besides not crashing, accepted bodies must only yield valid envelopes of subscribed types.
  */
 #include "event/oks_event.h"
-#include "ingest_request.h"
+#include "oks_ingest_request.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Unit tests of the per-request jansson arena (ingest/ingest_arena.h). */
 #include "event/oks_event.h"
-#include "ingest_arena.h"
-#include "ingest_request.h"
+#include "oks_ingest_arena.h"
+#include "oks_ingest_request.h"
 #include "oks_test.h"
 
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the pure request validation (routing, content type, body → batch). */
 #include "event/oks_event.h"
-#include "ingest_request.h"
+#include "oks_ingest_request.h"
 #include "oks_test.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Tenant views: one SQL query builds the JSON (what --json prints); the human form is
  * rendered from the same JSON so both always agree. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Database connection, secret key, sealing and the audit trail shared by the commands. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

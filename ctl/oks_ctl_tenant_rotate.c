@@ -1,5 +1,5 @@
 /* oktasyncctl tenant rotate-secret */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 
@@ -83,7 +83,7 @@ int oks_ctl_tenant_rotate(oks_ctl *ctl, int argc, char **argv)
                                   1, pos, 1, &n_pos, &done);
     if (rc != OKS_CTL_OK || done)
         return rc;
-    if ((rc = oks_ctl__subdomain_arg("oktasyncctl tenant rotate-secret", n_pos, pos)) != OKS_CTL_OK)
+    if ((rc = oks_ctl_subdomain_arg("oktasyncctl tenant rotate-secret", n_pos, pos)) != OKS_CTL_OK)
         return rc;
     int64_t grace = 24LL * 3600 * 1000;
     if (opts[0].value &&

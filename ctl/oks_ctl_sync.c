@@ -1,5 +1,5 @@
 /* oktasyncctl sync list: the full-sync runs (scheduled, running, held for approval, done). */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 
@@ -65,7 +65,7 @@ static int check_args(const char *status, const char *limit, int n_pos, const ch
 {
     static const char *const statuses[] = {"queued", "running", "held", "succeeded", "failed"};
     int64_t n;
-    if (n_pos == 1 && oks_ctl__subdomain_arg("oktasyncctl sync list", 1, pos) != OKS_CTL_OK)
+    if (n_pos == 1 && oks_ctl_subdomain_arg("oktasyncctl sync list", 1, pos) != OKS_CTL_OK)
         return OKS_CTL_USAGE;
     if (limit && (!oks_parse_int64(limit, &n) || n < 1 || n > 1000))
         return oks_ctl_fail(OKS_CTL_USAGE,

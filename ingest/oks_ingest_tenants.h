@@ -9,7 +9,7 @@
 #define OKS_INGEST_TENANTS_H
 
 #include "core/oks_err.h"
-#include "ingest_request.h"
+#include "oks_ingest_request.h"
 #include "crypto/oks_crypto.h"
 
 #include <stdbool.h>

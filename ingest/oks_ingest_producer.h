@@ -12,7 +12,7 @@
 #define OKS_INGEST_PRODUCER_H
 
 #include "core/oks_err.h"
-#include "ingest_request.h"
+#include "oks_ingest_request.h"
 
 #include <stdbool.h>
 #include <stdint.h>

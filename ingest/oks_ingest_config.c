@@ -1,4 +1,4 @@
-#include "ingest_config.h"
+#include "oks_ingest_config.h"
 #include "core/oks_config_common.h"
 
 #define C oks_ingest_cfg

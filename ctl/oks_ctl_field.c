@@ -1,6 +1,6 @@
 /* oktasyncctl field {add,list,remove}: a tenant's custom fields. An Okta profile attribute is
  * copied to a user only when a custom field of that exact name exists for the tenant. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ static int field_args(const char *cmd, int n_pos, const char **pos, int want)
     if (n_pos != want)
         return oks_ctl_fail(OKS_CTL_USAGE, "%s needs %s (see oktasyncctl field --help)", cmd,
                             want == 2 ? "SUBDOMAIN NAME" : "SUBDOMAIN");
-    int rc = oks_ctl__subdomain_arg(cmd, 1, pos);
+    int rc = oks_ctl_subdomain_arg(cmd, 1, pos);
     if (rc != OKS_CTL_OK || want < 2)
         return rc;
     const char *name = pos[1];

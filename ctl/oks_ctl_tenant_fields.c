@@ -1,5 +1,5 @@
 /* Parsing and validation of the tenant settings given to `tenant add` and `tenant set`. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 

@@ -1,5 +1,5 @@
 /* Subcommand options (--name VALUE / --name=VALUE / flags) and one-line error reporting. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <stdarg.h>
 #include <stdio.h>

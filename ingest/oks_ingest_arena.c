@@ -1,4 +1,4 @@
-#include "ingest_arena.h"
+#include "oks_ingest_arena.h"
 
 #include <jansson.h>
 #include <pthread.h>

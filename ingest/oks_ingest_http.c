@@ -1,9 +1,9 @@
-#include "ingest_http.h"
+#include "oks_ingest_http.h"
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
-#include "ingest_arena.h"
-#include "ingest_metrics.h"
+#include "oks_ingest_arena.h"
+#include "oks_ingest_metrics.h"
 
 #include <microhttpd.h>
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
 /*
  * oktasyncctl internals: the shared context, argument parsing for subcommands, validation
- * and output helpers. One file per command group (ctl_migrate.c, ctl_tenant_*.c).
+ * and output helpers. One file per command group (oks_ctl_migrate.c, oks_ctl_tenant_*.c).
  *
  * Exit status: 0 success; 1 the operation failed (database unreachable, tenant not found,
  * already exists); 2 bad usage or a bad value (one line on stderr naming what is wrong).
@@ -37,7 +37,7 @@ typedef struct oks_ctl {
     oks_db *db;
 } oks_ctl;
 
-/* ---- ctl_args.c: subcommand options ---- */
+/* ---- oks_ctl_args.c: subcommand options ---- */
 
 typedef struct oks_ctl_opt {
     const char *name;  /* "subdomain" for --subdomain */
@@ -59,7 +59,7 @@ int oks_ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* Print "what: err->msg" for a runtime failure; returns OKS_CTL_FAILED. */
 int oks_ctl_fail_err(const oks_err *err, const char *what);
 
-/* ---- ctl_validate.c ---- */
+/* ---- oks_ctl_validate.c ---- */
 
 bool oks_ctl_valid_subdomain(const char *s, char *why, size_t cap);
 /* Accepts "dev-1.okta.com", "dev-1.okta.com:8443", "https://dev-1.okta.com" and (for the
@@ -74,7 +74,7 @@ bool oks_ctl_valid_manager_mode(const char *s);
 /* Read one secret: "-" reads a line from stdin; otherwise the value itself. malloc'd. */
 char *oks_ctl_read_secret(const char *value, oks_err *err);
 
-/* ---- ctl_common.c ---- */
+/* ---- oks_ctl_common.c ---- */
 
 /* Connect to cfg.database_url (sets ctl->db); prints the error and returns OKS_CTL_FAILED. */
 int oks_ctl_connect(oks_ctl *ctl);
@@ -94,7 +94,7 @@ int oks_ctl_audit(oks_ctl *ctl, const char *tenant_id, const char *action, const
 char *oks_ctl_tenant_redacted(oks_ctl *ctl, const char *subdomain, bool lock, char *id_out,
                               size_t id_cap, oks_err *err);
 
-/* ---- ctl_out.c ---- */
+/* ---- oks_ctl_out.c ---- */
 
 /* Fetch tenants as a JSON array (subdomain NULL → all). NULL with err on failure. */
 json_t *oks_ctl_fetch_tenants(oks_ctl *ctl, const char *subdomain, oks_err *err);
@@ -103,7 +103,7 @@ void oks_ctl_print_tenant_list(const oks_ctl *ctl, json_t *list);
 /* Print a JSON value on stdout (compact, one line). */
 void oks_ctl_print_json(json_t *v);
 
-/* ---- ctl_tenant_fields.c: the tenant settings shared by add and set ---- */
+/* ---- oks_ctl_tenant_fields.c: the tenant settings shared by add and set ---- */
 
 typedef struct oks_ctl_tenant_fields {
     char okta_domain[512]; /* "" when not given */
@@ -132,7 +132,7 @@ int oks_ctl_tenant_fields_parse(const oks_ctl_opt *opts, size_t n_opts, bool sec
 void oks_ctl_tenant_fields_free(oks_ctl_tenant_fields *f);
 
 /* Check the single SUBDOMAIN positional; prints and returns 2 when wrong. */
-int oks_ctl__subdomain_arg(const char *cmd, int n_pos, const char **pos);
+int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos);
 
 /* ---- commands ---- */
 

@@ -1,8 +1,8 @@
-#include "ingest_tenants.h"
+#include "oks_ingest_tenants.h"
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
-#include "ingest_metrics.h"
+#include "oks_ingest_metrics.h"
 
 #include <libpq-fe.h>
 #include <poll.h>

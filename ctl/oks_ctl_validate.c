@@ -1,5 +1,5 @@
 /* Validation of operator input, done before touching the database so mistakes exit 2. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 

@@ -1,9 +1,9 @@
-#include "ingest_request.h"
+#include "oks_ingest_request.h"
 
 #include "core/oks_err.h"
 #include "core/oks_json_escape.h"
 #include "event/oks_event.h"
-#include "ingest_arena.h"
+#include "oks_ingest_arena.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
 #define OKS_INGEST_HTTP_H
 
 #include "core/oks_err.h"
-#include "ingest_producer.h"
-#include "ingest_request.h"
-#include "ingest_tenants.h"
+#include "oks_ingest_producer.h"
+#include "oks_ingest_request.h"
+#include "oks_ingest_tenants.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
-#include "ingest_producer.h"
+#include "oks_ingest_producer.h"
 
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
-#include "ingest_metrics.h"
+#include "oks_ingest_metrics.h"
 #include "kafka/oks_kafka.h"
 
 #include <librdkafka/rdkafka.h>

@@ -1,4 +1,4 @@
-#include "ingest_metrics.h"
+#include "oks_ingest_metrics.h"
 
 oks_ingest_metrics oks_ingest_m;
 

@@ -1,5 +1,5 @@
 /* oktasyncctl tenant {list,show,remove} and the dispatch of the tenant subcommands. */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ int oks_ctl_tenant_list(oks_ctl *ctl, int argc, char **argv)
 }
 
 /* The one positional SUBDOMAIN most tenant commands take. */
-int oks_ctl__subdomain_arg(const char *cmd, int n_pos, const char **pos)
+int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos)
 {
     char why[128];
     if (n_pos != 1)
@@ -87,7 +87,7 @@ int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv)
                                   pos, 1, &n_pos, &done);
     if (rc != OKS_CTL_OK || done)
         return rc;
-    if ((rc = oks_ctl__subdomain_arg("oktasyncctl tenant show", n_pos, pos)) != OKS_CTL_OK ||
+    if ((rc = oks_ctl_subdomain_arg("oktasyncctl tenant show", n_pos, pos)) != OKS_CTL_OK ||
         (rc = oks_ctl_connect(ctl)) != OKS_CTL_OK)
         return rc;
     oks_err err = {0};
@@ -117,7 +117,7 @@ int oks_ctl_tenant_remove(oks_ctl *ctl, int argc, char **argv)
                                   0, pos, 1, &n_pos, &done);
     if (rc != OKS_CTL_OK || done)
         return rc;
-    if ((rc = oks_ctl__subdomain_arg("oktasyncctl tenant remove", n_pos, pos)) != OKS_CTL_OK ||
+    if ((rc = oks_ctl_subdomain_arg("oktasyncctl tenant remove", n_pos, pos)) != OKS_CTL_OK ||
         (rc = oks_ctl_connect(ctl)) != OKS_CTL_OK)
         return rc;
     oks_err err = {0};

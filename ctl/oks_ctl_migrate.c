@@ -1,5 +1,5 @@
 /* oktasyncctl migrate */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <stdio.h>
 

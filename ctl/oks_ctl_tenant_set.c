@@ -1,5 +1,5 @@
 /* oktasyncctl tenant set / rotate-secret */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 
@@ -124,7 +124,7 @@ int oks_ctl_tenant_set(oks_ctl *ctl, int argc, char **argv)
                                   1, &n_pos, &done);
     if (rc != OKS_CTL_OK || done)
         return rc;
-    if ((rc = oks_ctl__subdomain_arg("oktasyncctl tenant set", n_pos, pos)) != OKS_CTL_OK)
+    if ((rc = oks_ctl_subdomain_arg("oktasyncctl tenant set", n_pos, pos)) != OKS_CTL_OK)
         return rc;
     if ((rc = oks_ctl_tenant_fields_parse(opts, n, false, &f)) != OKS_CTL_OK)
         goto out;

@@ -8,12 +8,12 @@
 #include "core/oks_net.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
-#include "ingest_config.h"
-#include "ingest_http.h"
-#include "ingest_metrics.h"
-#include "ingest_arena.h"
-#include "ingest_producer.h"
-#include "ingest_tenants.h"
+#include "oks_ingest_config.h"
+#include "oks_ingest_http.h"
+#include "oks_ingest_metrics.h"
+#include "oks_ingest_arena.h"
+#include "oks_ingest_producer.h"
+#include "oks_ingest_tenants.h"
 
 #include <stdio.h>
 #include <stdlib.h>

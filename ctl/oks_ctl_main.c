@@ -3,7 +3,7 @@
  * anywhere on the line, OKTASYNC_* environment, config file); the command and its own options
  * follow.
  */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include "core/oks_config.h"
 #include "core/oks_config_common.h"

@@ -1,5 +1,5 @@
 /* oktasyncctl tenant add */
-#include "ctl.h"
+#include "oks_ctl.h"
 
 #include <openssl/crypto.h>
 

@@ -1,4 +1,4 @@
-#include "ingest_http.h"
+#include "oks_ingest_http.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
