@@ -2,6 +2,7 @@
 #include "oks_ctl.h"
 
 #include "core/oks_config.h"
+#include "core/oks_subdomain.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -11,23 +12,7 @@
 
 bool oks_ctl_valid_subdomain(const char *s, char *why, size_t cap)
 {
-    size_t len = strlen(s);
-    if (len == 0 || len > 63) {
-        snprintf(why, cap, "must be 1 to 63 characters");
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-')) {
-            snprintf(why, cap, "only lower-case letters, digits and '-' are allowed");
-            return false;
-        }
-    }
-    if (s[0] == '-' || s[len - 1] == '-') {
-        snprintf(why, cap, "must not start or end with '-'");
-        return false;
-    }
-    return true;
+    return oks_subdomain_valid(s, strlen(s), why, cap);
 }
 
 /* host[:port] with DNS characters only. */

@@ -2,6 +2,7 @@
 
 #include "core/oks_err.h"
 #include "core/oks_json_escape.h"
+#include "core/oks_subdomain.h"
 #include "event/oks_event.h"
 #include "oks_ingest_arena.h"
 
@@ -23,30 +24,6 @@ int oks_ingest_reject_set(oks_ingest_reject *r, unsigned status, const char *msg
     return -1;
 }
 
-/* Subdomains are DNS labels: letters, digits, '-' (we also allow '_' for test names). */
-static bool valid_label(const char *s, size_t n)
-{
-    if (n == 0 || n > OKS_INGEST_SUBDOMAIN_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-static void copy_lower(char *dst, const char *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    dst[n] = '\0';
-}
-
 /* Host "<label>.<base_domain>[:port]" → label; false when it does not match. */
 static bool subdomain_from_host(const char *host, const char *base, char *out)
 {
@@ -59,11 +36,7 @@ static bool subdomain_from_host(const char *host, const char *base, char *out)
         return false;
     if (strncasecmp(host + hlen - blen, base, blen) != 0)
         return false;
-    size_t llen = hlen - blen - 1;
-    if (!valid_label(host, llen))
-        return false;
-    copy_lower(out, host, llen);
-    return true;
+    return oks_subdomain_normalise(host, hlen - blen - 1, out, OKS_SUBDOMAIN_MAX + 1);
 }
 
 int oks_ingest_route_parse(const char *method, const char *url, const char *host,
@@ -84,9 +57,9 @@ int oks_ingest_route_parse(const char *method, const char *url, const char *host
         if (!subdomain_from_host(host, base_domain, out->subdomain))
             return oks_ingest_reject_set(rej, 404, "unknown tenant");
     } else {
-        if (rest[0] != '/' || !valid_label(rest + 1, rlen - 1))
+        if (rest[0] != '/' ||
+            !oks_subdomain_normalise(rest + 1, rlen - 1, out->subdomain, sizeof out->subdomain))
             return oks_ingest_reject_set(rej, 404, "unknown tenant");
-        copy_lower(out->subdomain, rest + 1, rlen - 1);
     }
     if (method && strcmp(method, "GET") == 0)
         out->kind = OKS_INGEST_VERIFY;

@@ -6,12 +6,14 @@
 #ifndef OKS_INGEST_REQUEST_H
 #define OKS_INGEST_REQUEST_H
 
+#include "core/oks_subdomain.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define OKS_INGEST_SUBDOMAIN_MAX 63
+#define OKS_INGEST_SUBDOMAIN_MAX OKS_SUBDOMAIN_MAX /* core/oks_subdomain.h */
 
 typedef struct oks_ingest_reject {
     unsigned status; /* 0 = not rejected */

@@ -2,6 +2,7 @@
 #include "event/oks_event.h"
 #include "oks_ingest_request.h"
 #include "oks_test.h"
+#include "subdomain_cases.h"
 
 #include <stdlib.h>
 
@@ -63,6 +64,42 @@ OKS_TEST(route_rejections)
     OKS_ASSERT(oks_ingest_route_parse("PUT", "/webhooks/okta/acme", NULL, "", &r, &rej) != 0);
     OKS_ASSERT_EQ_INT(rej.status, 405);
     OKS_ASSERT_EQ_STR(rej.body, "{\"error\":\"method not allowed\"}");
+}
+
+/* Routing uses the one subdomain rule (core/oks_subdomain.h) after folding case: the shared
+ * table of good and bad names, as a path segment. */
+OKS_TEST(route_subdomain_rule_table)
+{
+    for (size_t i = 0; i < SUBDOMAIN_CASES_N; i++) {
+        const char *name = subdomain_cases[i].name;
+        bool has_upper = false;
+        for (const char *c = name; *c; c++)
+            has_upper |= *c >= 'A' && *c <= 'Z';
+        if (has_upper)
+            continue; /* folded below */
+        char url[128];
+        snprintf(url, sizeof url, "/webhooks/okta/%s", name);
+        oks_ingest_route r;
+        oks_ingest_reject rej = {0};
+        bool ok = oks_ingest_route_parse("POST", url, NULL, "", &r, &rej) == 0;
+        if (ok != subdomain_cases[i].valid)
+            oks_test_fail(__FILE__, __LINE__, "route %s: got %d, want %d", url, ok,
+                          subdomain_cases[i].valid);
+        if (ok)
+            OKS_ASSERT_EQ_STR(r.subdomain, name);
+        else
+            OKS_ASSERT_EQ_INT(rej.status, 404);
+    }
+    oks_ingest_route r;
+    oks_ingest_reject rej = {0};
+    OKS_ASSERT_EQ_INT(oks_ingest_route_parse("POST", "/webhooks/okta", "ACME-1.hooks.example",
+                                             "hooks.example", &r, &rej),
+                      0);
+    OKS_ASSERT_EQ_STR(r.subdomain, "acme-1");
+    /* '_' and a leading '-' were accepted before the rule was shared; no tenant can have them. */
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta", "a_b.hooks.example",
+                                      "hooks.example", &r, &rej) != 0);
+    OKS_ASSERT(oks_ingest_route_parse("POST", "/webhooks/okta/-acme", NULL, "", &r, &rej) != 0);
 }
 
 OKS_TEST(content_type)
