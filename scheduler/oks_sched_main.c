@@ -3,6 +3,7 @@
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
+#include "kafka/oks_kafka_produce.h"
 #include "oks_sched_config.h"
 #include "oks_sched_run.h"
 #include "oks_sched_slot.h"
@@ -43,8 +44,15 @@ static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
         return -1;
     }
     OKS_LOG_INFO("scheduler started");
+    int rc = 0;
+    char why[256];
     while (!oks_shutdown_requested()) {
         one_pass(s);
+        if (oks_kafka_producer_fatal(s->producer, why, sizeof why)) {
+            /* the producer can never publish again: exit 1 so a fresh process replaces us */
+            rc = oks_err_set(err, OKS_E_PERMANENT, "kafka producer fatal error: %s", why);
+            break;
+        }
         int64_t until = oks_now_mono_ms() + cfg->tick_interval_ms;
         while (!oks_shutdown_requested() && oks_now_mono_ms() < until)
             oks_sleep_ms(until - oks_now_mono_ms() < 100 ? until - oks_now_mono_ms() : 100);
@@ -53,7 +61,7 @@ static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
     oks_admin_http_stop(admin);
     if (cfg->ready_file && cfg->ready_file[0])
         unlink(cfg->ready_file);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
-#include "kafka/oks_kafka.h"
+#include "kafka/oks_kafka_produce.h"
 #include "oks_sched_slot.h"
 
 #include <inttypes.h>
@@ -10,32 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    (void)rk;
-    (void)opaque;
-    rd_kafka_resp_err_t *out = m->_private;
-    if (out)
-        *out = m->err;
-}
-
 int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
 {
-    char errstr[256];
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
     if (!oks_sched_parse_time_of_day(cfg->default_time, &s->default_tod_s))
         return oks_err_set(err, OKS_E_INVALID, "default-time: expected HH:MM or HH:MM:SS (UTC)");
-    rd_kafka_conf_t *conf = oks_kafka_producer_conf(cfg->kafka_brokers, cfg->kafka_config,
-                                                    (int)cfg->produce_timeout_ms, err);
-    if (!conf)
+    s->producer = oks_kafka_wait_producer_new(cfg->kafka_brokers, cfg->kafka_config,
+                                              (int)cfg->produce_timeout_ms, "kafka producer", err);
+    if (!s->producer)
         return -1;
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!s->producer) {
-        rd_kafka_conf_destroy(conf);
-        return oks_err_set(err, OKS_E_INVALID, "kafka producer: %s", errstr);
-    }
     s->published = oks_metrics_counter("oktasync_scheduler_jobs_published_total",
                                        "Full-sync jobs acknowledged by Kafka", NULL);
     s->failures = oks_metrics_counter("oktasync_scheduler_publish_failures_total",
@@ -75,22 +59,11 @@ static int produce_job(oks_sched *s, const char *tenant, int64_t run_id, int64_t
     char *value = oks_sched_job_json(tenant, run_id, slot_ms);
     if (!value)
         return oks_err_set(err, OKS_E_NOMEM, "building job");
-    rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        s->producer, RD_KAFKA_V_TOPIC(s->cfg->jobs_topic), RD_KAFKA_V_KEY(tenant, strlen(tenant)),
-        RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER("tenant", tenant, -1), RD_KAFKA_V_HEADER("type", "full_sync", -1),
-        RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+    const oks_kafka_header headers[] = {{"tenant", tenant}, {"type", "full_sync"}};
+    int rc = oks_kafka_produce_wait(s->producer, s->cfg->jobs_topic, tenant, strlen(tenant), value,
+                                    strlen(value), headers, 2, err);
     free(value);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return oks_err_set(err, oks_kafka_errcode(e), "produce job: %s", rd_kafka_err2str(e));
-    /* message.timeout.ms = produce-timeout bounds this: the report always arrives. */
-    while (delivered == RD_KAFKA_RESP_ERR__IN_PROGRESS)
-        rd_kafka_poll(s->producer, 100);
-    if (delivered != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return oks_err_set(err, oks_kafka_errcode(delivered), "job not acknowledged: %s",
-                           rd_kafka_err2str(delivered));
-    return 0;
+    return rc == 0 ? 0 : oks_err_wrap(err, "job");
 }
 
 static void set_last_run(const char *tenant, int64_t slot_ms)

@@ -253,6 +253,65 @@ OKS_TEST(daemon_ticks_serves_metrics_and_stops_on_sigterm)
     free(url);
 }
 
+/* A fatal idempotent-producer error (the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER) can never
+ * clear: the daemon exits 1 so its supervisor starts a fresh producer. A private dev broker, so
+ * the injected error never reaches another test's producer. */
+OKS_TEST(fatal_producer_error_exits_nonzero)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    const char *boot_file = wt_tmp("sched-broker.boot"), *ctl_file = wt_tmp("sched-broker.ctl");
+    const char *bargs[] = {"--topics",
+                           "jobs",
+                           "--partitions",
+                           "1",
+                           "--admin-listen",
+                           "127.0.0.1:0",
+                           "--bootstrap-file",
+                           boot_file,
+                           "--control-file",
+                           ctl_file,
+                           NULL};
+    pid_t broker = wt_spawn("oktasync-devbroker", bargs, wt_tmp("sched-broker.log"));
+    OKS_ASSERT(wt_wait_file(boot_file, 10000) && wt_wait_file(ctl_file, 10000));
+    char brokers[256], control[256];
+    snprintf(brokers, sizeof brokers, "%s", wt_ready_url(boot_file, "bootstrap") + 7);
+    snprintf(control, sizeof control, "%s", wt_ready_url(ctl_file, "control"));
+    const char *ready = wt_tmp("sched-fatal.ready");
+    const char *args[] = {"--database-url",
+                          url,
+                          "--kafka-brokers",
+                          brokers,
+                          "--tick-interval",
+                          "200ms",
+                          "--admin-listen",
+                          "127.0.0.1:0",
+                          "--ready-file",
+                          ready,
+                          NULL};
+    pid_t s = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-fatal.log"));
+    OKS_ASSERT(wt_wait_file(ready, 10000));
+    char admin[256];
+    snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
+    char *first = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    metric_wait w = {admin, "oktasync_scheduler_jobs_published_total", NULL, 1};
+    OKS_ASSERT(oks_test_wait_until(metric_reached, &w, 15000)); /* producer id and sequence set */
+    char path[300];
+    snprintf(path, sizeof path, "%s/errors/produce?code=45&count=1", control);
+    OKS_ASSERT_EQ_INT(wt_http("POST", path, NULL, NULL), 200);
+    char *second = wt_tenant(db, "other.okta.com", "tok", 3 * 86400, NULL);
+    OKS_ASSERT_EQ_INT(wt_wait_exit(s, oks_test_timeout_ms(15000)), 1);
+    const char *p[] = {second};
+    char *n = wt_scalar(db, "SELECT count(*) FROM sync_runs WHERE tenant_id = $1::uuid", 1, p);
+    OKS_ASSERT_EQ_STR(n, "0"); /* its job was never acknowledged: no row */
+    free(n);
+    OKS_ASSERT_EQ_INT(wt_stop(broker, 10000), 0);
+    free(first);
+    free(second);
+    oks_db_close(db);
+    free(url);
+}
+
 OKS_TEST(bad_default_time_is_a_one_line_error)
 {
     const char *log = wt_tmp("sched-bad.log");
