@@ -61,20 +61,6 @@ static char *read_pem(const char *path, oks_err *err)
     return buf;
 }
 
-static int write_ready_file(const char *path, const app *a, oks_err *err)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return oks_err_set(err, OKS_E_INVALID, "cannot write %s: %m", tmp);
-    fprintf(f, "admin=127.0.0.1:%d\nhttp=127.0.0.1:%d\n", oks_admin_http_port(a->admin),
-            oks_ingest_http_port(a->http));
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return oks_err_set(err, OKS_E_INVALID, "cannot write %s: %m", path);
-    return 0;
-}
-
 /* Checks the table cannot express. Failures are configuration errors: one line, exit 2. */
 static int validate(app *a, oks_err *err)
 {
@@ -134,9 +120,9 @@ static int start(app *a, oks_err *err)
     OKS_LOG_INFO("listening: webhooks on port %d (%s), admin on port %d",
                  oks_ingest_http_port(a->http), a->tls_cert ? "https" : "http",
                  oks_admin_http_port(a->admin));
-    if (c->ready_file[0])
-        return write_ready_file(c->ready_file, a, err);
-    return 0;
+    char extra[64];
+    snprintf(extra, sizeof extra, "http=127.0.0.1:%d\n", oks_ingest_http_port(a->http));
+    return oks_admin_http_write_ready_file(a->admin, c->ready_file, extra, err);
 }
 
 /* Stop accepting, let in-flight requests finish (each ends by its ack deadline), flush. */

@@ -1,11 +1,11 @@
 #include "oks_ingest_tenants.h"
 
 #include "core/oks_log.h"
+#include "core/oks_subdomain.h"
 #include "core/oks_time.h"
+#include "db/oks_db.h"
 #include "oks_ingest_metrics.h"
 
-#include <libpq-fe.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@ struct oks_ingest_tenants {
     atomic_bool loaded;
     pthread_rwlock_t lock;
     snapshot *snap; /* guarded by lock */
-    PGconn *conn;   /* loader thread only */
+    oks_db *db;     /* loader thread only; NULL while PostgreSQL is unreachable */
 };
 
 static void snapshot_free(snapshot *s)
@@ -65,12 +65,12 @@ static bool row_to_tenant(const PGresult *res, int row, oks_ingest_tenant *t)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, row, 0));
+    /* The table's CHECK is the subdomain rule (core/oks_subdomain.h): stored names are already
+     * in the canonical lower-case form routing looks up. */
     const char *sub = PQgetvalue(res, row, 1);
-    if (strlen(sub) > OKS_INGEST_SUBDOMAIN_MAX)
+    if (!oks_subdomain_valid(sub, strlen(sub), NULL, 0))
         return false;
-    /* Subdomains match case-insensitively: routing lower-cases what it reads. */
-    for (size_t i = 0; sub[i]; i++)
-        t->subdomain[i] = (char)((sub[i] >= 'A' && sub[i] <= 'Z') ? sub[i] - 'A' + 'a' : sub[i]);
+    snprintf(t->subdomain, sizeof t->subdomain, "%s", sub);
     if (!decode_hash(res, row, 2, t->hash))
         return false;
     t->has_prev = decode_hash(res, row, 3, t->prev_hash);
@@ -85,10 +85,10 @@ static int load(oks_ingest_tenants *tc, oks_err *err)
 {
     int rc = -1;
     snapshot *s = NULL;
-    PGresult *res = PQexec(tc->conn, LOAD_SQL);
+    PGresult *res = oks_db_exec_params(tc->db, LOAD_SQL, 0, NULL, err);
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "loading tenants: %s", PQerrorMessage(tc->conn));
+    if (!res) {
+        oks_err_wrap(err, "loading tenants");
         goto out;
     }
     int rows = PQntuples(res);
@@ -101,7 +101,7 @@ static int load(oks_ingest_tenants *tc, oks_err *err)
         if (row_to_tenant(res, r, &s->items[s->n]))
             s->n++;
         else
-            OKS_LOG_WARN("tenant %s has an unusable webhook secret hash; ignored",
+            OKS_LOG_WARN("tenant %s has an unusable subdomain or webhook secret hash; ignored",
                          PQgetvalue(res, r, 0));
     }
     qsort(s->items, s->n, sizeof(*s->items), cmp_tenant);
@@ -124,58 +124,41 @@ out:
 
 static int connect_and_listen(oks_ingest_tenants *tc, oks_err *err)
 {
-    /* Bounded connect and dead-peer detection: the loader must never hang forever. */
-    const char *keys[] = {"dbname",
-                          "connect_timeout",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "application_name",
-                          NULL};
-    const char *vals[] = {tc->url, "3", "5", "2", "2", "oktasync-ingest", NULL};
-
-    tc->conn = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(tc->conn) != CONNECTION_OK) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "connecting to PostgreSQL: %s",
-                    PQerrorMessage(tc->conn));
-        goto fail;
-    }
-    PGresult *res = PQexec(tc->conn, "SET statement_timeout = 5000; LISTEN oktasync_tenants");
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        oks_err_set(err, OKS_E_UNAVAILABLE, "LISTEN: %s", PQerrorMessage(tc->conn));
-        goto fail;
+    oks_db_opts o = {.url = tc->url,
+                     .connect_timeout_s = 3,
+                     .statement_timeout_ms = 5000,
+                     .application_name = "oktasync-ingest"};
+    tc->db = oks_db_connect(&o, err);
+    if (!tc->db)
+        return -1;
+    if (oks_db_listen(tc->db, "oktasync_tenants", err) != 0) {
+        oks_db_close(tc->db);
+        tc->db = NULL;
+        return -1;
     }
     return 0;
-fail:
-    PQfinish(tc->conn);
-    tc->conn = NULL;
-    return -1;
 }
 
-/* Wait for a notification or until the poll interval passes; -1 when the connection broke. */
-static int wait_notify(oks_ingest_tenants *tc, bool *notified)
+/* Sleep up to ms in short slices so stop is noticed quickly. */
+static void pause_ms(oks_ingest_tenants *tc, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && !atomic_load(&tc->stop); t += 100)
+        oks_sleep_ms(100);
+}
+
+/* Wait for a notification or until the poll interval passes; -1 when the connection broke
+ * (oks_db reconnects and LISTENs again at the next call). */
+static int wait_notify(oks_ingest_tenants *tc, oks_err *err)
 {
     int64_t until = oks_now_mono_ms() + tc->poll_ms;
 
-    *notified = false;
     while (!atomic_load(&tc->stop) && oks_now_mono_ms() < until) {
-        struct pollfd pfd = {.fd = PQsocket(tc->conn), .events = POLLIN};
-        int n = poll(&pfd, 1, 200); /* short slices so stop is noticed quickly */
-        if (n < 0)
-            continue;
-        if (n > 0 && PQconsumeInput(tc->conn) == 0)
-            return -1;
-        PGnotify *nt;
-        while ((nt = PQnotifies(tc->conn)) != NULL) {
-            *notified = true;
-            PQfreemem(nt);
-        }
-        if (*notified)
-            return 0;
+        /* short slices so stop is noticed quickly */
+        int rc = oks_db_wait_notify(tc->db, 200, NULL, 0, NULL, 0, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
     }
-    return PQstatus(tc->conn) == CONNECTION_OK ? 0 : -1;
+    return 0;
 }
 
 static void *loader_main(void *arg)
@@ -184,27 +167,21 @@ static void *loader_main(void *arg)
     oks_err err = {0};
 
     while (!atomic_load(&tc->stop)) {
-        if (!tc->conn && connect_and_listen(tc, &err) != 0) {
+        if (!tc->db && connect_and_listen(tc, &err) != 0) {
             OKS_LOG_WARN("tenant cache: %s (serving the cached tenants)", err.msg);
-            for (int64_t t = 0; t < tc->poll_ms && !atomic_load(&tc->stop); t += 100)
-                oks_sleep_ms(100);
+            pause_ms(tc, tc->poll_ms);
             continue;
         }
         if (load(tc, &err) != 0) {
             OKS_LOG_WARN("tenant cache: %s (serving the cached tenants)", err.msg);
-            PQfinish(tc->conn);
-            tc->conn = NULL;
+            pause_ms(tc, tc->poll_ms);
             continue;
         }
-        bool notified;
-        if (wait_notify(tc, &notified) != 0) {
-            OKS_LOG_WARN("tenant cache: PostgreSQL connection lost; reconnecting");
-            PQfinish(tc->conn);
-            tc->conn = NULL;
-        }
+        if (wait_notify(tc, &err) != 0)
+            OKS_LOG_WARN("tenant cache: %s; reconnecting", err.msg);
     }
-    PQfinish(tc->conn);
-    tc->conn = NULL;
+    oks_db_close(tc->db);
+    tc->db = NULL;
     return NULL;
 }
 

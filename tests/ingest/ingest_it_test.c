@@ -439,6 +439,22 @@ OKS_TEST(zz_postgres_gone_keeps_serving_cached_tenants)
     PQfinish(admin);
     ih_admin_get(&F.ing, "/healthz", &r);
     OKS_ASSERT_EQ_INT(r.status, 200);
+    /* Back again: the loader reconnects by itself and a new tenant is served. */
+    PGconn *db = PQconnectdb(F.db_url);
+    OKS_ASSERT(PQstatus(db) == CONNECTION_OK);
+    char id[64];
+    const char *sub = ih_subdomain("back");
+    ih_db_add_tenant(db, sub, "back-secret", id);
+    PQfinish(db);
+    char *body = ih_body(oks_test_unique("back"), 1, DEACT, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        ih_post_hook(&F.ing, sub, "back-secret", body, &r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (r.status != 200 && t1.tv_sec - t0.tv_sec < 10);
+    free(body);
+    OKS_ASSERT_EQ_INT(r.status, 200);
     OKS_ASSERT_EQ_INT(ih_proc_stop(&F.ing, 10000), 0);
     F.up = false;
 }
