@@ -2,6 +2,7 @@
 #include "oks_ctl.h"
 
 #include "core/oks_config.h"
+#include "core/oks_okta_domain.h"
 #include "core/oks_subdomain.h"
 
 #include <ctype.h>
@@ -15,50 +16,12 @@ bool oks_ctl_valid_subdomain(const char *s, char *why, size_t cap)
     return oks_subdomain_valid(s, strlen(s), why, cap);
 }
 
-/* host[:port] with DNS characters only. */
-static bool valid_host_port(const char *h, size_t len)
-{
-    const char *colon = memchr(h, ':', len);
-    size_t hlen = colon ? (size_t)(colon - h) : len;
-    if (hlen == 0 || hlen > 253 || h[0] == '.' || h[0] == '-' || h[hlen - 1] == '.' ||
-        h[hlen - 1] == '-')
-        return false;
-    for (size_t i = 0; i < hlen; i++)
-        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
-            return false;
-    if (!colon)
-        return true;
-    size_t digits = len - hlen - 1;
-    long port = 0;
-    if (digits == 0 || digits > 5)
-        return false;
-    for (size_t j = hlen + 1; j < len; j++) {
-        if (!isdigit((unsigned char)h[j]))
-            return false;
-        port = port * 10 + (h[j] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 bool oks_ctl_valid_okta_domain(const char *s, char *out, size_t cap, char *why, size_t why_cap)
 {
-    const char *host = s;
-    if (strncasecmp(s, "https://", 8) == 0)
-        host = s + 8;
-    else if (strncasecmp(s, "http://", 7) == 0)
-        host = s + 7; /* the Okta simulator in tests; real orgs are https */
-    else if (strstr(s, "://")) {
-        snprintf(why, why_cap, "only https:// (or http:// for a local simulator) is allowed");
+    size_t keep;
+    bool plain_http;
+    if (!oks_okta_domain_parse(s, &keep, &plain_http, why, why_cap))
         return false;
-    }
-    size_t len = strlen(host);
-    while (len > 0 && host[len - 1] == '/')
-        len--;
-    if (len == 0 || memchr(host, '/', len) || !valid_host_port(host, len)) {
-        snprintf(why, why_cap, "expected a host name like dev-123456.okta.com (no path)");
-        return false;
-    }
-    size_t keep = (size_t)(host - s) + len;
     if (keep >= cap) {
         snprintf(why, why_cap, "too long");
         return false;
