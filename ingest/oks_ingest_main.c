@@ -71,11 +71,8 @@ static int validate(app *a, oks_err *err)
     if (oks_parse_listen(c->http_listen, &ss, &sl, err) != 0)
         return oks_err_wrap(err, "invalid value for --http-listen (OKTASYNC_HTTP_LISTEN)");
     if (!c->tls_cert[0] != !c->tls_key[0])
-        return oks_err_set(err, OKS_E_INVALID,
-                           "invalid value for --%s (OKTASYNC_%s): tls-cert and tls-key must be "
-                           "set together",
-                           c->tls_cert[0] ? "tls-key" : "tls-cert",
-                           c->tls_cert[0] ? "TLS_KEY" : "TLS_CERT");
+        return oks_cfg_invalid(err, c->tls_cert[0] ? "tls-key" : "tls-cert",
+                               "tls-cert and tls-key must be set together");
     if (c->tls_cert[0] && !(a->tls_cert = read_pem(c->tls_cert, err)))
         return oks_err_wrap(err, "invalid value for --tls-cert (OKTASYNC_TLS_CERT)");
     if (c->tls_key[0] && !(a->tls_key = read_pem(c->tls_key, err)))

@@ -1,5 +1,17 @@
 #include "oks_sched_config.h"
 #include "core/oks_config_common.h"
+#include "oks_sched_slot.h"
+
+#include <stdio.h>
+
+static bool check_time_of_day(const char *value, char *why, size_t cap)
+{
+    int tod;
+    if (oks_sched_parse_time_of_day(value, &tod))
+        return true;
+    snprintf(why, cap, "expected HH:MM or HH:MM:SS (UTC)");
+    return false;
+}
 
 #define C oks_sched_cfg
 static const oks_cfg_entry entries[] = {
@@ -10,8 +22,9 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_KAFKA(C),
     OKS_CFG_STR("jobs-topic", C, jobs_topic, "jobs", OKS_CFG_REQUIRED,
                 "Topic the full-sync jobs are produced to."),
-    OKS_CFG_STR("default-time", C, default_time, "03:00", OKS_CFG_REQUIRED,
-                "Full-sync time of day (UTC, HH:MM or HH:MM:SS) for a tenant without its own."),
+    OKS_CFG_STR_CHECKED(
+        "default-time", C, default_time, "03:00", OKS_CFG_REQUIRED, check_time_of_day,
+        "Full-sync time of day (UTC, HH:MM or HH:MM:SS) for a tenant without its own."),
     OKS_CFG_DURATION("tick-interval", C, tick_interval_ms, "30s", 100, 3600000,
                      "How often the scheduler looks for due runs."),
     OKS_CFG_DURATION("produce-timeout", C, produce_timeout_ms, "10s", 100, 300000,

@@ -76,14 +76,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "oktasync-scheduler: %s\n", err.msg);
         return 2;
     }
-    int tod;
-    if (!oks_sched_parse_time_of_day(cfg.default_time, &tod)) {
-        fprintf(stderr,
-                "oktasync-scheduler: invalid value for --default-time (OKTASYNC_DEFAULT_TIME): "
-                "expected HH:MM or HH:MM:SS (UTC)\n");
-        oks_cfg_free(&oks_sched_program, &cfg);
-        return 2;
-    }
     oks_log_init("scheduler", (oks_log_level)cfg.log_level);
     oks_signal_install();
     oks_sched s;

@@ -128,6 +128,8 @@ static int store_value(const oks_cfg_entry *e, void *cfg, const char *value, cfg
         char **field = OKS_CFG_FIELD(cfg, e, char *);
         free(*field);
         *field = copy;
+        if (e->check && *value && !e->check(value, why, sizeof why))
+            return bad_value(e, value, src, err, why);
         return 0;
     }
     case OKS_CFG_T_BOOL:
@@ -327,6 +329,13 @@ out:
     free(v.value);
     free(v.source);
     return result;
+}
+
+int oks_cfg_invalid(oks_err *err, const char *setting, const char *why)
+{
+    char env[CFG_NAME_MAX + 16];
+    env_name(setting, env, sizeof env);
+    return oks_err_set(err, OKS_E_INVALID, "invalid value for --%s (%s): %s", setting, env, why);
 }
 
 void oks_cfg_free(const oks_cfg_program *prog, void *cfg)

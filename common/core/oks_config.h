@@ -42,6 +42,10 @@ enum {
     OKS_CFG_REQUIRED = 1u << 1, /* empty value is an error */
 };
 
+/* A check beyond the type (a format the table cannot express): false with why filled makes
+ * the value a configuration error named by its setting, like a type error. */
+typedef bool (*oks_cfg_check_fn)(const char *value, char *why, size_t why_cap);
+
 typedef struct oks_cfg_entry {
     const char *name; /* kebab-case */
     oks_cfg_type type;
@@ -51,6 +55,7 @@ typedef struct oks_cfg_entry {
     const char *const *choices; /* NULL-terminated, for OKS_CFG_T_ENUM */
     unsigned flags;
     const char *doc;
+    oks_cfg_check_fn check; /* string settings only; NULL: none. Not called for "" */
 } oks_cfg_entry;
 
 typedef struct oks_cfg_program {
@@ -63,27 +68,32 @@ typedef struct oks_cfg_program {
 
 #define OKS_CFG_STR(name, type, field, def, flags, doc)                                            \
     {                                                                                              \
-        name, OKS_CFG_T_STR, offsetof(type, field), def, 0, 0, NULL, flags, doc                    \
+        name, OKS_CFG_T_STR, offsetof(type, field), def, 0, 0, NULL, flags, doc, NULL              \
+    }
+/* A string setting whose value must also pass check (see oks_cfg_check_fn). */
+#define OKS_CFG_STR_CHECKED(name, type, field, def, flags, check, doc)                             \
+    {                                                                                              \
+        name, OKS_CFG_T_STR, offsetof(type, field), def, 0, 0, NULL, flags, doc, check             \
     }
 #define OKS_CFG_INT(name, type, field, def, min, max, doc)                                         \
     {                                                                                              \
-        name, OKS_CFG_T_INT, offsetof(type, field), def, min, max, NULL, 0, doc                    \
+        name, OKS_CFG_T_INT, offsetof(type, field), def, min, max, NULL, 0, doc, NULL              \
     }
 #define OKS_CFG_BOOL(name, type, field, def, doc)                                                  \
     {                                                                                              \
-        name, OKS_CFG_T_BOOL, offsetof(type, field), def, 0, 1, NULL, 0, doc                       \
+        name, OKS_CFG_T_BOOL, offsetof(type, field), def, 0, 1, NULL, 0, doc, NULL                 \
     }
 #define OKS_CFG_DURATION(name, type, field, def, min_ms, max_ms, doc)                              \
     {                                                                                              \
-        name, OKS_CFG_T_DURATION, offsetof(type, field), def, min_ms, max_ms, NULL, 0, doc         \
+        name, OKS_CFG_T_DURATION, offsetof(type, field), def, min_ms, max_ms, NULL, 0, doc, NULL   \
     }
 #define OKS_CFG_SIZE(name, type, field, def, min, max, doc)                                        \
     {                                                                                              \
-        name, OKS_CFG_T_SIZE, offsetof(type, field), def, min, max, NULL, 0, doc                   \
+        name, OKS_CFG_T_SIZE, offsetof(type, field), def, min, max, NULL, 0, doc, NULL             \
     }
 #define OKS_CFG_ENUM(name, type, field, def, choices, doc)                                         \
     {                                                                                              \
-        name, OKS_CFG_T_ENUM, offsetof(type, field), def, 0, 0, choices, 0, doc                    \
+        name, OKS_CFG_T_ENUM, offsetof(type, field), def, 0, 0, choices, 0, doc, NULL              \
     }
 #define OKS_CFG_PROGRAM(name, summary, usage, entries)                                             \
     {                                                                                              \
@@ -113,6 +123,11 @@ oks_cfg_result oks_cfg_load(const oks_cfg_program *prog, void *cfg, int argc, ch
  */
 int oks_cfg_load_main(const oks_cfg_program *prog, void *cfg, int argc, char **argv,
                       int *first_arg);
+
+/* The one-line form of a bad setting found outside the table (a check that needs more than
+ * the value): "invalid value for --<setting> (OKTASYNC_<SETTING>): <why>". Returns -1 with err
+ * (OKS_E_INVALID) set, for `return oks_cfg_invalid(...)`. */
+int oks_cfg_invalid(oks_err *err, const char *setting, const char *why);
 
 /* Free every string setting; cfg can be loaded again afterwards. */
 void oks_cfg_free(const oks_cfg_program *prog, void *cfg);

@@ -2,7 +2,9 @@
 #include "oks_test.h"
 #include "core/oks_config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct sample_cfg {
@@ -233,6 +235,70 @@ OKS_TEST(help_and_markdown_list_every_setting)
     OKS_ASSERT_CONTAINS(buf, "OKTASYNC_ACK_DEADLINE");
     OKS_ASSERT_CONTAINS(buf, "| `--workers` | `OKTASYNC_WORKERS` | integer | `4` | 1..64 |");
     free(buf);
+}
+
+/* ---- a check beyond the type: the config layer names the setting that failed ---- */
+
+typedef struct checked_cfg {
+    char *when;
+    char *label;
+} checked_cfg;
+
+static int checks_run;
+
+static bool check_hhmm(const char *v, char *why, size_t cap)
+{
+    checks_run++;
+    if (strlen(v) == 5 && v[2] == ':')
+        return true;
+    snprintf(why, cap, "expected HH:MM");
+    return false;
+}
+
+static const oks_cfg_entry checked_entries[] = {
+    OKS_CFG_STR_CHECKED("default-time", checked_cfg, when, "03:00", OKS_CFG_REQUIRED, check_hhmm,
+                        "Time of day"),
+    OKS_CFG_STR_CHECKED("label", checked_cfg, label, "", 0, check_hhmm, "Optional"),
+};
+static const oks_cfg_program checked_prog =
+    OKS_CFG_PROGRAM("oktasync-checked", "Checked settings.", NULL, checked_entries);
+
+OKS_TEST(checked_setting_error_names_the_setting)
+{
+    checked_cfg c;
+    oks_err err = {0};
+    char *empty_env[] = {NULL};
+    char *good[] = {"x", "--default-time=04:30", NULL};
+    memset(&c, 0, sizeof c);
+    checks_run = 0;
+    OKS_ASSERT_EQ_INT(oks_cfg_load(&checked_prog, &c, 2, good, empty_env, NULL, &err), OKS_CFG_OK);
+    OKS_ASSERT_EQ_STR(c.when, "04:30");
+    OKS_ASSERT_EQ_INT(checks_run, 1); /* the empty optional label is not checked */
+    oks_cfg_free(&checked_prog, &c);
+
+    char *bad[] = {"x", "--default-time=25h", NULL};
+    memset(&c, 0, sizeof c);
+    OKS_ASSERT_EQ_INT(oks_cfg_load(&checked_prog, &c, 2, bad, empty_env, NULL, &err),
+                      OKS_CFG_ERROR);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_CONTAINS(err.msg, "invalid value for --default-time (OKTASYNC_DEFAULT_TIME) from "
+                                 "flag: \"25h\": expected HH:MM");
+
+    char *env[] = {"OKTASYNC_LABEL=nope", NULL};
+    char *none[] = {"x", NULL};
+    memset(&c, 0, sizeof c);
+    OKS_ASSERT_EQ_INT(oks_cfg_load(&checked_prog, &c, 1, none, env, NULL, &err), OKS_CFG_ERROR);
+    OKS_ASSERT_CONTAINS(err.msg, "--label (OKTASYNC_LABEL) from environment");
+}
+
+OKS_TEST(invalid_outside_the_table_has_the_same_form)
+{
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_cfg_invalid(&err, "secret-key", "expected 64 hex characters"), -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_EQ_STR(err.msg,
+                      "invalid value for --secret-key (OKTASYNC_SECRET_KEY): expected 64 hex "
+                      "characters");
 }
 
 int main(int argc, char **argv)
