@@ -111,7 +111,8 @@ typedef struct oks_ctl_tenant_fields {
     char *api_token, *client_secret; /* plaintext (malloc'd, wiped on free); NULL: not given */
     const char *auto_invite;         /* "true" / "false" / NULL */
     const char *manager_mode, *full_sync_time, *threshold_pct, *threshold_min;
-    json_t *changed; /* array of the setting names given, for the audit log */
+    bool full_sync_default; /* --full-sync-time default: NULL, the scheduler's default-time */
+    json_t *changed;        /* array of the setting names given, for the audit log */
 } oks_ctl_tenant_fields;
 
 /* The options add and set accept (besides add's --subdomain). */

@@ -173,9 +173,12 @@ void oks_ctl_print_tenant(const oks_ctl *ctl, json_t *t)
         return;
     }
     char buf[64];
-    for (size_t i = 0; i < sizeof SHOW_FIELDS / sizeof SHOW_FIELDS[0]; i++)
+    for (size_t i = 0; i < sizeof SHOW_FIELDS / sizeof SHOW_FIELDS[0]; i++) {
+        json_t *v = json_object_get(t, SHOW_FIELDS[i][0]);
+        bool fleet_default = strcmp(SHOW_FIELDS[i][0], "full_sync_time") == 0 && json_is_null(v);
         printf("%-28s %s\n", SHOW_FIELDS[i][1],
-               text(json_object_get(t, SHOW_FIELDS[i][0]), buf, sizeof buf));
+               fleet_default ? "default (the scheduler's default-time)" : text(v, buf, sizeof buf));
+    }
     json_t *last = json_object_get(t, "last_sync");
     if (json_is_object(last))
         printf("%-28s %s (scheduled %s, finished %s)\n", "last full sync",

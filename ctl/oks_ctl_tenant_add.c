@@ -10,7 +10,7 @@
 static const char HELP[] =
     "Usage: oktasyncctl tenant add --subdomain S --okta-domain D --app-id A --client-id C\n"
     "         [--api-token T|-] [--client-secret X|-] [--auto-invite on|off]\n"
-    "         [--manager-mode individual|team] [--full-sync-time HH:MM]\n"
+    "         [--manager-mode individual|team] [--full-sync-time HH:MM|default]\n"
     "         [--deactivation-threshold-pct N] [--deactivation-threshold-min N] [--json]\n\n"
     "Connect a tenant. The API token comes from --api-token, else OKTASYNC_OKTA_API_TOKEN;\n"
     "'-' reads it from the first line of standard input (keeps it out of shell history and\n"
@@ -24,7 +24,8 @@ static const char HELP[] =
     "  --client-id        OIDC client id\n"
     "  --auto-invite      invite new active users automatically (default off)\n"
     "  --manager-mode     individual (default) or team\n"
-    "  --full-sync-time   daily full sync time, UTC (default 03:00)\n"
+    "  --full-sync-time   daily full sync time, UTC; default (the default): the\n"
+    "                     scheduler's default-time\n"
     "  --deactivation-threshold-pct / -min\n"
     "                     hold a full sync that would deactivate more than this share and at\n"
     "                     least this many users (defaults 10 and 10)\n";
@@ -34,7 +35,7 @@ static const char INSERT_SQL[] =
     "client_secret_enc, webhook_secret_hash, auto_invite, manager_mode, full_sync_time, "
     "deactivation_threshold_pct, deactivation_threshold_min) VALUES ($1, $2, $3, $4, "
     "$5::bytea, $6::bytea, $7::bytea, coalesce($8::bool, false), coalesce($9, 'individual'), "
-    "coalesce($10::time, '03:00'), coalesce($11::int, 10), coalesce($12::int, 10)) "
+    "$10::time, coalesce($11::int, 10), coalesce($12::int, 10)) "
     "RETURNING id::text";
 
 typedef struct sealed {

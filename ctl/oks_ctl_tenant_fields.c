@@ -73,8 +73,13 @@ static int options(const oks_ctl_opt *opts, size_t n, oks_ctl_tenant_fields *f)
     if (f->manager_mode && !oks_ctl_valid_manager_mode(f->manager_mode))
         return bad("manager-mode", f->manager_mode, "expected individual or team");
     f->full_sync_time = oks_ctl_opt_get(opts, n, "full-sync-time");
-    if (f->full_sync_time && !oks_ctl_valid_hhmm(f->full_sync_time, why, sizeof why))
+    if (f->full_sync_time && strcmp(f->full_sync_time, "default") == 0) {
+        f->full_sync_default = true; /* NULL in the column: the scheduler's default-time */
+        f->full_sync_time = NULL;
+    } else if (f->full_sync_time && !oks_ctl_valid_hhmm(f->full_sync_time, why, sizeof why)) {
+        snprintf(why + strlen(why), sizeof why - strlen(why), ", or default");
         return bad("full-sync-time", f->full_sync_time, why);
+    }
     f->threshold_pct = oks_ctl_opt_get(opts, n, "deactivation-threshold-pct");
     if (f->threshold_pct &&
         int_range("deactivation-threshold-pct", f->threshold_pct, 0, 100) != OKS_CTL_OK)

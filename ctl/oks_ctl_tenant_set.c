@@ -12,7 +12,7 @@
 static const char SET_HELP[] =
     "Usage: oktasyncctl tenant set SUBDOMAIN [--okta-domain D] [--app-id A] [--client-id C]\n"
     "         [--api-token T|-] [--client-secret X|-] [--auto-invite on|off]\n"
-    "         [--manager-mode individual|team] [--full-sync-time HH:MM]\n"
+    "         [--manager-mode individual|team] [--full-sync-time HH:MM|default]\n"
     "         [--deactivation-threshold-pct N] [--deactivation-threshold-min N] [--json]\n\n"
     "Change only the settings given (at least one). New credentials are sealed with\n"
     "--secret-key (needed only when --api-token or --client-secret is given). Every change is\n"
@@ -26,7 +26,7 @@ static const char UPDATE_SQL[] =
     "client_secret_enc = coalesce($6::bytea, client_secret_enc), "
     "auto_invite = coalesce($7::bool, auto_invite), "
     "manager_mode = coalesce($8, manager_mode), "
-    "full_sync_time = coalesce($9::time, full_sync_time), "
+    "full_sync_time = CASE WHEN $12::bool THEN NULL ELSE coalesce($9::time, full_sync_time) END, "
     "deactivation_threshold_pct = coalesce($10::int, deactivation_threshold_pct), "
     "deactivation_threshold_min = coalesce($11::int, deactivation_threshold_min) "
     "WHERE id = $1::uuid";
@@ -60,10 +60,11 @@ static int update(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f,
                        f->manager_mode,
                        f->full_sync_time,
                        f->threshold_pct,
-                       f->threshold_min};
-    int len[11] = {0, 0, 0, 0, (int)s->token_len, (int)s->client_secret_len};
-    int fmt[11] = {0, 0, 0, 0, 1, 1};
-    r = oks_db_exec_params_ex(ctl->db, UPDATE_SQL, 11, v, len, fmt, 0, err);
+                       f->threshold_min,
+                       f->full_sync_default ? "true" : "false"};
+    int len[12] = {0, 0, 0, 0, (int)s->token_len, (int)s->client_secret_len};
+    int fmt[12] = {0, 0, 0, 0, 1, 1};
+    r = oks_db_exec_params_ex(ctl->db, UPDATE_SQL, 12, v, len, fmt, 0, err);
     if (!r)
         goto out;
     after = oks_ctl_tenant_redacted(ctl, sub, false, ignored, sizeof ignored, err);

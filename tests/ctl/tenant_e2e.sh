@@ -47,6 +47,18 @@ expect_eq "$(jq -r '.[1].client_secret_set' <<<"$OUT")" "false" "no client secre
 expect_rc 0 "tenant list human" -- "$CTL" tenant list
 grep -q "^acme " <<<"$OUT" && grep -q "^beta " <<<"$OUT" && ok || bad "human list: $OUT"
 
+# full-sync-time: not given = NULL = the scheduler's default-time; "default" hands it back
+expect_eq "$(sql "SELECT full_sync_time IS NULL FROM tenants WHERE subdomain = 'beta'")" "t" \
+    "no full-sync-time: the fleet default"
+expect_rc 0 "set full-sync-time" -- "$CTL" tenant set beta --full-sync-time 05:15 --json
+expect_eq "$(jq -r .full_sync_time <<<"$OUT")" "05:15" "own full-sync-time"
+expect_rc 0 "set full-sync-time default" -- "$CTL" tenant set beta --full-sync-time default --json
+expect_eq "$(jq -r .full_sync_time <<<"$OUT")" "null" "back to the fleet default"
+expect_rc 0 "show beta human" -- "$CTL" tenant show beta
+grep -q "default (the scheduler's default-time)" <<<"$OUT" && ok || bad "human show: $OUT"
+expect_rc 2 "bad full-sync-time" -- "$CTL" tenant set beta --full-sync-time never
+expect_err "invalid value for --full-sync-time"
+
 expect_rc 0 "tenant show" -- "$CTL" --json tenant show acme
 expect_eq "$(jq -r '[.auto_invite, .manager_mode, .full_sync_time, .api_token_set] | join(",")' \
     <<<"$OUT")" "true,team,04:30,true" "show acme"

@@ -28,12 +28,13 @@ OKS_TEST(tenant_defaults_and_manager_mode_check)
     char *t = dbt_tenant(db, "acme");
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT auto_invite || ',' || manager_mode || ',' || full_sync_time || ',' || "
+             "SELECT auto_invite || ',' || manager_mode || ',' || "
+             "coalesce(full_sync_time::text, 'fleet default') || ',' || "
              "deactivation_threshold_pct || ',' || deactivation_threshold_min FROM tenants "
              "WHERE id = '%s'",
              t);
     char *v = dbt_scalar(db, sql);
-    OKS_ASSERT_EQ_STR(v, "false,individual,03:00:00,10,10");
+    OKS_ASSERT_EQ_STR(v, "false,individual,fleet default,10,10"); /* 0002 */
     free(v);
     char state[6];
     snprintf(sql, sizeof sql, "UPDATE tenants SET manager_mode = 'bogus' WHERE id = '%s'", t);

@@ -157,6 +157,50 @@ OKS_TEST(catches_up_missed_slot_and_skips_slots_before_the_tenant)
     free(url);
 }
 
+/* full_sync_time NULL (migration 0002) means the fleet default: --default-time decides the slot;
+ * a tenant with its own time keeps it. */
+OKS_TEST(null_full_sync_time_follows_default_time)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 1);
+    char fleet[9], own[9];
+    time_of_day(-3 * 3600000LL, fleet); /* the fleet default: due three hours ago */
+    time_of_day(-5 * 3600000LL, own);   /* the tenant's own time: due five hours ago */
+    char *follows = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    const char *p[] = {follows};
+    free(wt_scalar(db, "UPDATE tenants SET full_sync_time = NULL WHERE id = $1::uuid RETURNING 1",
+                   1, p));
+    char *keeps = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, own);
+    const char *args[] = {"--once",
+                          "--database-url",
+                          url,
+                          "--kafka-brokers",
+                          oks_test_service("OKTASYNC_KAFKA_BROKERS"),
+                          "--jobs-topic",
+                          topic,
+                          "--default-time",
+                          fleet,
+                          NULL};
+    pid_t a = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-default.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
+    const char *sql = "SELECT extract(epoch FROM now() - scheduled_for)::int / 3600 "
+                      "FROM sync_runs WHERE tenant_id = $1::uuid";
+    char *age = wt_scalar(db, sql, 1, p);
+    OKS_ASSERT_EQ_STR(age, "3"); /* at default-time, not at 03:00 */
+    free(age);
+    const char *q[] = {keeps};
+    age = wt_scalar(db, sql, 1, q);
+    OKS_ASSERT_EQ_STR(age, "5");
+    free(age);
+    free(follows);
+    free(keeps);
+    oks_db_close(db);
+    free(url);
+}
+
 OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
 {
     char *url = NULL;
