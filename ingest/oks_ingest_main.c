@@ -135,8 +135,7 @@ static int drain_and_stop(app *a)
         OKS_LOG_INFO("drained; %d requests still in flight", oks_ingest_http_in_flight(a->http));
         oks_ingest_http_stop(a->http);
     }
-    if (a->admin)
-        oks_admin_http_stop(a->admin);
+    oks_admin_http_stop_unready(a->admin, a->cfg.ready_file);
     if (a->producer)
         left = oks_ingest_producer_destroy(a->producer, (int)a->cfg.shutdown_flush_ms);
     oks_ingest_tenants_stop(a->tenants);
@@ -151,13 +150,9 @@ int main(int argc, char **argv)
     oks_err err = {0};
     int rc = 1;
 
-    oks_cfg_result cr = oks_cfg_load(&oks_ingest_program, &a.cfg, argc, argv, NULL, NULL, &err);
-    if (cr == OKS_CFG_EXIT)
-        return 0;
-    if (cr == OKS_CFG_ERROR) {
-        fprintf(stderr, "oktasync-ingest: %s\n", err.msg);
-        return 2;
-    }
+    int exit_now = oks_cfg_load_main(&oks_ingest_program, &a.cfg, argc, argv, NULL);
+    if (exit_now >= 0)
+        return exit_now;
     if (validate(&a, &err) != 0) {
         fprintf(stderr, "oktasync-ingest: %s\n", err.msg);
         oks_cfg_free(&oks_ingest_program, &a.cfg);

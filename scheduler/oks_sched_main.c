@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static atomic_bool last_pass_ok = true;
 
@@ -58,9 +57,7 @@ static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
             oks_sleep_ms(until - oks_now_mono_ms() < 100 ? until - oks_now_mono_ms() : 100);
     }
     OKS_LOG_INFO("scheduler stopping");
-    oks_admin_http_stop(admin);
-    if (cfg->ready_file && cfg->ready_file[0])
-        unlink(cfg->ready_file);
+    oks_admin_http_stop_unready(admin, cfg->ready_file);
     return rc;
 }
 
@@ -68,14 +65,10 @@ int main(int argc, char **argv)
 {
     oks_sched_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
+    int exit_now = oks_cfg_load_main(&oks_sched_program, &cfg, argc, argv, NULL);
+    if (exit_now >= 0)
+        return exit_now;
     oks_err err = {0};
-    oks_cfg_result r = oks_cfg_load(&oks_sched_program, &cfg, argc, argv, NULL, NULL, &err);
-    if (r == OKS_CFG_EXIT)
-        return 0;
-    if (r == OKS_CFG_ERROR) {
-        fprintf(stderr, "oktasync-scheduler: %s\n", err.msg);
-        return 2;
-    }
     oks_log_init("scheduler", (oks_log_level)cfg.log_level);
     oks_signal_install();
     oks_sched s;

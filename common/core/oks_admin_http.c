@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct oks_admin_http {
     struct MHD_Daemon *daemon;
@@ -139,4 +140,11 @@ void oks_admin_http_stop(oks_admin_http *a)
         return;
     MHD_stop_daemon(a->daemon);
     free(a);
+}
+
+void oks_admin_http_stop_unready(oks_admin_http *a, const char *ready_file)
+{
+    oks_admin_http_stop(a);
+    if (ready_file && *ready_file)
+        unlink(ready_file);
 }

@@ -29,5 +29,9 @@ int oks_admin_http_port(const oks_admin_http *a);
 int oks_admin_http_write_ready_file(const oks_admin_http *a, const char *path, const char *extra,
                                     oks_err *err);
 void oks_admin_http_stop(oks_admin_http *a);
+/* At shutdown: stop serving (a may be NULL) and remove the ready file written by
+ * oks_admin_http_write_ready_file (NULL/empty path: nothing to remove), so nothing waits on
+ * a daemon that is gone. */
+void oks_admin_http_stop_unready(oks_admin_http *a, const char *ready_file);
 
 #endif

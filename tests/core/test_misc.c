@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 OKS_TEST(iso8601_round_trip)
 {
@@ -139,6 +140,28 @@ OKS_TEST(admin_listener_serves_metrics_health_ready)
     OKS_ASSERT_CONTAINS(err.msg, "cannot listen");
     oks_admin_http_stop(a);
     oks_metrics_reset();
+}
+
+OKS_TEST(ready_file_written_then_removed_at_stop)
+{
+    oks_err err = {0};
+    oks_admin_http *a = oks_admin_http_start("127.0.0.1:0", NULL, NULL, &err);
+    OKS_ASSERT(a != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/oks_ready_test.%d", (int)getpid());
+    OKS_ASSERT_EQ_INT(oks_admin_http_write_ready_file(a, path, "http=127.0.0.1:1\n", &err), 0);
+    FILE *f = fopen(path, "r");
+    OKS_ASSERT(f != NULL);
+    char line[128], want[64];
+    snprintf(want, sizeof want, "admin=127.0.0.1:%d\n", oks_admin_http_port(a));
+    OKS_ASSERT(fgets(line, sizeof line, f) != NULL);
+    OKS_ASSERT_EQ_STR(line, want);
+    OKS_ASSERT(fgets(line, sizeof line, f) != NULL);
+    OKS_ASSERT_EQ_STR(line, "http=127.0.0.1:1\n");
+    fclose(f);
+    oks_admin_http_stop_unready(a, path);
+    OKS_ASSERT(access(path, F_OK) != 0);
+    oks_admin_http_stop_unready(NULL, ""); /* nothing to stop or remove */
 }
 
 int main(int argc, char **argv)
