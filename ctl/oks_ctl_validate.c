@@ -4,6 +4,7 @@
 #include "core/oks_config.h"
 #include "core/oks_okta_domain.h"
 #include "core/oks_subdomain.h"
+#include "core/oks_time.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -48,14 +49,10 @@ bool oks_ctl_valid_okta_id(const char *s, char *why, size_t cap)
 
 bool oks_ctl_valid_hhmm(const char *s, char *why, size_t cap)
 {
-    if (strlen(s) != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
-        s[2] != ':' || !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4])) {
-        snprintf(why, cap, "expected HH:MM (UTC), e.g. 03:00");
-        return false;
-    }
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 23 || m > 59) {
-        snprintf(why, cap, "hour must be 00..23 and minute 00..59");
+    int seconds;
+    /* the fleet's time-of-day rule, in the HH:MM form `tenant show` prints back */
+    if (strlen(s) != 5 || !oks_time_of_day_parse(s, &seconds)) {
+        snprintf(why, cap, "expected HH:MM (UTC), 00:00..23:59, e.g. 03:00");
         return false;
     }
     return true;

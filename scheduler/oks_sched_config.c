@@ -1,13 +1,13 @@
 #include "oks_sched_config.h"
 #include "core/oks_config_common.h"
-#include "oks_sched_slot.h"
+#include "core/oks_time.h"
 
 #include <stdio.h>
 
 static bool check_time_of_day(const char *value, char *why, size_t cap)
 {
     int tod;
-    if (oks_sched_parse_time_of_day(value, &tod))
+    if (oks_time_of_day_parse(value, &tod))
         return true;
     snprintf(why, cap, "expected HH:MM or HH:MM:SS (UTC)");
     return false;

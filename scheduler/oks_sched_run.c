@@ -15,7 +15,7 @@ int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
     /* the config table checked default-time (oks_sched_config.c); this only converts it */
-    if (!oks_sched_parse_time_of_day(cfg->default_time, &s->default_tod_s))
+    if (!oks_time_of_day_parse(cfg->default_time, &s->default_tod_s))
         return oks_cfg_invalid(err, "default-time", "expected HH:MM or HH:MM:SS (UTC)");
     s->producer = oks_kafka_wait_producer_new(cfg->kafka_brokers, cfg->kafka_config,
                                               (int)cfg->produce_timeout_ms, "kafka producer", err);

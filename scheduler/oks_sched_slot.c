@@ -2,33 +2,8 @@
 
 #include "core/oks_time.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
-
-static bool two_digits(const char *s, int max, int *out)
-{
-    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
-        return false;
-    *out = (s[0] - '0') * 10 + (s[1] - '0');
-    return *out <= max;
-}
-
-bool oks_sched_parse_time_of_day(const char *s, int *seconds)
-{
-    int h, m, sec = 0;
-    if (!s)
-        return false;
-    size_t n = strlen(s);
-    if (n != 5 && n != 8)
-        return false;
-    if (!two_digits(s, 23, &h) || s[2] != ':' || !two_digits(s + 3, 59, &m))
-        return false;
-    if (n == 8 && (s[5] != ':' || !two_digits(s + 6, 59, &sec)))
-        return false;
-    *seconds = h * 3600 + m * 60 + sec;
-    return true;
-}
 
 int64_t oks_sched_latest_slot(int64_t now_ms, int tod_s)
 {

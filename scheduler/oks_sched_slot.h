@@ -1,4 +1,4 @@
-/* Pure scheduling rules: time-of-day parsing, the latest due slot, the job message. */
+/* Pure scheduling rules: the latest due slot, the job message (time of day: core/oks_time.h). */
 #ifndef OKS_SCHED_SLOT_H
 #define OKS_SCHED_SLOT_H
 
@@ -6,9 +6,6 @@
 #include <stdint.h>
 
 #define OKS_SCHED_DAY_MS 86400000LL
-
-/* "HH:MM" or "HH:MM:SS" (UTC) → seconds after midnight; false when malformed or out of range. */
-bool oks_sched_parse_time_of_day(const char *s, int *seconds);
 
 /* The latest slot (epoch ms) at tod_s after midnight UTC that is <= now_ms. It is always within
  * the last 24 h, which is what makes a restarted scheduler catch up a missed run. */

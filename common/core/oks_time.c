@@ -1,5 +1,6 @@
 #include "oks_time.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,4 +106,28 @@ void oks_time_format_iso8601(int64_t epoch_ms, char *buf, size_t cap)
     char base[32];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, cap, "%s.%03dZ", base, ms);
+}
+
+static bool two_digits(const char *s, int max, int *out)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+        return false;
+    *out = (s[0] - '0') * 10 + (s[1] - '0');
+    return *out <= max;
+}
+
+bool oks_time_of_day_parse(const char *s, int *seconds)
+{
+    int h, m, sec = 0;
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    if (n != 5 && n != 8)
+        return false;
+    if (!two_digits(s, 23, &h) || s[2] != ':' || !two_digits(s + 3, 59, &m))
+        return false;
+    if (n == 8 && (s[5] != ':' || !two_digits(s + 6, 59, &sec)))
+        return false;
+    *seconds = h * 3600 + m * 60 + sec;
+    return true;
 }

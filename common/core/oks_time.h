@@ -15,4 +15,8 @@ bool oks_time_parse_iso8601(const char *s, int64_t *epoch_ms);
 /* Format epoch ms as "YYYY-MM-DDTHH:MM:SS.fffZ"; buf needs 25 bytes. */
 void oks_time_format_iso8601(int64_t epoch_ms, char *buf, size_t cap);
 
+/* The fleet's time of day (a tenant's full_sync_time, the scheduler's default-time): "HH:MM" or
+ * "HH:MM:SS", UTC, 00:00..23:59:59 → seconds after midnight; false when malformed. */
+bool oks_time_of_day_parse(const char *s, int *seconds);
+
 #endif

@@ -30,6 +30,22 @@ OKS_TEST(iso8601_round_trip)
     OKS_ASSERT(!oks_time_parse_iso8601(NULL, &ms));
 }
 
+OKS_TEST(parses_time_of_day)
+{
+    int s = -1;
+    OKS_ASSERT(oks_time_of_day_parse("03:00", &s));
+    OKS_ASSERT_EQ_INT(s, 3 * 3600);
+    OKS_ASSERT(oks_time_of_day_parse("23:59:58", &s));
+    OKS_ASSERT_EQ_INT(s, 86398);
+    OKS_ASSERT(oks_time_of_day_parse("00:00", &s));
+    OKS_ASSERT_EQ_INT(s, 0);
+    const char *bad[] = {"24:00",  "3:00",  "03:60", "03:00:60", "0300",
+                         "03:00:", "aa:bb", "",      "03:00:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        OKS_ASSERT(!oks_time_of_day_parse(bad[i], &s));
+    OKS_ASSERT(!oks_time_of_day_parse(NULL, &s));
+}
+
 OKS_TEST(error_classes)
 {
     OKS_ASSERT(oks_errcode_is_retriable(OKS_E_RATELIMIT));

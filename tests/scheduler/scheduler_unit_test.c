@@ -5,22 +5,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-OKS_TEST(parses_time_of_day)
-{
-    int s = -1;
-    OKS_ASSERT(oks_sched_parse_time_of_day("03:00", &s));
-    OKS_ASSERT_EQ_INT(s, 3 * 3600);
-    OKS_ASSERT(oks_sched_parse_time_of_day("23:59:58", &s));
-    OKS_ASSERT_EQ_INT(s, 86398);
-    OKS_ASSERT(oks_sched_parse_time_of_day("00:00", &s));
-    OKS_ASSERT_EQ_INT(s, 0);
-    const char *bad[] = {"24:00",  "3:00",  "03:60", "03:00:60", "0300",
-                         "03:00:", "aa:bb", "",      "03:00:00Z"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        OKS_ASSERT(!oks_sched_parse_time_of_day(bad[i], &s));
-    OKS_ASSERT(!oks_sched_parse_time_of_day(NULL, &s));
-}
-
 #define DAY 86400000LL
 #define T0 (20000 * DAY) /* some midnight UTC */
 
