@@ -42,6 +42,17 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Kafka payloads and header values are not NUL-terminated: copy exactly n bytes (strndup may
+ * read past them under ASan's strict_string_checks). */
+static char *copy_bytes(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    OKS_ASSERT(s != NULL);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
 /* Read the first message of topic/0 and return its value and header "type" (malloc'd). */
 static void consume_first(const char *bootstrap, const char *topic, char **value, char **type)
 {
@@ -59,13 +70,13 @@ static void consume_first(const char *bootstrap, const char *topic, char **value
         if (!m)
             continue;
         if (!m->err) {
-            *value = strndup(m->payload, m->len);
+            *value = copy_bytes(m->payload, m->len);
             rd_kafka_headers_t *h = NULL;
             const void *v;
             size_t n;
             if (rd_kafka_message_headers(m, &h) == 0 &&
                 rd_kafka_header_get_last(h, "type", &v, &n) == 0)
-                *type = strndup(v, n);
+                *type = copy_bytes(v, n);
         }
         rd_kafka_message_destroy(m);
     }
