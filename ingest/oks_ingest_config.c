@@ -12,6 +12,8 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_DATABASE_URL(C),
     OKS_CFG_KAFKA(C),
     OKS_CFG_STR("kafka-topic", C, kafka_topic, "events", 0, "Topic for event messages"),
+    OKS_CFG_STR("dead-letter-topic", C, dead_letter_topic, "dead-letter", OKS_CFG_REQUIRED,
+                "Topic for subscribed events that cannot be produced (no uuid, no User target)"),
     OKS_CFG_STR(
         "base-domain", C, base_domain, "", 0,
         "Tenant from Host <subdomain>.<base-domain>; empty: path /webhooks/okta/<sub> only"),

@@ -15,6 +15,7 @@ typedef struct oks_ingest_cfg {
     char *kafka_brokers;
     char *kafka_config;
     char *kafka_topic;
+    char *dead_letter_topic;
     char *base_domain;
     char *tls_cert;
     char *tls_key;

@@ -194,7 +194,7 @@ static enum MHD_Result on_body_done(req *r)
     oks_ingest_http *h = r->h;
     oks_ingest_reject rej = {0};
     oks_ingest_batch batch;
-    size_t skipped = 0;
+    size_t skipped[OKS_INGEST_SKIP__COUNT] = {0};
 
     if (r->oom)
         return reject_msg(r, 503, "out of memory");
@@ -206,7 +206,7 @@ static enum MHD_Result on_body_done(req *r)
     int prc = oks_ingest_body_parse(r->body, r->len, &h->o.limits, r->tenant.id, oks_now_wall_ms(),
                                     &batch, &rej);
     if (prc == 0) {
-        skipped = batch.n_skipped;
+        memcpy(skipped, batch.skipped, sizeof(skipped));
         r->tracker = oks_ingest_tracker_new(h->o.producer, r->start_ms + h->o.ack_deadline_ms);
         if (r->tracker)
             oks_ingest_producer_send(h->o.producer, r->tracker, r->tenant.id, &batch);
@@ -216,8 +216,11 @@ static enum MHD_Result on_body_done(req *r)
         oks_ingest_arena_end();
     if (prc != 0)
         return reject(r, &rej);
-    if (oks_ingest_m.events_skipped && skipped)
-        oks_counter_add(oks_ingest_m.events_skipped, skipped);
+    /* Counted per delivery attempt (a delivery Okta retries after a 503 counts again). */
+    for (int i = 0; i < OKS_INGEST_SKIP__COUNT; i++) {
+        if (skipped[i] && oks_ingest_m.events_skipped[i])
+            oks_counter_add(oks_ingest_m.events_skipped[i], skipped[i]);
+    }
     if (!r->tracker)
         return reject_msg(r, 503, "out of memory");
     oks_ingest_result res =

@@ -84,7 +84,8 @@ static int start(app *a, oks_err *err)
 {
     const oks_ingest_cfg *c = &a->cfg;
 
-    a->producer = oks_ingest_producer_new(c->kafka_brokers, c->kafka_topic, c->kafka_config, err);
+    a->producer = oks_ingest_producer_new(c->kafka_brokers, c->kafka_topic, c->dead_letter_topic,
+                                          c->kafka_config, err);
     if (!a->producer)
         return -1;
     a->tenants = oks_ingest_tenants_start(c->database_url, c->tenant_poll_ms, err);

@@ -1,5 +1,7 @@
 #include "oks_ingest_metrics.h"
 
+#include <stdio.h>
+
 oks_ingest_metrics oks_ingest_m;
 
 #define REQ_NAME "oktasync_ingest_requests_total"
@@ -21,8 +23,17 @@ void oks_ingest_metrics_init(void)
     m->status_other = oks_metrics_counter(REQ_NAME, REQ_HELP, "status=\"other\"");
     m->events_produced = oks_metrics_counter("oktasync_ingest_events_produced_total",
                                              "Events acknowledged by Kafka", NULL);
-    m->events_skipped = oks_metrics_counter("oktasync_ingest_events_skipped_total",
-                                            "Events of unsubscribed types, not produced", NULL);
+    m->events_dead_lettered = oks_metrics_counter(
+        "oktasync_ingest_events_dead_lettered_total",
+        "Malformed subscribed events acknowledged on the dead-letter topic", NULL);
+    for (int r = OKS_INGEST_SKIP_NONE + 1; r < OKS_INGEST_SKIP__COUNT; r++) {
+        char label[64];
+        snprintf(label, sizeof(label), "reason=\"%s\"", oks_ingest_skip_reason_name(r));
+        m->events_skipped[r] = oks_metrics_counter(
+            "oktasync_ingest_events_skipped_total",
+            "Events not produced to the events topic, by reason (dead-lettered ones included)",
+            label);
+    }
     m->delivery_failures = oks_metrics_counter("oktasync_ingest_delivery_failures_total",
                                                "Kafka produce or delivery failures", NULL);
     m->ack_timeouts =

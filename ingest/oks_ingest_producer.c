@@ -28,7 +28,8 @@ struct oks_ingest_tracker {
 
 struct oks_ingest_producer {
     rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt;
+    rd_kafka_topic_t *rkt;     /* events */
+    rd_kafka_topic_t *rkt_dlq; /* dead letters */
     pthread_t poller;
     atomic_bool stop;
     pthread_mutex_t lock;    /* guards every tracker and the list */
@@ -73,7 +74,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         OKS_LOG_WARN("delivery failed: %s", rd_kafka_err2str(m->err));
         settle(t, OKS_INGEST_FAILED);
     } else {
-        metric_add(oks_ingest_m.events_produced, 1);
+        metric_add(m->rkt == p->rkt_dlq ? oks_ingest_m.events_dead_lettered
+                                        : oks_ingest_m.events_produced,
+                   1);
         if (oks_ingest_m.ack_latency)
             oks_histogram_observe(oks_ingest_m.ack_latency,
                                   (double)(oks_now_mono_ms() - t->started_ms) / 1000.0);
@@ -160,7 +163,8 @@ static rd_kafka_conf_t *build_conf(oks_ingest_producer *p, const char *brokers, 
 }
 
 oks_ingest_producer *oks_ingest_producer_new(const char *brokers, const char *topic,
-                                             const char *extra_conf, oks_err *err)
+                                             const char *dlq_topic, const char *extra_conf,
+                                             oks_err *err)
 {
     char errstr[512];
     oks_ingest_producer *p = calloc(1, sizeof(*p));
@@ -186,12 +190,20 @@ oks_ingest_producer *oks_ingest_producer_new(const char *brokers, const char *to
                     rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
+    p->rkt_dlq = rd_kafka_topic_new(p->rk, dlq_topic, NULL);
+    if (!p->rkt_dlq) {
+        oks_err_set(err, OKS_E_INVALID, "kafka topic %s: %s", dlq_topic,
+                    rd_kafka_err2str(rd_kafka_last_error()));
+        goto fail;
+    }
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
         oks_err_set(err, OKS_E_NOMEM, "cannot start the producer poll thread");
         goto fail;
     }
     return p;
 fail:
+    if (p->rkt_dlq)
+        rd_kafka_topic_destroy(p->rkt_dlq);
     if (p->rkt)
         rd_kafka_topic_destroy(p->rkt);
     if (p->rk)
@@ -214,6 +226,7 @@ int oks_ingest_producer_destroy(oks_ingest_producer *p, int flush_ms)
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_flush(p->rk, 500); /* serves the purge reports, freeing trackers */
     }
+    rd_kafka_topic_destroy(p->rkt_dlq);
     rd_kafka_topic_destroy(p->rkt);
     rd_kafka_destroy(p->rk);
     pthread_mutex_destroy(&p->lock);
@@ -253,6 +266,29 @@ oks_ingest_tracker *oks_ingest_tracker_new(oks_ingest_producer *p, int64_t deadl
     return t;
 }
 
+/* One produce call: an envelope to the events topic, or a dead letter with the fleet's
+ * dead-letter headers (kafka/oks_kafka_dead_letter.h; no source topic: the event came from a
+ * webhook, so partition and offset are -1). The key is the tenant id either way. */
+static rd_kafka_resp_err_t produce_one(oks_ingest_producer *p, oks_ingest_tracker *t,
+                                       const char *key, size_t klen, const oks_ingest_msg *m)
+{
+    if (!m->dead_letter)
+        return rd_kafka_producev(
+            p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, klen),
+            RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER("tenant", key, (ssize_t)klen),
+            RD_KAFKA_V_HEADER("type", m->event_type, -1), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+    return rd_kafka_producev(
+        p->rk, RD_KAFKA_V_RKT(p->rkt_dlq), RD_KAFKA_V_KEY(key, klen),
+        RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("reason", m->dl_reason, -1),
+        RD_KAFKA_V_HEADER("error_class", oks_errcode_name(OKS_E_INVALID), -1),
+        RD_KAFKA_V_HEADER("source_topic", "", 0), RD_KAFKA_V_HEADER("source_partition", "-1", -1),
+        RD_KAFKA_V_HEADER("source_offset", "-1", -1),
+        RD_KAFKA_V_HEADER("tenant", key, (ssize_t)klen),
+        RD_KAFKA_V_HEADER("type", m->event_type, -1), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+}
+
 void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, const char *key,
                               oks_ingest_batch *b)
 {
@@ -261,20 +297,17 @@ void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, con
     if (b->n_msgs == 0)
         return;
     /* Count the whole batch before the first produce: a report may arrive at once, and the
-     * tracker must not look complete until the last message is in. */
+     * tracker must not look complete until the last message is in. Dead letters are counted
+     * like envelopes: a 200 means both are stored. */
     pthread_mutex_lock(&p->lock);
     t->outstanding += (int)b->n_msgs;
     pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < b->n_msgs; i++) {
-        oks_ingest_msg *m = &b->msgs[i];
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, klen),
-            RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("tenant", key, (ssize_t)klen),
-            RD_KAFKA_V_HEADER("type", m->event_type, -1), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e = produce_one(p, t, key, klen, &b->msgs[i]);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             continue;
-        OKS_LOG_WARN("produce failed: %s", rd_kafka_err2str(e));
+        OKS_LOG_WARN("produce failed%s: %s", b->msgs[i].dead_letter ? " (dead letter)" : "",
+                     rd_kafka_err2str(e));
         metric_add(oks_ingest_m.delivery_failures, 1);
         pthread_mutex_lock(&p->lock);
         t->outstanding -= (int)(b->n_msgs - i); /* this one and the ones never produced */

@@ -30,9 +30,11 @@ typedef enum oks_ingest_result {
 /* Called once, with the producer lock held: keep it short (MHD_resume_connection). */
 typedef void (*oks_ingest_settled_fn)(void *ctx);
 
-/* brokers: bootstrap list; extra_conf: "k=v;k=v" passed to rd_kafka_conf_set (may be NULL). */
+/* brokers: bootstrap list; topic: events; dlq_topic: dead letters; extra_conf: "k=v;k=v"
+ * passed to rd_kafka_conf_set (may be NULL). */
 oks_ingest_producer *oks_ingest_producer_new(const char *brokers, const char *topic,
-                                             const char *extra_conf, oks_err *err);
+                                             const char *dlq_topic, const char *extra_conf,
+                                             oks_err *err);
 /* Flush up to flush_ms, then destroy. Returns the number of messages left unflushed. */
 int oks_ingest_producer_destroy(oks_ingest_producer *p, int flush_ms);
 
@@ -42,8 +44,9 @@ bool oks_ingest_producer_reachable(oks_ingest_producer *p, int timeout_ms, char 
 
 oks_ingest_tracker *oks_ingest_tracker_new(oks_ingest_producer *p, int64_t deadline_mono_ms);
 
-/* Produce every message of b. librdkafka copies each value (the value may live in the
- * request's arena, which is gone once the request has been produced); b stays the caller's. */
+/* Produce every message of b (envelopes to the events topic, dead letters to the dead-letter
+ * topic; the tracker waits for all of them). librdkafka copies each value (the value may live in
+ * the request's arena, which is gone once the request has been produced); b stays the caller's. */
 void oks_ingest_producer_send(oks_ingest_producer *p, oks_ingest_tracker *t, const char *key,
                               oks_ingest_batch *b);
 

@@ -4,6 +4,7 @@
 #include "core/oks_json_escape.h"
 #include "core/oks_subdomain.h"
 #include "event/oks_event.h"
+#include "kafka/oks_kafka_dead_letter.h"
 #include "oks_ingest_arena.h"
 
 #include <stdio.h>
@@ -127,50 +128,140 @@ int oks_ingest_json_depth(const char *body, size_t len, int limit)
     return max;
 }
 
+const char *oks_ingest_skip_reason_name(oks_ingest_skip_reason r)
+{
+    static const char *const names[OKS_INGEST_SKIP__COUNT] = {
+        [OKS_INGEST_SKIP_NONE] = "none",
+        [OKS_INGEST_SKIP_UNSUBSCRIBED] = "unsubscribed",
+        [OKS_INGEST_SKIP_MALFORMED] = "malformed",
+        [OKS_INGEST_SKIP_NO_UUID] = "no_uuid",
+        [OKS_INGEST_SKIP_NO_USER_TARGET] = "no_user_target",
+    };
+    if ((int)r < 0 || r >= OKS_INGEST_SKIP__COUNT)
+        return "none";
+    return names[r];
+}
+
+/* The dead-letter `reason` (header and value) of a subscribed event that cannot be produced. */
+static const char *dead_letter_reason(oks_ingest_skip_reason r)
+{
+    switch (r) {
+    case OKS_INGEST_SKIP_NO_UUID:
+        return "subscribed event without uuid";
+    case OKS_INGEST_SKIP_NO_USER_TARGET:
+        return "subscribed event without a User target";
+    default:
+        return "subscribed event that cannot be enveloped";
+    }
+}
+
 void oks_ingest_batch_free(oks_ingest_batch *b)
 {
     if (!b)
         return;
-    /* Values and the array come from jansson's allocator (the request's arena in the daemon). */
+    /* Values and the arrays come from jansson's allocator (the request's arena in the daemon). */
     for (size_t i = 0; i < b->n_msgs; i++)
         oks_ingest_json_free(b->msgs[i].value);
     oks_ingest_json_free(b->msgs);
+    oks_ingest_json_free(b->verdicts);
     memset(b, 0, sizeof(*b));
 }
 
-/* Validate every event first (a batch is all-or-nothing), then build envelopes. */
+static oks_ingest_verdict verdict(oks_ingest_action a, oks_ingest_skip_reason r)
+{
+    return (oks_ingest_verdict){.action = a, .reason = r};
+}
+
+/* The verdict on one event; *f holds its fields when the verdict is PRODUCE. The order matters:
+ * an unsubscribed event is skipped whatever else is wrong with it, and only a subscribed one is
+ * worth an operator's look on the dead-letter topic. */
+static oks_ingest_verdict classify(const json_t *ev, oks_event_fields *f)
+{
+    oks_err err = {0};
+
+    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    if (!json_is_object(ev) || !type || !type[0])
+        return verdict(OKS_INGEST_SKIP, OKS_INGEST_SKIP_MALFORMED);
+    if (!oks_event_type_subscribed(type))
+        return verdict(OKS_INGEST_SKIP, OKS_INGEST_SKIP_UNSUBSCRIBED);
+    if (oks_event_fields_extract(ev, f, &err) == 0)
+        return verdict(OKS_INGEST_PRODUCE, OKS_INGEST_SKIP_NONE);
+    const char *uuid = json_string_value(json_object_get(ev, "uuid"));
+    if (!uuid || !uuid[0])
+        return verdict(OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_NO_UUID);
+    return verdict(OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_NO_USER_TARGET);
+}
+
+/* The dead-letter value for a subscribed event that cannot be produced: the raw event as text
+ * (cut past OKS_INGEST_DEAD_LETTER_VALUE_MAX). No source topic: it never reached one. */
+static int dead_letter_build(const json_t *ev, const char *event_type, oks_ingest_skip_reason r,
+                             int64_t received_at_ms, oks_ingest_msg *m)
+{
+    char *raw = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!raw)
+        return -1;
+    m->dl_reason = dead_letter_reason(r);
+    oks_dead_letter dl = {.reason = m->dl_reason,
+                          .error_class = oks_errcode_name(OKS_E_INVALID),
+                          .source_topic = "",
+                          .source_partition = -1,
+                          .source_offset = -1,
+                          .failed_at_ms = received_at_ms,
+                          .value = raw,
+                          .value_len = strlen(raw),
+                          .value_max = OKS_INGEST_DEAD_LETTER_VALUE_MAX};
+    m->value = oks_kafka_dead_letter_value(&dl, &m->len);
+    oks_ingest_json_free(raw);
+    if (!m->value)
+        return -1;
+    m->dead_letter = true;
+    snprintf(m->event_type, sizeof(m->event_type), "%s", event_type);
+    return 0;
+}
+
+/* One verdict per event; envelopes for the good ones, dead letters for the subscribed bad ones.
+ * Only running out of memory fails the batch (503: not the sender's fault). */
 static int build_batch(const json_t *events, const char *tenant_id, int64_t received_at_ms,
                        oks_ingest_batch *out, oks_ingest_reject *rej)
 {
     size_t i;
     json_t *ev;
     oks_err err = {0};
-    char msg[128];
 
     size_t n = json_array_size(events);
-    out->msgs = oks_ingest_json_malloc((n ? n : 1) * sizeof(*out->msgs));
-    if (!out->msgs)
+    size_t cap = n ? n : 1;
+    out->msgs = oks_ingest_json_malloc(cap * sizeof(*out->msgs));
+    out->verdicts = oks_ingest_json_malloc(cap * sizeof(*out->verdicts));
+    if (!out->msgs || !out->verdicts)
         return oks_ingest_reject_set(rej, 503, "out of memory");
-    memset(out->msgs, 0, (n ? n : 1) * sizeof(*out->msgs));
+    memset(out->msgs, 0, cap * sizeof(*out->msgs));
     json_array_foreach(events, i, ev)
     {
         oks_event_fields f;
-        if (oks_event_fields_extract(ev, &f, &err) != 0) {
-            snprintf(msg, sizeof(msg), "event %zu: %.80s", i, err.msg);
-            return oks_ingest_reject_set(rej, 400, msg);
-        }
-        if (!oks_event_type_subscribed(f.event_type)) {
-            out->n_skipped++;
-            continue;
-        }
+        oks_ingest_verdict v = classify(ev, &f);
         oks_ingest_msg *m = &out->msgs[out->n_msgs];
-        if (oks_event_envelope_build(ev, &f, tenant_id, received_at_ms, &m->value, &m->len, &err) !=
-            0) {
-            snprintf(msg, sizeof(msg), "event %zu: %.80s", i, err.msg);
-            return oks_ingest_reject_set(rej, err.code == OKS_E_NOMEM ? 503 : 400, msg);
+        if (v.action == OKS_INGEST_PRODUCE) {
+            if (oks_event_envelope_build(ev, &f, tenant_id, received_at_ms, &m->value, &m->len,
+                                         &err) == 0)
+                snprintf(m->event_type, sizeof(m->event_type), "%s", f.event_type);
+            else if (err.code == OKS_E_NOMEM)
+                return oks_ingest_reject_set(rej, 503, "out of memory");
+            else /* cannot happen for text jansson parsed, but never lose it silently */
+                v = verdict(OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_MALFORMED);
         }
-        snprintf(m->event_type, sizeof(m->event_type), "%s", f.event_type);
-        out->n_msgs++;
+        if (v.action == OKS_INGEST_DEAD_LETTER) {
+            const char *type = json_string_value(json_object_get(ev, "eventType"));
+            if (dead_letter_build(ev, type, v.reason, received_at_ms, m) != 0)
+                return oks_ingest_reject_set(rej, 503, "out of memory");
+            out->n_dead_letters++;
+        }
+        if (v.action != OKS_INGEST_SKIP)
+            out->n_msgs++;
+        if (v.action != OKS_INGEST_PRODUCE) {
+            out->n_skipped++;
+            out->skipped[v.reason]++;
+        }
+        out->verdicts[out->n_events++] = v;
     }
     return 0;
 }

@@ -12,12 +12,14 @@ if(OKS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
     # instrumentation (the daemon and its library stay uninstrumented).
     add_executable(ingest_fuzz_request ${OKS_INGEST_FUZZ_DIR}/ingest_fuzz_request.c
         ${CMAKE_SOURCE_DIR}/ingest/oks_ingest_request.c ${CMAKE_SOURCE_DIR}/ingest/oks_ingest_arena.c
-        ${CMAKE_SOURCE_DIR}/common/event/oks_event.c)
+        ${CMAKE_SOURCE_DIR}/common/event/oks_event.c
+        ${CMAKE_SOURCE_DIR}/common/kafka/oks_kafka_dead_letter.c)
     target_include_directories(ingest_fuzz_request PRIVATE ${CMAKE_SOURCE_DIR}/ingest
         ${CMAKE_SOURCE_DIR}/common)
     target_compile_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer,address)
     target_link_options(ingest_fuzz_request PRIVATE -fsanitize=fuzzer,address)
-    target_link_libraries(ingest_fuzz_request PRIVATE oks_core PkgConfig::JANSSON)
+    target_link_libraries(ingest_fuzz_request PRIVATE oks_core PkgConfig::JANSSON
+        PkgConfig::CRYPTO)
     set_target_properties(ingest_fuzz_request PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
     set(work ${CMAKE_CURRENT_BINARY_DIR}/ingest_corpus_work)
     file(MAKE_DIRECTORY ${work})

@@ -2,7 +2,8 @@
  * Fuzz entry point for ingest's request validation (ingest/ingest_request.h). The first byte
  * picks what the rest feeds: '0' the delivery body parser, '1' the router (method, url, host,
  * base domain separated by newlines), '2' the content-type check and the verification answer.
- * Besides not crashing, accepted bodies must only yield valid envelopes of subscribed types.
+ * Besides not crashing, accepted bodies must give every event one verdict and only yield valid
+ * envelopes and dead letters of subscribed types.
  */
 #include "event/oks_event.h"
 #include "oks_ingest_request.h"
@@ -31,7 +32,31 @@ static void fuzz_body(const char *s, size_t n)
         check(b.msgs == NULL && b.n_msgs == 0);
         return;
     }
+    /* Every event has one verdict; the messages are exactly the non-skipped ones. */
+    size_t produce = 0, dead = 0, skipped = 0;
+    for (size_t i = 0; i < b.n_events; i++) {
+        oks_ingest_verdict v = b.verdicts[i];
+        check((v.action == OKS_INGEST_PRODUCE) == (v.reason == OKS_INGEST_SKIP_NONE));
+        produce += v.action == OKS_INGEST_PRODUCE;
+        dead += v.action == OKS_INGEST_DEAD_LETTER;
+        skipped += v.action != OKS_INGEST_PRODUCE;
+    }
+    check(b.n_msgs == produce + dead && b.n_dead_letters == dead && b.n_skipped == skipped);
+    size_t by_reason = 0;
+    for (int r = 0; r < OKS_INGEST_SKIP__COUNT; r++)
+        by_reason += b.skipped[r];
+    check(by_reason == skipped && b.skipped[OKS_INGEST_SKIP_NONE] == 0);
     for (size_t i = 0; i < b.n_msgs; i++) {
+        check(oks_event_type_subscribed(b.msgs[i].event_type));
+        if (b.msgs[i].dead_letter) { /* the fleet's dead-letter value, with the raw event */
+            json_error_t je;
+            json_t *dl = json_loadb(b.msgs[i].value, b.msgs[i].len, 0, &je);
+            check(dl && json_is_string(json_object_get(dl, "value")));
+            check(strcmp(json_string_value(json_object_get(dl, "reason")), b.msgs[i].dl_reason) ==
+                  0);
+            json_decref(dl);
+            continue;
+        }
         oks_event_envelope env;
         oks_err err = {0};
         check(oks_event_envelope_parse(b.msgs[i].value, b.msgs[i].len, &env, &err) == 0);

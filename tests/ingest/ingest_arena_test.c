@@ -180,14 +180,39 @@ OKS_TEST(rejection_in_scope)
     static const oks_ingest_limits lim = {.max_body = 4096, .max_depth = 8, .max_events = 3};
     oks_ingest_batch b;
     oks_ingest_reject rej = {0};
-    const char *bad = "{\"data\":{\"events\":[{\"uuid\":\"u\",\"eventType\":\"x\"}]}}";
+    const char *bad = "{\"data\":{\"events\":[1,2,3,4]}}"; /* more than max_events */
 
     oks_ingest_arena_install();
     OKS_ASSERT(oks_ingest_arena_begin());
     OKS_ASSERT(oks_ingest_body_parse(bad, strlen(bad), &lim, TENANT, 0, &b, &rej) != 0);
     OKS_ASSERT_EQ_INT(rej.status, 400);
-    OKS_ASSERT(b.msgs == NULL);
+    OKS_ASSERT(b.msgs == NULL && b.verdicts == NULL);
     oks_ingest_arena_end();
+}
+
+/* A dead letter built inside a scope (its value and the raw event's text come from the arena)
+ * is byte-identical to one built with malloc. */
+OKS_TEST(dead_letter_in_scope_matches_malloc)
+{
+    static const oks_ingest_limits lim = {.max_body = 4096, .max_depth = 8, .max_events = 3};
+    const char *body = "{\"data\":{\"events\":[{\"uuid\":\"u\",\"eventType\":"
+                       "\"user.lifecycle.create\",\"target\":[{\"id\":\"00g1\",\"type\":"
+                       "\"UserGroup\"}]}]}}";
+    oks_ingest_batch b;
+    oks_ingest_reject rej = {0};
+
+    OKS_ASSERT_EQ_INT(oks_ingest_body_parse(body, strlen(body), &lim, TENANT, 0, &b, &rej), 0);
+    OKS_ASSERT(b.n_msgs == 1 && b.msgs[0].dead_letter);
+    char *plain = strdup(b.msgs[0].value);
+    oks_ingest_batch_free(&b);
+    oks_ingest_arena_install();
+    OKS_ASSERT(oks_ingest_arena_begin());
+    OKS_ASSERT_EQ_INT(oks_ingest_body_parse(body, strlen(body), &lim, TENANT, 0, &b, &rej), 0);
+    OKS_ASSERT(b.n_msgs == 1 && b.msgs[0].dead_letter);
+    OKS_ASSERT_EQ_STR(b.msgs[0].value, plain);
+    oks_ingest_batch_free(&b);
+    oks_ingest_arena_end();
+    free(plain);
 }
 
 typedef struct worker_arg {

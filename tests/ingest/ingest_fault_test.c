@@ -32,7 +32,7 @@ static void fixture(void)
     F.db_url = ih_db_fresh(&F.db);
     snprintf(F.sub, sizeof(F.sub), "%s", ih_subdomain("fault"));
     ih_db_add_tenant(F.db, F.sub, SECRET, F.tenant);
-    ih_devbroker_start(&F.broker, "events");
+    ih_devbroker_start(&F.broker, "events,dead-letter");
     F.up = true;
 }
 
@@ -114,6 +114,40 @@ OKS_TEST(kafka_down_gives_503_within_deadline_never_200)
     /* Messages that missed the deadline may still land later (at least once), never fewer. */
     OKS_ASSERT(ih_topic_count(F.broker.bootstrap, "events") >= before + 3);
     free(body);
+    OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
+}
+
+/* A dead letter is part of the request's ack tracking: a delivery whose only produced message
+ * is a dead letter gets 503 (Okta retries it) while Kafka cannot store it, never a 200 that
+ * would drop it, and 200 once the broker is back. */
+OKS_TEST(dead_letter_not_acknowledged_gives_503)
+{
+    ih_proc ing;
+    ih_resp r;
+    char body[512];
+
+    fixture();
+    start_ingest(&ing, "64", "1s");
+    snprintf(body, sizeof(body),
+             "{\"data\":{\"events\":[{\"uuid\":\"%s\",\"eventType\":\"group.user_membership."
+             "add\",\"target\":[{\"id\":\"00g1\",\"type\":\"UserGroup\"}]}]}}",
+             oks_test_unique("dlq"));
+    ih_post_hook(&ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 200); /* healthy: the dead letter is stored */
+    OKS_ASSERT_EQ_INT(ih_metric(&ing, "oktasync_ingest_events_dead_lettered_total"), 1);
+    ih_devbroker_control(&F.broker, "/brokers/down");
+    ih_post_hook(&ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 503);
+    OKS_ASSERT_CONTAINS(r.body, "kafka");
+    ih_devbroker_control(&F.broker, "/brokers/up");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        ih_post_hook(&ing, F.sub, SECRET, body, &r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (r.status != 200 && t1.tv_sec - t0.tv_sec < 10);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT(ih_topic_count(F.broker.bootstrap, "dead-letter") >= 2);
     OKS_ASSERT_EQ_INT(ih_proc_stop(&ing, 10000), 0);
 }
 

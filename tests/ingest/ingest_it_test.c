@@ -18,6 +18,8 @@ static struct {
     PGconn *db;
     char *db_url;
     char topic[96];
+    char dlq[96];
+    char dlq_arg[128];
     const char *brokers;
     ih_proc ing;
     char sub[64];
@@ -32,10 +34,13 @@ static void fixture(void)
     F.db_url = ih_db_fresh(&F.db);
     snprintf(F.topic, sizeof(F.topic), "%s", oks_test_unique("ingest-it"));
     ih_topic_create_shared(F.topic);
+    snprintf(F.dlq, sizeof(F.dlq), "%s", oks_test_unique("ingest-it-dlq"));
+    ih_topic_create_shared(F.dlq);
+    snprintf(F.dlq_arg, sizeof(F.dlq_arg), "--dead-letter-topic=%s", F.dlq);
     snprintf(F.sub, sizeof(F.sub), "%s", ih_subdomain("acme"));
     ih_db_add_tenant(F.db, F.sub, SECRET, F.tenant);
-    const char *args[] = {"--base-domain=hooks.test", "--max-body=64KiB", "--max-headers=20",
-                          "--tenant-poll-interval=2s", NULL};
+    const char *args[] = {"--base-domain=hooks.test",  "--max-body=64KiB", "--max-headers=20",
+                          "--tenant-poll-interval=2s", F.dlq_arg,          NULL};
     ih_ingest_start(&F.ing, F.db_url, F.brokers, F.topic, args);
     F.up = true;
 }
@@ -137,6 +142,15 @@ OKS_TEST(batch_of_100_events)
     ih_msgs_free(msgs, n);
 }
 
+#define SKIPPED(reason) "oktasync_ingest_events_skipped_total{reason=\"" reason "\"}"
+
+static double skipped_by(const char *reason)
+{
+    char series[128];
+    snprintf(series, sizeof(series), SKIPPED("%s"), reason);
+    return ih_metric(&F.ing, series);
+}
+
 OKS_TEST(unsubscribed_types_are_counted_and_skipped)
 {
     static const char *const types[] = {"user.lifecycle.create", "user.session.start",
@@ -144,14 +158,136 @@ OKS_TEST(unsubscribed_types_are_counted_and_skipped)
     ih_resp r;
 
     fixture();
-    double skipped = ih_metric(&F.ing, "oktasync_ingest_events_skipped_total");
+    double skipped = ih_metric(&F.ing, SKIPPED("unsubscribed"));
     int64_t before = ih_topic_count(F.brokers, F.topic);
     char *body = ih_body(oks_test_unique("skip"), 4, types, 4);
     ih_post_hook(&F.ing, F.sub, SECRET, body, &r);
     free(body);
     OKS_ASSERT_EQ_INT(r.status, 200);
     OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), before + 2);
-    OKS_ASSERT_EQ_INT(ih_metric(&F.ing, "oktasync_ingest_events_skipped_total"), skipped + 2);
+    OKS_ASSERT_EQ_INT(ih_metric(&F.ing, SKIPPED("unsubscribed")), skipped + 2);
+}
+
+/* The delivery that used to be lost as a whole (400, never retried by Okta): good events are
+ * produced, malformed subscribed ones dead-lettered, the rest counted by reason; 200 only once
+ * both kinds are acknowledged. */
+OKS_TEST(mixed_delivery_keeps_good_events_and_dead_letters_malformed_subscribed)
+{
+    static const char *const reasons[] = {"unsubscribed", "malformed", "no_uuid", "no_user_target"};
+    double skipped[4];
+    ih_resp r;
+    ih_msg *msgs = NULL;
+    oks_err err = {0};
+    char body[2048];
+
+    fixture();
+    const char *p = oks_test_unique("mixed");
+    snprintf(body, sizeof(body),
+             "{\"eventType\":\"com.okta.event_hook\",\"data\":{\"events\":["
+             "{\"uuid\":\"%s-good-0\",\"eventType\":\"user.lifecycle.deactivate\",\"target\":["
+             "{\"id\":\"00u1\",\"type\":\"User\"}]},"
+             /* another type, no User target: the lost delivery */
+             "{\"uuid\":\"%s-other\",\"eventType\":\"user.session.start\",\"target\":["
+             "{\"id\":\"0oa1\",\"type\":\"AppInstance\"}]},"
+             "{\"uuid\":\"%s-nouser\",\"eventType\":\"group.user_membership.add\",\"target\":["
+             "{\"id\":\"00g1\",\"type\":\"UserGroup\"}]},"
+             "{\"eventType\":\"user.lifecycle.create\",\"published\":\"%s\",\"target\":["
+             "{\"id\":\"00u2\",\"type\":\"User\"}]},"
+             "\"not an event\","
+             "{\"uuid\":\"%s-good-1\",\"eventType\":\"group.user_membership.add\",\"target\":["
+             "{\"id\":\"00g1\",\"type\":\"UserGroup\"},{\"id\":\"00u3\",\"type\":\"User\"}]}"
+             "]}}",
+             p, p, p, p, p);
+    for (int i = 0; i < 4; i++)
+        skipped[i] = skipped_by(reasons[i]);
+    double dead = ih_metric(&F.ing, "oktasync_ingest_events_dead_lettered_total");
+    int64_t ev_before = ih_topic_count(F.brokers, F.topic);
+    int64_t dl_before = ih_topic_count(F.brokers, F.dlq);
+
+    ih_post_hook(&F.ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT_EQ_STR(r.body, "");
+    /* 200 only after every ack: both topics already hold exactly this delivery's messages. */
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), ev_before + 2);
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.dlq), dl_before + 2);
+    for (int i = 0; i < 4; i++)
+        OKS_ASSERT_EQ_INT(skipped_by(reasons[i]), skipped[i] + 1);
+    OKS_ASSERT_EQ_INT(ih_metric(&F.ing, "oktasync_ingest_events_dead_lettered_total"), dead + 2);
+
+    /* The events topic: exactly the two good events of this delivery. */
+    size_t n = ih_topic_read(F.brokers, F.topic, (size_t)ev_before + 2, &msgs);
+    OKS_ASSERT_EQ_INT(n, ev_before + 2);
+    int good = 0;
+    for (size_t i = 0; i < n; i++) {
+        oks_event_envelope env;
+        OKS_ASSERT_EQ_INT(oks_event_envelope_parse(msgs[i].value, msgs[i].len, &env, &err), 0);
+        if (strncmp(env.event_uuid, p, strlen(p)) == 0) {
+            OKS_ASSERT_CONTAINS(env.event_uuid, "-good-");
+            good++;
+        }
+        oks_event_envelope_free(&env);
+    }
+    OKS_ASSERT_EQ_INT(good, 2);
+    ih_msgs_free(msgs, n);
+
+    /* The dead-letter topic: the two malformed subscribed events, raw, with their reasons. */
+    n = ih_topic_read(F.brokers, F.dlq, (size_t)dl_before + 2, &msgs);
+    OKS_ASSERT_EQ_INT(n, dl_before + 2);
+    bool seen_nouser = false, seen_nouuid = false;
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        json_t *dl = json_loadb(msgs[i].value, msgs[i].len, 0, &je);
+        OKS_ASSERT(dl != NULL);
+        const char *mine = json_string_value(json_object_get(dl, "value"));
+        if (!mine || !strstr(mine, p)) { /* another test's dead letter */
+            json_decref(dl);
+            continue;
+        }
+        OKS_ASSERT_EQ_STR(msgs[i].key, F.tenant);
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_tenant, F.tenant);
+        OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "error_class")), "invalid");
+        OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "source_topic")), "");
+        const char *reason = json_string_value(json_object_get(dl, "reason"));
+        const char *raw = json_string_value(json_object_get(dl, "value"));
+        OKS_ASSERT(reason && raw);
+        if (strcmp(reason, "subscribed event without a User target") == 0) {
+            OKS_ASSERT_CONTAINS(raw, "-nouser");
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_type, "group.user_membership.add");
+            OKS_ASSERT(!seen_nouser);
+            seen_nouser = true;
+        } else {
+            OKS_ASSERT_EQ_STR(reason, "subscribed event without uuid");
+            OKS_ASSERT_CONTAINS(raw, p); /* carried in "published" */
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_type, "user.lifecycle.create");
+            OKS_ASSERT(!seen_nouuid);
+            seen_nouuid = true;
+        }
+        json_decref(dl);
+    }
+    OKS_ASSERT(seen_nouser && seen_nouuid);
+    ih_msgs_free(msgs, n);
+}
+
+/* Nothing usable at all: 200 with nothing produced (a retry would never succeed), counted. */
+OKS_TEST(delivery_with_every_event_skipped_is_200_and_produces_nothing)
+{
+    ih_resp r;
+
+    fixture();
+    double unsub = ih_metric(&F.ing, SKIPPED("unsubscribed"));
+    double malformed = ih_metric(&F.ing, SKIPPED("malformed"));
+    int64_t ev_before = ih_topic_count(F.brokers, F.topic);
+    int64_t dl_before = ih_topic_count(F.brokers, F.dlq);
+    ih_post_hook(&F.ing, F.sub, SECRET,
+                 "{\"data\":{\"events\":[{\"uuid\":\"s\",\"eventType\":\"user.session.start\"},"
+                 "{\"uuid\":\"u\",\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]},null]}}",
+                 &r);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT_EQ_INT(ih_metric(&F.ing, SKIPPED("unsubscribed")), unsub + 1);
+    OKS_ASSERT_EQ_INT(ih_metric(&F.ing, SKIPPED("malformed")), malformed + 2);
+    barrier(); /* one good event after it: the only new message */
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), ev_before + 1);
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.dlq), dl_before);
 }
 
 OKS_TEST(tenant_from_host_header)
@@ -209,12 +345,7 @@ OKS_TEST(bad_requests_get_4xx_and_produce_nothing)
         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
         "]",
         "{\"data\":{}}",
-        "{\"data\":{\"events\":[{\"eventType\":\"user.lifecycle.create\",\"target\":[{\"id\":"
-        "\"00u1\",\"type\":\"User\"}]}]}}",
-        "{\"data\":{\"events\":[{\"uuid\":\"u\",\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}]}"
-        "}",
-        "{\"data\":{\"events\":[{\"uuid\":\"u\",\"eventType\":\"group.user_membership.add\","
-        "\"target\":[{\"id\":\"00g1\",\"type\":\"UserGroup\"}]}]}}",
+        "{\"data\":{\"events\":{}}}",
     };
     for (size_t i = 0; i < sizeof(bodies400) / sizeof(bodies400[0]); i++) {
         rq.body = bodies400[i];

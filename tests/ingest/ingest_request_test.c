@@ -213,20 +213,143 @@ OKS_TEST(body_rejections)
     OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":{}}}", &b, &rej), 400);
     OKS_ASSERT_EQ_INT(parse_status("{\"a\":[[[[[[[[[[1]]]]]]]]]]}", &b, &rej), 400);
     OKS_ASSERT_CONTAINS(rej.body, "deeply");
-    /* One bad event rejects the whole batch: nothing of it may be produced. */
-    OKS_ASSERT_EQ_INT(
-        parse_status("{\"data\":{\"events\":[" EV(
-                         "e1", "user.lifecycle.create") ","
-                                                        "{\"eventType\":\"user.lifecycle.create\","
-                                                        "\"target\":[]}]}}",
-                     &b, &rej),
-        400);
-    OKS_ASSERT_CONTAINS(rej.body, "event 1");
     OKS_ASSERT_EQ_INT(parse_status("{\"data\":{\"events\":[1,2,3,4]}}", &b, &rej), 400);
     OKS_ASSERT_CONTAINS(rej.body, "too many");
     memset(big, ' ', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     OKS_ASSERT_EQ_INT(parse_status(big, &b, &rej), 413);
+}
+
+/* Per-event verdicts: one bad or unsubscribed event never rejects the delivery. Good events
+ * become envelopes, malformed subscribed ones dead letters, the rest is counted by reason. */
+OKS_TEST(body_verdicts_per_event)
+{
+    static const oks_ingest_limits lim = {.max_body = 65536, .max_depth = 8, .max_events = 100};
+    const char *body = "{\"data\":{\"events\":["
+        /* 0 */ EV(
+            "e0",
+            "user.lifecycle.deactivate") ","
+                                         /* 1: unsubscribed, no User target (the delivery that used
+                                            to be lost as a whole) */
+                                         "{\"uuid\":\"e1\",\"eventType\":\"user.session.start\","
+                                         "\"target\":[{\"id\":\"x\","
+                                         "\"type\":\"AppInstance\"}]},"
+                                         /* 2: subscribed, no User target */
+                                         "{\"uuid\":\"e2\",\"eventType\":\"group.user_membership."
+                                         "add\",\"target\":[{\"id\":"
+                                         "\"00g1\",\"type\":\"UserGroup\"}]},"
+                                         /* 3: subscribed, no uuid */
+                                         "{\"eventType\":\"user.lifecycle.create\",\"target\":[{"
+                                         "\"id\":\"00u1\",\"type\":"
+                                         "\"User\"}]},"
+                                         /* 4: not an object */ "42,"
+                                         /* 5: no eventType */ "{\"uuid\":\"e5\",\"target\":[]},"
+        /* 6 */ EV("e6", "group.user_membership.add") ","
+                                                      /* 7: eventType not a string */
+                                                      "{\"uuid\":\"e7\",\"eventType\":7},"
+                                                      /* 8: subscribed, target not an array */
+                                                      "{\"uuid\":\"e8\",\"eventType\":\"user."
+                                                      "lifecycle.suspend\",\"target\":{}},"
+                                                      /* 9: unsubscribed and no uuid */
+                                                      "{\"eventType\":\"policy.lifecycle.update\"}"
+                                                      "]}}";
+    static const struct {
+        oks_ingest_action action;
+        oks_ingest_skip_reason reason;
+    } want[] = {
+        {OKS_INGEST_PRODUCE, OKS_INGEST_SKIP_NONE},
+        {OKS_INGEST_SKIP, OKS_INGEST_SKIP_UNSUBSCRIBED},
+        {OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_NO_USER_TARGET},
+        {OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_NO_UUID},
+        {OKS_INGEST_SKIP, OKS_INGEST_SKIP_MALFORMED},
+        {OKS_INGEST_SKIP, OKS_INGEST_SKIP_MALFORMED},
+        {OKS_INGEST_PRODUCE, OKS_INGEST_SKIP_NONE},
+        {OKS_INGEST_SKIP, OKS_INGEST_SKIP_MALFORMED},
+        {OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_NO_USER_TARGET},
+        {OKS_INGEST_SKIP, OKS_INGEST_SKIP_UNSUBSCRIBED},
+    };
+    oks_ingest_batch b;
+    oks_ingest_reject rej = {0};
+    oks_err err = {0};
+    json_error_t je;
+
+    OKS_ASSERT_EQ_INT(
+        oks_ingest_body_parse(body, strlen(body), &lim, TENANT, 1764550000123, &b, &rej), 0);
+    OKS_ASSERT_EQ_INT(b.n_events, 10);
+    for (size_t i = 0; i < 10; i++) {
+        if (b.verdicts[i].action != want[i].action || b.verdicts[i].reason != want[i].reason)
+            oks_test_fail(__FILE__, __LINE__, "event %zu: action %d reason %s", i,
+                          (int)b.verdicts[i].action,
+                          oks_ingest_skip_reason_name(b.verdicts[i].reason));
+    }
+    OKS_ASSERT_EQ_INT(b.n_skipped, 8);
+    OKS_ASSERT_EQ_INT(b.skipped[OKS_INGEST_SKIP_UNSUBSCRIBED], 2);
+    OKS_ASSERT_EQ_INT(b.skipped[OKS_INGEST_SKIP_MALFORMED], 3);
+    OKS_ASSERT_EQ_INT(b.skipped[OKS_INGEST_SKIP_NO_UUID], 1);
+    OKS_ASSERT_EQ_INT(b.skipped[OKS_INGEST_SKIP_NO_USER_TARGET], 2);
+    /* Messages in the delivery's order: e0, dead(e2), dead(no uuid), e6, dead(e8). */
+    OKS_ASSERT_EQ_INT(b.n_msgs, 5);
+    OKS_ASSERT_EQ_INT(b.n_dead_letters, 3);
+    static const bool dead[] = {false, true, true, false, true};
+    static const char *const types[] = {"user.lifecycle.deactivate", "group.user_membership.add",
+                                        "user.lifecycle.create", "group.user_membership.add",
+                                        "user.lifecycle.suspend"};
+    for (size_t i = 0; i < 5; i++) {
+        OKS_ASSERT_EQ_INT(b.msgs[i].dead_letter, dead[i]);
+        OKS_ASSERT_EQ_STR(b.msgs[i].event_type, types[i]);
+        OKS_ASSERT_EQ_INT(strlen(b.msgs[i].value), b.msgs[i].len);
+    }
+    oks_event_envelope env;
+    OKS_ASSERT_EQ_INT(oks_event_envelope_parse(b.msgs[3].value, b.msgs[3].len, &env, &err), 0);
+    OKS_ASSERT_EQ_STR(env.event_uuid, "e6");
+    oks_event_envelope_free(&env);
+
+    /* A dead letter: the fleet's format, no source topic, the raw event as Okta sent it. */
+    json_t *dl = json_loadb(b.msgs[1].value, b.msgs[1].len, 0, &je);
+    OKS_ASSERT(dl != NULL);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(dl, "v")), 1);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "reason")),
+                      "subscribed event without a User target");
+    OKS_ASSERT_EQ_STR(b.msgs[1].dl_reason, "subscribed event without a User target");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "error_class")), "invalid");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "source_topic")), "");
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(dl, "source_partition")), -1);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(dl, "source_offset")), -1);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "failed_at")),
+                      "2025-12-01T00:46:40.123Z");
+    const char *raw = json_string_value(json_object_get(dl, "value"));
+    OKS_ASSERT(raw != NULL);
+    json_t *got = json_loads(raw, 0, &je);
+    json_t *sent = json_loads("{\"uuid\":\"e2\",\"eventType\":\"group.user_membership.add\","
+                              "\"target\":[{\"id\":\"00g1\",\"type\":\"UserGroup\"}]}",
+                              0, &je);
+    OKS_ASSERT(got && sent && json_equal(got, sent));
+    json_decref(got);
+    json_decref(sent);
+    json_decref(dl);
+    dl = json_loadb(b.msgs[2].value, b.msgs[2].len, 0, &je);
+    OKS_ASSERT(dl != NULL);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(dl, "reason")),
+                      "subscribed event without uuid");
+    json_decref(dl);
+    oks_ingest_batch_free(&b);
+
+    /* Every event skipped: a batch with nothing to produce (answered 200, not retried). */
+    const char *none = "{\"data\":{\"events\":[{\"eventType\":\"user.session.start\"},1]}}";
+    OKS_ASSERT_EQ_INT(oks_ingest_body_parse(none, strlen(none), &lim, TENANT, 0, &b, &rej), 0);
+    OKS_ASSERT_EQ_INT(b.n_msgs, 0);
+    OKS_ASSERT_EQ_INT(b.n_skipped, 2);
+    oks_ingest_batch_free(&b);
+}
+
+OKS_TEST(skip_reason_names)
+{
+    OKS_ASSERT_EQ_STR(oks_ingest_skip_reason_name(OKS_INGEST_SKIP_UNSUBSCRIBED), "unsubscribed");
+    OKS_ASSERT_EQ_STR(oks_ingest_skip_reason_name(OKS_INGEST_SKIP_MALFORMED), "malformed");
+    OKS_ASSERT_EQ_STR(oks_ingest_skip_reason_name(OKS_INGEST_SKIP_NO_UUID), "no_uuid");
+    OKS_ASSERT_EQ_STR(oks_ingest_skip_reason_name(OKS_INGEST_SKIP_NO_USER_TARGET),
+                      "no_user_target");
+    OKS_ASSERT_EQ_STR(oks_ingest_skip_reason_name(OKS_INGEST_SKIP__COUNT), "none");
 }
 
 OKS_TEST(verification_body)
