@@ -151,10 +151,13 @@ OKS_TEST(deactivate_shows_in_api_and_is_delivered_as_hook)
     OKS_ASSERT(json_is_string(json_object_get(body, "eventId")));
     OKS_ASSERT(json_is_string(json_object_get(body, "eventTime")));
     json_t *events = json_object_get(json_object_get(body, "data"), "events");
-    OKS_ASSERT_EQ_INT(json_array_size(events), 1);
+    /* The deactivation, then the removal of its app assignment (default mode "remove"). */
+    OKS_ASSERT_EQ_INT(json_array_size(events), 2);
     json_t *ev = json_array_get(events, 0);
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(ev, "eventType")),
                       "user.lifecycle.deactivate");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(events, 1), "eventType")),
+                      "application.user_membership.remove");
     OKS_ASSERT(json_is_string(json_object_get(ev, "uuid")));
     OKS_ASSERT(json_is_string(json_object_get(ev, "published")));
     OKS_ASSERT_EQ_STR(target_id(ev, "User"), uid);
@@ -385,15 +388,134 @@ OKS_TEST(state_dump_follows_every_change)
     simt_api(&r, &h.s, path);
     OKS_ASSERT_EQ_INT(r.status, 404);
     simt_resp_free(&r);
-    /* Events: create, activate, group add, app add, profile, deactivate+delete, deactivate. */
+    /* Events: create, activate, group add, app add, profile, deactivate + app remove + delete,
+     * deactivate + app remove (deactivation removes app assignments by default). */
     flush(&h.s);
     simt_api(&r, &h.s, "/api/v1/logs?limit=1000");
-    OKS_ASSERT_EQ_INT(json_array_size(r.json), 8);
+    OKS_ASSERT_EQ_INT(json_array_size(r.json), 10);
     OKS_ASSERT_CONTAINS(r.body, "\"user.lifecycle.delete.initiated\"");
     OKS_ASSERT_CONTAINS(r.body, "\"application.user_membership.add\"");
     simt_resp_free(&r);
     json_t *s = hook_stats(&h.s);
-    OKS_ASSERT_EQ_INT(stat(s, "events_delivered"), 8);
+    OKS_ASSERT_EQ_INT(stat(s, "events_delivered"), 10);
+    json_decref(s);
+    stop_hooked(&h);
+}
+
+static const char *first_event_type(simt_rx *rx, int i)
+{
+    static char t[64];
+    json_t *b = rx_json(rx, i);
+    json_t *e = json_array_get(json_object_get(json_object_get(b, "data"), "events"), 0);
+    snprintf(t, sizeof t, "%s", json_string_value(json_object_get(e, "eventType")));
+    json_decref(b);
+    return t;
+}
+
+OKS_TEST(dropped_deliveries_never_reach_the_receiver)
+{
+    hooked h;
+    const int st[] = {200};
+    char uid[64];
+    start_hooked_window(&h, st, 1, 0, NULL, "10s"); /* only the flush sends */
+    pick_user(&h.s, "USER", uid, sizeof uid);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"max_batch\":1,\"drop_next\":1}", "/__sim/hooks"),
+                      200);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/suspend", uid), 200);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/unsuspend", uid), 200);
+    flush(&h.s);
+    /* The first delivery was lost with its retry: the receiver saw only the second. */
+    OKS_ASSERT_EQ_INT(simt_rx_count(h.rx), 1);
+    OKS_ASSERT_EQ_STR(first_event_type(h.rx, 0), "user.lifecycle.unsuspend");
+    json_t *s = hook_stats(&h.s);
+    OKS_ASSERT_EQ_INT(stat(s, "attempted"), 2);
+    OKS_ASSERT_EQ_INT(stat(s, "dropped"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "events_dropped"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "delivered"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "posts"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "drop_next"), 0);
+    json_decref(s);
+    /* The System Log still has both: what a gap fill would find. */
+    simt_resp r;
+    simt_api(&r, &h.s, "/api/v1/logs");
+    OKS_ASSERT_EQ_INT(json_array_size(r.json), 2);
+    simt_resp_free(&r);
+    /* A share: 1000 per thousand loses everything. */
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"drop_permille\":1000}", "/__sim/hooks"), 200);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/suspend", uid), 200);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/unsuspend", uid), 200);
+    flush(&h.s);
+    OKS_ASSERT_EQ_INT(simt_rx_count(h.rx), 1);
+    s = hook_stats(&h.s);
+    OKS_ASSERT_EQ_INT(stat(s, "dropped"), 3);
+    json_decref(s);
+    /* And 0 loses nothing again. */
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"drop_permille\":0}", "/__sim/hooks"), 200);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/suspend", uid), 200);
+    flush(&h.s);
+    OKS_ASSERT_EQ_INT(simt_rx_count(h.rx), 2);
+    /* Bad values. */
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"drop_permille\":1001}", "/__sim/hooks"), 400);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"drop_next\":-1}", "/__sim/hooks"), 400);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"drop_permille\":\"all\"}", "/__sim/hooks"), 400);
+    stop_hooked(&h);
+}
+
+OKS_TEST(drop_share_from_the_command_line)
+{
+    hooked h;
+    const int st[] = {200};
+    const char *const extra[] = {"--hook-drop-permille", "1000", NULL};
+    char uid[64];
+    start_hooked(&h, st, 1, 0, extra);
+    pick_user(&h.s, "USER", uid, sizeof uid);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/suspend", uid), 200);
+    flush(&h.s);
+    OKS_ASSERT_EQ_INT(simt_rx_count(h.rx), 0);
+    json_t *s = hook_stats(&h.s);
+    OKS_ASSERT_EQ_INT(stat(s, "drop_permille"), 1000);
+    OKS_ASSERT_EQ_INT(stat(s, "dropped"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "attempted"), 1);
+    json_decref(s);
+    stop_hooked(&h);
+}
+
+OKS_TEST(delivery_counters_add_up_and_show_when_idle)
+{
+    hooked h;
+    const int st[] = {200, 400, 200};
+    char uid[64];
+    start_hooked_window(&h, st, 3, 0, NULL, "10s");
+    pick_user(&h.s, "USER", uid, sizeof uid);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"max_batch\":1,\"drop_next\":1}", "/__sim/hooks"),
+                      200);
+    const char *ops[] = {"suspend", "unsuspend", "suspend", "unsuspend"};
+    for (int i = 0; i < 4; i++)
+        OKS_ASSERT_EQ_INT(admin(&h.s, "POST", NULL, "/__sim/users/%s/%s", uid, ops[i]), 200);
+    json_t *s = hook_stats(&h.s); /* waiting in the 10 s window */
+    OKS_ASSERT(json_is_false(json_object_get(s, "idle")));
+    OKS_ASSERT_EQ_INT(stat(s, "queued"), 4);
+    OKS_ASSERT_EQ_INT(stat(s, "attempted"), 0);
+    json_decref(s);
+    flush(&h.s);
+    /* dropped, 200, 400 (no retry), 200 */
+    s = hook_stats(&h.s);
+    OKS_ASSERT(json_is_true(json_object_get(s, "idle")));
+    OKS_ASSERT_EQ_INT(stat(s, "attempted"), 4);
+    OKS_ASSERT_EQ_INT(stat(s, "dropped"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "delivered"), 2);
+    OKS_ASSERT_EQ_INT(stat(s, "failed"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "attempted"),
+                      stat(s, "delivered") + stat(s, "failed") + stat(s, "dropped"));
+    OKS_ASSERT_EQ_INT(stat(s, "events_attempted"), 4);
+    OKS_ASSERT_EQ_INT(stat(s, "events_delivered"), 2);
+    OKS_ASSERT_EQ_INT(stat(s, "events_failed"), 1);
+    OKS_ASSERT_EQ_INT(stat(s, "events_dropped"), 1);
+    json_decref(s);
+    OKS_ASSERT_EQ_INT(simt_rx_count(h.rx), 3);
+    OKS_ASSERT_EQ_INT(admin(&h.s, "POST", "{\"reset_stats\":true}", "/__sim/hooks"), 200);
+    s = hook_stats(&h.s);
+    OKS_ASSERT_EQ_INT(stat(s, "attempted") + stat(s, "dropped") + stat(s, "events_failed"), 0);
     json_decref(s);
     stop_hooked(&h);
 }

@@ -70,19 +70,36 @@ typedef struct sim_user {
     uint8_t deleted;       /* deleted in Okta: 404 everywhere */
     uint8_t ever_assigned; /* the app has seen it: it belongs in the state dump */
     uint8_t custom;        /* created by admin: profile is `override` alone */
+    uint8_t apps_removed;  /* deactivation removed its app assignments (group grants ignored) */
+    uint8_t saved_direct;  /* "restore" mode: direct assignment to bring back on reactivation */
     int32_t manager;       /* index of the manager, -1 = none */
+    uint32_t version;      /* bumped by every admin change to the user (ETag) */
     uint64_t groups;       /* bit i = member of group i */
     int64_t created_ms, activated_ms, status_changed_ms, last_updated_ms, last_login_ms;
     int64_t assign_created_ms, assign_updated_ms;
     json_t *override; /* profile attributes set through the admin API (owned) */
 } sim_user;
 
+/* Group `type` values (spec GroupType). */
+enum sim_group_type { SIM_GT_OKTA = 0, SIM_GT_APP, SIM_GT_BUILT_IN };
+/* Index of the built-in Everyone group (not a bit in sim_user.groups: it holds every user). */
+#define SIM_G_EVERYONE SIM_MAX_GROUPS
+
 typedef struct sim_group {
     char id[SIM_ID_LEN];
     char name[64];
     bool app_assigned;
+    uint8_t type; /* enum sim_group_type */
     int64_t created_ms, last_updated_ms, last_membership_updated_ms;
 } sim_group;
+
+/* What deactivating a user does to its app assignments (Okta's pages disagree):
+ * REMOVE  - assignments are removed and stay removed after reactivation (the default);
+ * RESTORE - assignments are removed and come back on reactivation;
+ * KEEP    - assignments stay, listed with AppUser status INACTIVE. */
+enum sim_deact_apps { SIM_DEACT_REMOVE = 0, SIM_DEACT_RESTORE, SIM_DEACT_KEEP };
+const char *sim_deact_apps_name(int mode);
+int sim_deact_apps_parse(const char *s); /* -1 when unknown */
 
 typedef struct sim_org {
     pthread_rwlock_t lock;
@@ -96,18 +113,23 @@ typedef struct sim_org {
     uint32_t id_map_cap;
     sim_group groups[SIM_MAX_GROUPS];
     uint32_t n_groups;
+    sim_group everyone;   /* BUILT_IN, every user is a member */
+    int deact_apps;       /* enum sim_deact_apps; changed under the write lock */
     uint32_t *overridden; /* users with a profile override (login lookups scan these) */
     uint32_t n_overridden, cap_overridden;
 } sim_org;
 
 sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const char *domain,
-                     const char *app_id, const char *app_label, oks_err *err);
+                     const char *app_id, const char *app_label, int deact_apps, oks_err *err);
 void sim_org_free(sim_org *org);
 /* Lookups under the caller's lock; -1 when absent (deleted users are found: check ->deleted). */
 int64_t sim_org_find_id(const sim_org *org, const char *id);
 int64_t sim_org_find_login(const sim_org *org, const char *login);
 int64_t sim_org_find_user(const sim_org *org, const char *id_or_login);
+/* Group index (0..n_groups-1, or SIM_G_EVERYONE), -1 when unknown. */
 int sim_org_find_group(const sim_org *org, const char *id);
+const sim_group *sim_org_group(const sim_org *org, int g);
+bool sim_user_in_group(const sim_user *u, int g);
 bool sim_user_assigned(const sim_org *org, const sim_user *u);
 /* Effective scope of an assignment ("USER" or "GROUP"). */
 const char *sim_user_scope(const sim_org *org, const sim_user *u);
@@ -131,15 +153,34 @@ void sim_render_app_user(const sim_org *org, uint32_t idx, const char *base, boo
                          sim_buf *b);
 void sim_render_group(const sim_org *org, int g, const char *base, sim_buf *b);
 void sim_render_app(const sim_org *org, const char *base, sim_buf *b);
+/* ETag header value (W/"...") for GET /users/{id}; cap >= 24. */
+void sim_user_etag(const sim_org *org, uint32_t idx, char *out, size_t cap);
 
 /* ---- filter / search expressions (sim_expr.c) ---- */
 typedef struct sim_expr sim_expr;
-/* Attribute getter: text value of attr for the item, or NULL. is_time: compare as ISO time. */
-typedef const char *(*sim_expr_get)(void *item, const char *attr, char *buf, size_t cap);
-/* allowed: NULL = any attribute; otherwise a NULL-terminated list ("status", "lastUpdated"..).
- * ranged: attributes that accept gt/ge/lt/le (NULL = all). */
-sim_expr *sim_expr_parse(const char *text, const char *const *allowed, const char *const *ranged,
-                         oks_err *err);
+/* Attribute getter: the nth text value of attr for the item (nth > 0 only for multi-valued
+ * attributes such as a LogEvent's target.id), or NULL when there is none. */
+typedef const char *(*sim_expr_get)(void *item, const char *attr, int nth, char *buf, size_t cap);
+enum {
+    SIM_OP_EQ = 1u << 0,
+    SIM_OP_GT = 1u << 1,
+    SIM_OP_GE = 1u << 2,
+    SIM_OP_LT = 1u << 3,
+    SIM_OP_LE = 1u << 4,
+    SIM_OP_SW = 1u << 5,
+    SIM_OP_CO = 1u << 6,
+    SIM_OP_PR = 1u << 7,
+    SIM_OP_RANGE = SIM_OP_GT | SIM_OP_GE | SIM_OP_LT | SIM_OP_LE,
+};
+/* What an expression may use. Lists are NULL-terminated; a NULL list allows every attribute. */
+typedef struct sim_expr_rules {
+    const char *const *attrs;    /* attributes allowed at all */
+    unsigned ops;                /* operators allowed (SIM_OP_*) */
+    const char *const *ranged;   /* attributes that accept gt/ge/lt/le */
+    const char *const *contains; /* attributes that accept co */
+    bool exact;                  /* values compare case-sensitively (filter), else not (search) */
+} sim_expr_rules;
+sim_expr *sim_expr_parse(const char *text, const sim_expr_rules *rules, oks_err *err);
 bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item);
 void sim_expr_free(sim_expr *e);
 
@@ -160,14 +201,17 @@ void sim_logs_add(sim_logs *l, sim_hooks *hooks, const char *event_type, const c
 /* ---- server ---- */
 typedef struct sim_cfg {
     char *listen, *ready_file, *log_level, *token, *domain, *app_id, *app_label;
+    char *deactivate_apps;
     int64_t users, seed, groups;
-    int64_t rl_users_list, rl_user_get, rl_apps, rl_app_get, rl_groups, rl_logs, rl_other;
+    int64_t rl_users_list, rl_user_get, rl_apps, rl_app_get, rl_groups, rl_group_get, rl_logs,
+        rl_other;
     int64_t rl_window_ms, concurrency, max_connections, log_max_events;
     int64_t latency_ms, jitter_ms, fail_next, fail_status, error_permille, hang_next, hang_ms;
     int64_t truncate_next, malformed_next, force_429_next;
     bool bad_token;
     char *hook_url, *hook_secret, *hook_id;
     int64_t hook_window_ms, hook_timeout_ms, hook_max_batch, hook_duplicate_permille;
+    int64_t hook_drop_permille;
     bool hook_reorder;
 } sim_cfg;
 
@@ -177,6 +221,7 @@ enum sim_bucket {
     SIM_B_APPS,
     SIM_B_APP_GET,
     SIM_B_GROUPS,
+    SIM_B_GROUP_GET,
     SIM_B_LOGS,
     SIM_B_OTHER,
     SIM_B__COUNT
@@ -241,6 +286,7 @@ typedef struct sim_resp {
     unsigned status;
     sim_buf body;
     char *link_self, *link_next; /* full URLs (malloc'd), NULL = absent */
+    char etag[40];               /* ETag header value, "" = none */
     const char *content_type;
     bool stream_state; /* GET /__sim/state: body produced by sim_state_stream */
 } sim_resp;
@@ -269,13 +315,25 @@ void sim_api_groups(sim_req *r, sim_resp *resp, const char *rest);
 void sim_api_apps(sim_req *r, sim_resp *resp, const char *rest);
 void sim_api_logs(sim_req *r, sim_resp *resp);
 void sim_admin(sim_req *r, sim_resp *resp, const char *rest);
-/* Cursor pagination over users in index order (the cursor is the last user's id, opaque to
- * clients). Writes the JSON array and self/next links; takes the org read lock. */
+/* Opaque `after` cursors (sim_cursor.c): a position in one listing (`kind`), bound to the org's
+ * seed, so a cursor built by hand (a user id, say) or taken from another listing is refused. */
+enum {
+    SIM_CUR_USERS = 1,
+    SIM_CUR_APP_USERS,
+    SIM_CUR_GROUPS,
+    SIM_CUR_GROUP_MEMBERS /* + group index */
+};
+#define SIM_CURSOR_LEN 12 /* 11 characters + NUL */
+void sim_cursor_encode(const sim_org *org, int kind, uint32_t pos, char *out);
+bool sim_cursor_decode(const sim_org *org, int kind, const char *s, uint32_t *pos);
+
+/* Cursor pagination over users in index order. Writes the JSON array and self/next links;
+ * takes the org read lock. An `after` that is not a cursor of this listing gets 400 E0000054. */
 typedef bool (*sim_match_fn)(const sim_org *org, uint32_t idx, void *ctx);
 typedef void (*sim_item_fn)(const sim_org *org, uint32_t idx, const char *base, void *ctx,
                             sim_buf *b);
-void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, sim_match_fn match, sim_item_fn item,
-                  void *ctx);
+void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind, sim_match_fn match,
+                  sim_item_fn item, void *ctx);
 /* Parse "limit" (default, max); false = 400 already written to resp. */
 bool sim_parse_limit(sim_req *r, sim_resp *resp, int64_t def, int64_t max, int64_t *out);
 

@@ -147,18 +147,25 @@ static void admin_group(sim_req *r, sim_resp *resp, const char *rest)
     pthread_rwlock_unlock(&org->lock);
 }
 
+static const char *group_type_name(int t)
+{
+    return t == SIM_GT_APP ? "APP_GROUP" : t == SIM_GT_BUILT_IN ? "BUILT_IN" : "OKTA_GROUP";
+}
+
 static void admin_info(sim_req *r, sim_resp *resp)
 {
     sim_org *org = r->srv->org;
     json_t *groups = json_array();
     pthread_rwlock_rdlock(&org->lock);
     for (uint32_t g = 0; g < org->n_groups; g++)
-        json_array_append_new(groups, json_pack("{s:s,s:s,s:b}", "id", org->groups[g].id, "name",
-                                                org->groups[g].name, "app_assigned",
-                                                org->groups[g].app_assigned));
-    json_t *o =
-        json_pack("{s:s,s:s,s:s,s:I,s:o}", "base_url", r->base, "app_id", org->app_id, "domain",
-                  org->domain, "users", (json_int_t)org->n_users, "groups", groups);
+        json_array_append_new(groups, json_pack("{s:s,s:s,s:b,s:s}", "id", org->groups[g].id,
+                                                "name", org->groups[g].name, "app_assigned",
+                                                org->groups[g].app_assigned, "type",
+                                                group_type_name(org->groups[g].type)));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "base_url", r->base, "app_id",
+                          org->app_id, "domain", org->domain, "users", (json_int_t)org->n_users,
+                          "groups", groups, "everyone_group_id", org->everyone.id,
+                          "deactivate_apps", sim_deact_apps_name(org->deact_apps));
     pthread_rwlock_unlock(&org->lock);
     reply_json(resp, 200, o);
 }
@@ -211,6 +218,48 @@ static void admin_hooks(sim_req *r, sim_resp *resp, const char *rest)
     sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
 }
 
+/* GET/POST settings: {"deactivate_apps":"remove|restore|keep"}. A new mode applies to
+ * deactivations and reactivations from now on; users already deactivated keep their state. */
+static void admin_settings(sim_req *r, sim_resp *resp)
+{
+    sim_org *org = r->srv->org;
+    if (is(r, "POST")) {
+        json_t *body = parse_body(r, resp, true);
+        if (!body)
+            return;
+        const char *key;
+        json_t *val;
+        json_object_foreach(body, key, val)
+        {
+            if (strcmp(key, "deactivate_apps") != 0) {
+                sim_resp_error(resp, 400, "E0000001", "unknown setting", r->request_id);
+                json_decref(body);
+                return;
+            }
+        }
+        json_t *mode = json_object_get(body, "deactivate_apps");
+        int m = mode ? sim_deact_apps_parse(json_string_value(mode)) : -2;
+        json_decref(body);
+        if (m == -1) {
+            sim_resp_error(resp, 400, "E0000001",
+                           "deactivate_apps must be \"remove\", \"restore\" or \"keep\"",
+                           r->request_id);
+            return;
+        }
+        pthread_rwlock_wrlock(&org->lock);
+        if (m >= 0)
+            org->deact_apps = m;
+        pthread_rwlock_unlock(&org->lock);
+    } else if (!is(r, "GET")) {
+        sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+        return;
+    }
+    pthread_rwlock_rdlock(&org->lock);
+    json_t *o = json_pack("{s:s}", "deactivate_apps", sim_deact_apps_name(org->deact_apps));
+    pthread_rwlock_unlock(&org->lock);
+    reply_json(resp, 200, o);
+}
+
 static void admin_reset(sim_req *r, sim_resp *resp)
 {
     sim_server *srv = r->srv;
@@ -241,6 +290,8 @@ void sim_admin(sim_req *r, sim_resp *resp, const char *rest)
         admin_hooks(r, resp, "");
     } else if (strncmp(rest, "hooks/", 6) == 0) {
         admin_hooks(r, resp, rest + 6);
+    } else if (strcmp(rest, "settings") == 0) {
+        admin_settings(r, resp);
     } else if (strcmp(rest, "reset") == 0 && is(r, "POST")) {
         admin_reset(r, resp);
     } else if (strcmp(rest, "stats") == 0) {

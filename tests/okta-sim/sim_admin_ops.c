@@ -56,6 +56,7 @@ static void emit(sim_server *srv, const char *type, const char *msg, uint32_t id
 static void touch(sim_user *u)
 {
     u->last_updated_ms = oks_now_wall_ms();
+    u->version++;
 }
 
 static void set_status(sim_user *u, int st)
@@ -64,10 +65,41 @@ static void set_status(sim_user *u, int st)
     u->status = (uint8_t)st;
     u->status_changed_ms = now;
     u->last_updated_ms = now;
+    u->version++;
     if (st == SIM_ST_ACTIVE && u->activated_ms < 0)
         u->activated_ms = now;
     /* The app assignment reflects the user's state change (AppUser status). */
     u->assign_updated_ms = now;
+}
+
+static void assignment_changed(sim_server *srv, uint32_t idx, bool was, const char *uri);
+
+/* Deactivation and app assignments, per the simulator's mode (sim_deact_apps): in "remove" and
+ * "restore" Okta's removal job unassigns the user from the app (after the deactivate event). */
+static void deactivate(sim_server *srv, uint32_t idx, const char *uri)
+{
+    sim_user *u = &srv->org->users[idx];
+    bool was = sim_user_assigned(srv->org, u);
+    set_status(u, SIM_ST_DEPROVISIONED);
+    emit(srv, "user.lifecycle.deactivate", "Deactivate Okta user", idx, -1, false, uri);
+    if (srv->org->deact_apps == SIM_DEACT_KEEP)
+        return;
+    u->saved_direct = u->direct;
+    u->direct = 0;
+    u->apps_removed = 1;
+    assignment_changed(srv, idx, was, uri);
+}
+
+/* Leaving DEPROVISIONED: "restore" brings the assignments back, "remove" leaves them gone. */
+static void reactivated(sim_server *srv, uint32_t idx, const char *uri)
+{
+    sim_user *u = &srv->org->users[idx];
+    if (!u->apps_removed || srv->org->deact_apps != SIM_DEACT_RESTORE)
+        return;
+    bool was = sim_user_assigned(srv->org, u);
+    u->direct = u->saved_direct;
+    u->apps_removed = 0;
+    assignment_changed(srv, idx, was, uri);
 }
 
 int sim_op_lifecycle(sim_server *srv, uint32_t idx, const char *op, const char *uri, oks_err *err)
@@ -77,8 +109,7 @@ int sim_op_lifecycle(sim_server *srv, uint32_t idx, const char *op, const char *
     if (strcmp(op, "deactivate") == 0) {
         if (st == SIM_ST_DEPROVISIONED)
             return oks_err_set(err, OKS_E_CONFLICT, "user is already deactivated");
-        set_status(u, SIM_ST_DEPROVISIONED);
-        emit(srv, "user.lifecycle.deactivate", "Deactivate Okta user", idx, -1, false, uri);
+        deactivate(srv, idx, uri);
     } else if (strcmp(op, "reactivate") == 0 || strcmp(op, "activate") == 0) {
         if (st == SIM_ST_ACTIVE)
             return oks_err_set(err, OKS_E_CONFLICT, "user is already active");
@@ -87,6 +118,8 @@ int sim_op_lifecycle(sim_server *srv, uint32_t idx, const char *op, const char *
             emit(srv, "user.lifecycle.reactivate", "Reactivate Okta user", idx, -1, false, uri);
         else
             emit(srv, "user.lifecycle.activate", "Activate Okta user", idx, -1, false, uri);
+        if (st == SIM_ST_DEPROVISIONED)
+            reactivated(srv, idx, uri);
     } else if (strcmp(op, "suspend") == 0) {
         if (st != SIM_ST_ACTIVE)
             return oks_err_set(err, OKS_E_CONFLICT, "only ACTIVE users can be suspended");
@@ -108,12 +141,11 @@ int sim_op_delete(sim_server *srv, uint32_t idx, const char *uri, oks_err *err)
     sim_user *u = &srv->org->users[idx];
     (void)err;
     /* Okta deactivates a user before deleting it. */
-    if (u->status != SIM_ST_DEPROVISIONED) {
-        set_status(u, SIM_ST_DEPROVISIONED);
-        emit(srv, "user.lifecycle.deactivate", "Deactivate Okta user", idx, -1, false, uri);
-    }
+    if (u->status != SIM_ST_DEPROVISIONED)
+        deactivate(srv, idx, uri);
     emit(srv, "user.lifecycle.delete.initiated", "Delete Okta user initiated", idx, -1, false, uri);
     u->deleted = 1;
+    srv->org->everyone.last_membership_updated_ms = oks_now_wall_ms();
     return 0;
 }
 
@@ -171,6 +203,8 @@ int sim_op_assign(sim_server *srv, uint32_t idx, bool assign, const char *uri, o
     if (!assign && !u->direct)
         return oks_err_set(err, OKS_E_NOTFOUND, "user is not assigned to the app directly");
     u->direct = assign;
+    if (assign)
+        u->apps_removed = 0; /* a new assignment after a removal: group grants count again */
     assignment_changed(srv, idx, was, uri);
     return 0;
 }
@@ -178,6 +212,8 @@ int sim_op_assign(sim_server *srv, uint32_t idx, bool assign, const char *uri, o
 int sim_op_membership(sim_server *srv, uint32_t idx, int g, bool add, const char *uri, oks_err *err)
 {
     sim_user *u = &srv->org->users[idx];
+    if (g == SIM_G_EVERYONE)
+        return oks_err_set(err, OKS_E_CONFLICT, "the Everyone group's membership is built in");
     bool member = (u->groups >> g) & 1;
     if (member == add)
         return oks_err_set(err, OKS_E_CONFLICT, add ? "already a member" : "not a member");
@@ -186,6 +222,8 @@ int sim_op_membership(sim_server *srv, uint32_t idx, int g, bool add, const char
         u->groups |= 1ULL << g;
     else
         u->groups &= ~(1ULL << g);
+    if (add && srv->org->groups[g].app_assigned)
+        u->apps_removed = 0; /* a new app-group grant assigns the user again */
     srv->org->groups[g].last_membership_updated_ms = oks_now_wall_ms();
     if (add)
         emit(srv, "group.user_membership.add", "Add user to group membership", idx, g, false, uri);
@@ -223,6 +261,7 @@ int64_t sim_op_create(sim_server *srv, json_t *body, const char *uri, oks_err *e
     u->activated_ms = st == SIM_ST_STAGED ? -1 : now;
     u->last_login_ms = -1;
     u->assign_created_ms = u->assign_updated_ms = now;
+    org->everyone.last_membership_updated_ms = now;
     emit(srv, "user.lifecycle.create", "Create Okta user", (uint32_t)idx, -1, false, uri);
     if (st == SIM_ST_ACTIVE)
         emit(srv, "user.lifecycle.activate", "Activate Okta user", (uint32_t)idx, -1, false, uri);

@@ -67,5 +67,5 @@ void sim_api_apps(sim_req *r, sim_resp *resp, const char *rest)
     if (!sim_parse_limit(r, resp, 50, 500, &limit))
         return;
     app_ctx ac = {want_expand(r)};
-    sim_paginate(r, resp, limit, assigned, app_item, &ac);
+    sim_paginate(r, resp, limit, SIM_CUR_APP_USERS, assigned, app_item, &ac);
 }

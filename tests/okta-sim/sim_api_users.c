@@ -7,20 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, sim_match_fn match, sim_item_fn item,
-                  void *ctx)
+void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind, sim_match_fn match,
+                  sim_item_fn item, void *ctx)
 {
     sim_org *org = r->srv->org;
     const char *after = sim_req_arg(r, "after");
     pthread_rwlock_rdlock(&org->lock);
     uint32_t start = 0;
     if (after) {
-        int64_t a = sim_org_find_id(org, after);
-        if (a < 0) {
+        uint32_t pos;
+        if (!sim_cursor_decode(org, cursor_kind, after, &pos) || pos >= org->n_users) {
             sim_resp_error(resp, 400, "E0000054", "Invalid paging request.", r->request_id);
             goto out;
         }
-        start = (uint32_t)a + 1;
+        start = pos + 1;
     }
     int64_t n = 0;
     int64_t last = -1;
@@ -41,8 +41,11 @@ void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, sim_match_fn match,
     }
     sim_buf_add(&resp->body, "]", 1);
     resp->link_self = sim_link(r, after);
-    if (more && last >= 0)
-        resp->link_next = sim_link(r, org->users[last].id);
+    if (more && last >= 0) {
+        char cur[SIM_CURSOR_LEN];
+        sim_cursor_encode(org, cursor_kind, (uint32_t)last, cur);
+        resp->link_next = sim_link(r, cur);
+    }
 out:
     pthread_rwlock_unlock(&org->lock);
 }
@@ -52,11 +55,13 @@ typedef struct user_item {
     uint32_t idx;
 } user_item;
 
-static const char *user_attr(void *p, const char *attr, char *buf, size_t cap)
+static const char *user_attr(void *p, const char *attr, int nth, char *buf, size_t cap)
 {
     user_item *it = p;
     const sim_user *u = &it->org->users[it->idx];
     int64_t t = -2;
+    if (nth > 0)
+        return NULL;
     if (strcmp(attr, "status") == 0)
         return sim_status_name(u->status);
     if (strcmp(attr, "id") == 0)
@@ -98,17 +103,23 @@ static void list_item(const sim_org *org, uint32_t idx, const char *base, void *
     sim_render_user(org, idx, base, false, b);
 }
 
+/* filter: Okta's seven attributes, eq only (lastUpdated also ranges), values case-sensitive.
+ * search: any attribute, eq/sw/gt/ge/lt/le/pr, co only on four profile attributes, values
+ * case-insensitive (spec listUsers). */
+static const char *const filter_attrs[] = {
+    "status",           "lastUpdated", "id", "profile.login", "profile.email", "profile.firstName",
+    "profile.lastName", NULL};
+static const char *const filter_ranged[] = {"lastUpdated", NULL};
+static const char *const search_contains[] = {"profile.firstName", "profile.lastName",
+                                              "profile.email", "profile.login", NULL};
+static const sim_expr_rules filter_rules = {
+    .attrs = filter_attrs, .ops = SIM_OP_EQ | SIM_OP_RANGE, .ranged = filter_ranged, .exact = true};
+static const sim_expr_rules search_rules = {.ops = SIM_OP_EQ | SIM_OP_RANGE | SIM_OP_SW |
+                                                   SIM_OP_CO | SIM_OP_PR,
+                                            .contains = search_contains};
+
 static void list_users(sim_req *r, sim_resp *resp)
 {
-    static const char *const filter_attrs[] = {"status",
-                                               "lastUpdated",
-                                               "id",
-                                               "profile.login",
-                                               "profile.email",
-                                               "profile.firstName",
-                                               "profile.lastName",
-                                               NULL};
-    static const char *const filter_ranged[] = {"lastUpdated", NULL};
     int64_t limit;
     oks_err err = {0};
     list_ctx lc = {0};
@@ -116,29 +127,28 @@ static void list_users(sim_req *r, sim_resp *resp)
         return;
     const char *search = sim_req_arg(r, "search"), *filter = sim_req_arg(r, "filter");
     if (search)
-        lc.expr = sim_expr_parse(search, NULL, NULL, &err);
+        lc.expr = sim_expr_parse(search, &search_rules, &err);
     else if (filter)
-        lc.expr = sim_expr_parse(filter, filter_attrs, filter_ranged, &err);
+        lc.expr = sim_expr_parse(filter, &filter_rules, &err);
     if ((search || filter) && !lc.expr) {
         sim_resp_error(resp, 400, "E0000031", "Invalid search criteria.", r->request_id);
         return;
     }
-    sim_paginate(r, resp, limit, list_match, list_item, &lc);
+    sim_paginate(r, resp, limit, SIM_CUR_USERS, list_match, list_item, &lc);
     sim_expr_free(lc.expr);
 }
 
+/* Every group the user belongs to, Everyone first (no pagination: spec listUserGroups). */
 static void user_groups(sim_req *r, sim_resp *resp, uint32_t idx)
 {
     sim_org *org = r->srv->org;
     const sim_user *u = &org->users[idx];
-    bool first = true;
     sim_buf_add(&resp->body, "[", 1);
+    sim_render_group(org, SIM_G_EVERYONE, r->base, &resp->body);
     for (uint32_t g = 0; g < org->n_groups; g++) {
-        if (!(u->groups & (1ULL << g)))
+        if (!sim_user_in_group(u, (int)g))
             continue;
-        if (!first)
-            sim_buf_add(&resp->body, ",", 1);
-        first = false;
+        sim_buf_add(&resp->body, ",", 1);
         sim_render_group(org, (int)g, r->base, &resp->body);
     }
     sim_buf_add(&resp->body, "]", 1);
@@ -171,6 +181,7 @@ void sim_api_users(sim_req *r, sim_resp *resp, const char *rest)
         user_groups(r, resp, (uint32_t)idx);
     } else {
         sim_render_user(org, (uint32_t)idx, r->base, true, &resp->body);
+        sim_user_etag(org, (uint32_t)idx, resp->etag, sizeof resp->etag);
     }
     pthread_rwlock_unlock(&org->lock);
 }
@@ -181,22 +192,52 @@ typedef struct member_ctx {
 
 static bool member_match(const sim_org *org, uint32_t idx, void *ctx)
 {
-    return (org->users[idx].groups >> ((member_ctx *)ctx)->group) & 1;
+    return sim_user_in_group(&org->users[idx], ((member_ctx *)ctx)->group);
 }
 
+/* Position p in the group listing: 0 is Everyone (Okta's oldest group), then groups in order. */
+static int group_at(uint32_t p)
+{
+    return p == 0 ? SIM_G_EVERYONE : (int)p - 1;
+}
+
+/* GET /groups: `limit` (default and max 10000, spec listGroups) and an opaque `after`. */
 static void list_groups(sim_req *r, sim_resp *resp)
 {
     sim_org *org = r->srv->org;
+    const char *after = sim_req_arg(r, "after");
+    int64_t limit;
+    uint32_t start = 0, total;
+    if (!sim_parse_limit(r, resp, 10000, 10000, &limit))
+        return;
     pthread_rwlock_rdlock(&org->lock);
+    total = org->n_groups + 1;
+    if (after) {
+        uint32_t pos;
+        if (!sim_cursor_decode(org, SIM_CUR_GROUPS, after, &pos) || pos >= total) {
+            sim_resp_error(resp, 400, "E0000054", "Invalid paging request.", r->request_id);
+            pthread_rwlock_unlock(&org->lock);
+            return;
+        }
+        start = pos + 1;
+    }
+    uint32_t end = start + (uint32_t)(limit < (int64_t)total ? limit : total);
+    if (end > total)
+        end = total;
     sim_buf_add(&resp->body, "[", 1);
-    for (uint32_t g = 0; g < org->n_groups; g++) {
-        if (g)
+    for (uint32_t p = start; p < end; p++) {
+        if (p > start)
             sim_buf_add(&resp->body, ",", 1);
-        sim_render_group(org, (int)g, r->base, &resp->body);
+        sim_render_group(org, group_at(p), r->base, &resp->body);
     }
     sim_buf_add(&resp->body, "]", 1);
+    resp->link_self = sim_link(r, after);
+    if (end < total && end > start) {
+        char cur[SIM_CURSOR_LEN];
+        sim_cursor_encode(org, SIM_CUR_GROUPS, end - 1, cur);
+        resp->link_next = sim_link(r, cur);
+    }
     pthread_rwlock_unlock(&org->lock);
-    resp->link_self = sim_link(r, NULL);
 }
 
 /* rest: "" (list groups) or "{groupId}/users" or "{groupId}". */
@@ -226,5 +267,5 @@ void sim_api_groups(sim_req *r, sim_resp *resp, const char *rest)
     if (!sim_parse_limit(r, resp, 1000, 10000, &limit))
         return;
     member_ctx mc = {g};
-    sim_paginate(r, resp, limit, member_match, list_item, &mc);
+    sim_paginate(r, resp, limit, SIM_CUR_GROUP_MEMBERS + g, member_match, list_item, &mc);
 }

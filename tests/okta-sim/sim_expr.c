@@ -2,7 +2,9 @@
 /*
  * Okta's filter/search expression language, the subset sync code uses:
  *   attr (eq|gt|ge|lt|le|sw|co) "value"  |  attr pr  |  ( ... )  joined by and / or.
- * Values compare case-insensitively; time attributes compare as instants.
+ * Operators and and/or are case-insensitive, attribute names case-sensitive. Values compare
+ * case-sensitively for `filter` and case-insensitively for `search` (rules.exact); time
+ * attributes compare as instants. A multi-valued attribute matches when any value does.
  */
 #include "sim.h"
 
@@ -18,13 +20,14 @@ enum { OP_EQ, OP_GT, OP_GE, OP_LT, OP_LE, OP_SW, OP_CO, OP_PR };
 
 struct sim_expr {
     int kind, op;
+    bool exact;
     char *attr, *value;
     sim_expr *l, *r;
 };
 
 typedef struct parser {
     const char *s;
-    const char *const *allowed, *const *ranged;
+    const sim_expr_rules *rules;
     oks_err *err;
     int depth;
 } parser;
@@ -64,6 +67,17 @@ static bool in_list(const char *const *list, const char *s)
         if (strcmp(*list, s) == 0)
             return true;
     return false;
+}
+
+static bool op_allowed(const sim_expr_rules *rules, int op, const char *attr)
+{
+    if (op < 0 || !(rules->ops & (1u << op)) || !in_list(rules->attrs, attr))
+        return false;
+    if ((1u << op) & SIM_OP_RANGE)
+        return in_list(rules->ranged, attr);
+    if (op == OP_CO)
+        return in_list(rules->contains, attr);
+    return true;
 }
 
 static sim_expr *node(int kind)
@@ -120,7 +134,8 @@ static sim_expr *parse_cmp(parser *p)
         if (strcasecmp(op, ops[i]) == 0)
             e->op = i;
     e->attr = strdup(attr);
-    if (e->op < 0 || !in_list(p->allowed, attr) || (e->op != OP_EQ && !in_list(p->ranged, attr)))
+    e->exact = p->rules->exact;
+    if (!e->attr || !op_allowed(p->rules, e->op, attr))
         goto bad;
     if (e->op != OP_PR && !(e->value = quoted(p)))
         goto bad;
@@ -157,10 +172,9 @@ static sim_expr *parse_or(parser *p)
     return parse_chain(p, N_OR, "or");
 }
 
-sim_expr *sim_expr_parse(const char *text, const char *const *allowed, const char *const *ranged,
-                         oks_err *err)
+sim_expr *sim_expr_parse(const char *text, const sim_expr_rules *rules, oks_err *err)
 {
-    parser p = {.s = text, .allowed = allowed, .ranged = ranged, .err = err};
+    parser p = {.s = text, .rules = rules, .err = err};
     sim_expr *e = parse_or(&p);
     skip_ws(&p);
     if (!e || *p.s) {
@@ -177,40 +191,49 @@ static bool is_time_attr(const char *a)
            !strcmp(a, "activated") || !strcmp(a, "published") || !strcmp(a, "lastLogin");
 }
 
-static int compare(const char *attr, const char *have, const char *want)
+static int compare(const sim_expr *e, const char *have)
 {
     int64_t a, b;
-    if (is_time_attr(attr) && oks_time_parse_iso8601(have, &a) && oks_time_parse_iso8601(want, &b))
+    if (is_time_attr(e->attr) && oks_time_parse_iso8601(have, &a) &&
+        oks_time_parse_iso8601(e->value, &b))
         return a < b ? -1 : a > b;
-    return strcasecmp(have, want);
+    return e->exact ? strcmp(have, e->value) : strcasecmp(have, e->value);
+}
+
+static bool match_value(const sim_expr *e, const char *have)
+{
+    size_t n = strlen(e->value);
+    switch (e->op) {
+    case OP_EQ:
+        return compare(e, have) == 0;
+    case OP_GT:
+        return compare(e, have) > 0;
+    case OP_GE:
+        return compare(e, have) >= 0;
+    case OP_LT:
+        return compare(e, have) < 0;
+    case OP_LE:
+        return compare(e, have) <= 0;
+    case OP_SW:
+        return e->exact ? strncmp(have, e->value, n) == 0 : strncasecmp(have, e->value, n) == 0;
+    case OP_CO:
+        return (e->exact ? strstr(have, e->value) : strcasestr(have, e->value)) != NULL;
+    default:
+        return false;
+    }
 }
 
 static bool eval_cmp(const sim_expr *e, sim_expr_get get, void *item)
 {
     char buf[512];
-    const char *have = get(item, e->attr, buf, sizeof buf);
-    if (e->op == OP_PR)
-        return have != NULL;
-    if (!have)
-        return false;
-    switch (e->op) {
-    case OP_EQ:
-        return compare(e->attr, have, e->value) == 0;
-    case OP_GT:
-        return compare(e->attr, have, e->value) > 0;
-    case OP_GE:
-        return compare(e->attr, have, e->value) >= 0;
-    case OP_LT:
-        return compare(e->attr, have, e->value) < 0;
-    case OP_LE:
-        return compare(e->attr, have, e->value) <= 0;
-    case OP_SW:
-        return strncasecmp(have, e->value, strlen(e->value)) == 0;
-    case OP_CO:
-        return strcasestr(have, e->value) != NULL;
-    default:
-        return false;
+    for (int nth = 0; nth < 64; nth++) {
+        const char *have = get(item, e->attr, nth, buf, sizeof buf);
+        if (!have)
+            return false;
+        if (e->op == OP_PR || match_value(e, have))
+            return true;
     }
+    return false;
 }
 
 bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item)

@@ -2,8 +2,11 @@
  * Event-hook delivery the way Okta does it (okta-reference §1.2-1.5): events recorded within the
  * batching window go out together in one POST {eventType:"com.okta.event_hook", ..., data:
  * {events:[...]}} with `Authorization: <secret>`; 3 s timeout; one retry on timeout, connection
- * error or 5xx; none on 4xx. Optional duplicates and reordering. Runs on its own thread so API
- * threads only append to a queue.
+ * error or 5xx; none on 4xx. Optional duplicates, reordering and dropped deliveries (a share of
+ * deliveries is never sent, as if Okta's attempt and its retry were both lost). Runs on its own
+ * thread so API threads only append to a queue.
+ *
+ * Counters (GET /__sim/hooks/stats): attempted = delivered + failed + dropped once `idle`.
  */
 #include "sim.h"
 
@@ -23,7 +26,7 @@ struct sim_hooks {
     pthread_t th;
     bool started, stop, flush, busy;
     char *url, *secret, *source;
-    int64_t window_ms, timeout_ms, max_batch, dup_permille;
+    int64_t window_ms, timeout_ms, max_batch, dup_permille, drop_permille, drop_next;
     bool reorder;
     char **q;
     size_t qlen, qcap;
@@ -31,6 +34,7 @@ struct sim_hooks {
     char *held; /* reorder: a built body waiting to go out after the next one */
     int64_t held_mono;
     uint64_t rng, enqueued, posts, delivered, events_delivered, retried, failed, duplicates;
+    uint64_t attempted, events_attempted, dropped, events_dropped, events_failed;
     long last_status;
     char last_error[CURL_ERROR_SIZE];
     CURL *curl;
@@ -133,16 +137,38 @@ static size_t count_events(const char *body)
     return n;
 }
 
-/* Send one body (and its duplicate when asked); updates the counters. */
+/* Under the lock: whether the next delivery is to be lost (drop_next first, then the share). */
+static bool take_drop(sim_hooks *h)
+{
+    if (h->drop_next > 0) {
+        h->drop_next--;
+        return true;
+    }
+    h->rng = sim_mix64(h->rng);
+    return h->drop_permille > 0 && (int64_t)((h->rng >> 12) % 1000) < h->drop_permille;
+}
+
+/* Send one body (and its duplicate when asked), or drop it; updates the counters. */
 static void send_body(sim_hooks *h, char *body)
 {
+    size_t nev = count_events(body);
     pthread_mutex_lock(&h->mu);
     char *url = strdup(h->url ? h->url : ""), *secret = strdup(h->secret ? h->secret : "");
     int64_t timeout = h->timeout_ms;
     h->rng = sim_mix64(h->rng);
     bool dup = h->dup_permille > 0 && (int64_t)(h->rng % 1000) < h->dup_permille;
+    bool drop = take_drop(h);
+    h->attempted++;
+    h->events_attempted += nev;
+    if (drop) {
+        h->dropped++;
+        h->events_dropped += nev;
+    }
     pthread_mutex_unlock(&h->mu);
-    size_t nev = count_events(body);
+    if (drop) {
+        oks_log_fields(OKS_LOG_INFO, "event hook delivery dropped on purpose", NULL);
+        goto out;
+    }
     bool ok = url && secret && *url && deliver(h, url, secret, body, timeout);
     if (ok && dup) {
         /* A redelivery is a new request: fresh eventId, same events (same uuids). */
@@ -160,8 +186,10 @@ static void send_body(sim_hooks *h, char *body)
         h->duplicates += dup;
     } else {
         h->failed++;
+        h->events_failed += nev;
     }
     pthread_mutex_unlock(&h->mu);
+out:
     free(url);
     free(secret);
     free(body);
@@ -246,6 +274,7 @@ sim_hooks *sim_hooks_new(const sim_cfg *cfg, const char *domain)
     h->timeout_ms = cfg->hook_timeout_ms;
     h->max_batch = cfg->hook_max_batch;
     h->dup_permille = cfg->hook_duplicate_permille;
+    h->drop_permille = cfg->hook_drop_permille;
     h->reorder = cfg->hook_reorder;
     h->rng = (uint64_t)cfg->seed ^ 0x5bd1e995u;
     h->curl = curl_easy_init();
@@ -331,6 +360,7 @@ bool sim_hooks_flush(sim_hooks *h, int64_t timeout_ms)
 json_t *sim_hooks_stats(sim_hooks *h)
 {
     pthread_mutex_lock(&h->mu);
+    bool idle = h->qlen == 0 && !h->busy && !h->held;
     json_t *o = json_pack(
         "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b}", "url", h->url, "queued",
         (json_int_t)h->qlen, "enqueued", (json_int_t)h->enqueued, "posts", (json_int_t)h->posts,
@@ -338,7 +368,16 @@ json_t *sim_hooks_stats(sim_hooks *h)
         "retried", (json_int_t)h->retried, "failed", (json_int_t)h->failed, "duplicates",
         (json_int_t)h->duplicates, "last_status", (json_int_t)h->last_status, "last_error",
         h->last_error, "window_ms", (json_int_t)h->window_ms, "reorder", h->reorder);
+    json_t *more = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "attempted", (json_int_t)h->attempted,
+        "events_attempted", (json_int_t)h->events_attempted, "dropped", (json_int_t)h->dropped,
+        "events_dropped", (json_int_t)h->events_dropped, "events_failed",
+        (json_int_t)h->events_failed, "drop_permille", (json_int_t)h->drop_permille, "drop_next",
+        (json_int_t)h->drop_next, "idle", idle);
     pthread_mutex_unlock(&h->mu);
+    if (o && more)
+        json_object_update(o, more);
+    json_decref(more);
     return o;
 }
 
@@ -383,7 +422,11 @@ int sim_hooks_configure(sim_hooks *h, json_t *obj, oks_err *err)
                      set_int(&h->max_batch, json_object_get(obj, "max_batch"), "max_batch", 1,
                              10000, err) ||
                      set_int(&h->dup_permille, json_object_get(obj, "duplicate_permille"),
-                             "duplicate_permille", 0, 1000, err)
+                             "duplicate_permille", 0, 1000, err) ||
+                     set_int(&h->drop_permille, json_object_get(obj, "drop_permille"),
+                             "drop_permille", 0, 1000, err) ||
+                     set_int(&h->drop_next, json_object_get(obj, "drop_next"), "drop_next", 0,
+                             1000000, err)
                  ? -1
                  : 0;
     if (rc == 0 && ro)
@@ -391,6 +434,8 @@ int sim_hooks_configure(sim_hooks *h, json_t *obj, oks_err *err)
     if (rc == 0 && json_is_true(json_object_get(obj, "reset_stats"))) {
         h->posts = h->delivered = h->events_delivered = h->retried = h->failed = 0;
         h->duplicates = h->enqueued = 0;
+        h->attempted = h->events_attempted = h->dropped = h->events_dropped = 0;
+        h->events_failed = 0;
         h->last_status = 0;
         h->last_error[0] = '\0';
     }

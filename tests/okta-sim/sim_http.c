@@ -94,7 +94,10 @@ bool sim_parse_limit(sim_req *r, sim_resp *resp, int64_t def, int64_t max, int64
     return true;
 }
 
-/* Which rate-limit bucket a path falls in (okta-reference §5.1) and its route template. */
+/* Which rate-limit bucket a path falls in and its route template. Buckets follow Okta's last
+ * published management table (okta-reference §5.1; docs/okta-simulator.md "Rate-limit
+ * buckets"): /apps except /apps/{id} = apps, /apps/{id} only = app_get, /groups except
+ * /groups/{id} = groups, /groups/{id} only = group_get, GET /users/{idOrLogin} = user_get. */
 static int classify(const char *path, const char **route)
 {
     const char *rest;
@@ -114,8 +117,13 @@ static int classify(const char *path, const char **route)
             return *route = "/api/v1/apps/{id}/users/{userId}", SIM_B_APPS;
         return *route = "/api/v1/apps/{id}/users", SIM_B_APPS;
     }
-    if (strncmp(path, "/api/v1/groups", 14) == 0)
+    if (strcmp(path, "/api/v1/groups") == 0)
+        return *route = "/api/v1/groups", SIM_B_GROUPS;
+    if (strncmp(path, "/api/v1/groups/", 15) == 0) {
+        if (!strchr(path + 15, '/'))
+            return *route = "/api/v1/groups/{id}", SIM_B_GROUP_GET;
         return *route = "/api/v1/groups/{id}/users", SIM_B_GROUPS;
+    }
     if (strcmp(path, "/api/v1/logs") == 0)
         return *route = "/api/v1/logs", SIM_B_LOGS;
     return *route = "other", SIM_B_OTHER;
@@ -256,6 +264,8 @@ static enum MHD_Result send_resp(sim_req *r, sim_resp *resp, const rl_hdr *h)
         snprintf(v, sizeof v, "%lld", (long long)h->reset);
         MHD_add_response_header(mr, "X-Rate-Limit-Reset", v);
     }
+    if (resp->etag[0])
+        MHD_add_response_header(mr, "ETag", resp->etag);
     char lk[4200];
     if (resp->link_self && strlen(resp->link_self) < 4096) {
         snprintf(lk, sizeof lk, "<%s>; rel=\"self\"", resp->link_self);

@@ -1,6 +1,9 @@
 /*
  * The System Log: a bounded ring of LogEvents (oldest dropped first) served by /api/v1/logs and
  * handed to the event-hook deliverer as they are recorded. Cursors are "<published ms>_<seq>".
+ * A polling query (no `until`) always links a next page; a bounded query (`until` given) ends
+ * with no next link once nothing more matches before `until`. `filter` works on eventType,
+ * uuid, published, severity, actor.id/type/alternateId and target.id/type (any target).
  */
 #include "sim.h"
 
@@ -11,10 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SIM_ACTOR_ID "00uadmin000000000001"
+#define SIM_ACTOR_LOGIN "admin@okta-sim.example"
+
 typedef struct log_ev {
     int64_t published_ms;
     char type[64];
+    char uuid[37];
     char *json;
+    char *targets; /* "id\0type\0id\0type\0...\0": what filters on target.* look at */
 } log_ev;
 
 struct sim_logs {
@@ -44,8 +52,10 @@ void sim_logs_free(sim_logs *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->cap; i++)
+    for (size_t i = 0; i < l->cap; i++) {
         free(l->ring[i].json);
+        free(l->ring[i].targets);
+    }
     free(l->ring);
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -95,15 +105,35 @@ static json_t *build_event(const char *uuid, int64_t now, const char *event_type
         "s:{s:{s:s,s:s}},s:{s:[]},s:{s:n,s:n,s:n,s:n,s:n}}",
         "uuid", uuid, "published", published, "eventType", event_type, "version", "0",
         "displayMessage", message, "severity", "INFO", "legacyEventType", legacy, "actor", "id",
-        "00uadmin000000000001", "type", "User", "alternateId", "admin@okta-sim.example",
-        "displayName", "Sim Admin", "detailEntry", "client", "userAgent", "rawUserAgent",
-        "okta-sim/1.0", "os", "Unknown", "browser", "UNKNOWN", "zone", "null", "device", "Computer",
-        "id", "ipAddress", "127.0.0.1", "geographicalContext", "device", "authenticationContext",
-        "authenticationProvider", "credentialProvider", "credentialType", "issuer", "interface",
-        "WEB", "authenticationStep", 0, "externalSessionId", "outcome", "result", "SUCCESS",
-        "reason", "target", tg, "transaction", "type", "WEB", "id", txid, "detail", "debugContext",
-        "debugData", "requestId", txid, "requestUri", request_uri, "request", "ipChain",
-        "securityContext", "asNumber", "asOrg", "isp", "domain", "isProxy");
+        SIM_ACTOR_ID, "type", "User", "alternateId", SIM_ACTOR_LOGIN, "displayName", "Sim Admin",
+        "detailEntry", "client", "userAgent", "rawUserAgent", "okta-sim/1.0", "os", "Unknown",
+        "browser", "UNKNOWN", "zone", "null", "device", "Computer", "id", "ipAddress", "127.0.0.1",
+        "geographicalContext", "device", "authenticationContext", "authenticationProvider",
+        "credentialProvider", "credentialType", "issuer", "interface", "WEB", "authenticationStep",
+        0, "externalSessionId", "outcome", "result", "SUCCESS", "reason", "target", tg,
+        "transaction", "type", "WEB", "id", txid, "detail", "debugContext", "debugData",
+        "requestId", txid, "requestUri", request_uri, "request", "ipChain", "securityContext",
+        "asNumber", "asOrg", "isp", "domain", "isProxy");
+}
+
+static char *pack_targets(const sim_target *targets, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(targets[i].id) + strlen(targets[i].type) + 2;
+    char *p = malloc(len), *w = p;
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *f[2] = {targets[i].id, targets[i].type};
+        for (int k = 0; k < 2; k++) {
+            size_t fl = strlen(f[k]) + 1;
+            memcpy(w, f[k], fl);
+            w += fl;
+        }
+    }
+    *w = '\0';
+    return p;
 }
 
 void sim_logs_add(sim_logs *l, sim_hooks *hooks, const char *event_type, const char *message,
@@ -111,19 +141,25 @@ void sim_logs_add(sim_logs *l, sim_hooks *hooks, const char *event_type, const c
 {
     char uuid[37];
     sim_uuid(uuid);
+    char *packed = pack_targets(targets, n_targets);
     pthread_mutex_lock(&l->mu);
     int64_t now = oks_now_wall_ms();
     json_t *ev = build_event(uuid, now, event_type, message, targets, n_targets,
                              request_uri ? request_uri : "/");
     char *s = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(ev);
-    if (!s) {
+    if (!s || !packed) {
         pthread_mutex_unlock(&l->mu);
+        free(s);
+        free(packed);
         return;
     }
     log_ev *slot = &l->ring[l->next_seq % l->cap];
     free(slot->json);
+    free(slot->targets);
     slot->json = s;
+    slot->targets = packed;
+    memcpy(slot->uuid, uuid, sizeof slot->uuid);
     slot->published_ms = now;
     snprintf(slot->type, sizeof slot->type, "%s", event_type);
     l->next_seq++;
@@ -135,12 +171,45 @@ void sim_logs_add(sim_logs *l, sim_hooks *hooks, const char *event_type, const c
     pthread_mutex_unlock(&l->mu);
 }
 
-static const char *ev_attr(void *p, const char *attr, char *buf, size_t cap)
+/* nth target's id (field 0) or type (field 1), or NULL past the last target. */
+static const char *target_field(const log_ev *e, int nth, int field)
 {
-    (void)buf;
-    (void)cap;
+    const char *p = e->targets;
+    for (int i = 0; p && *p; i++) {
+        const char *type = p + strlen(p) + 1;
+        if (i == nth)
+            return field == 0 ? p : type;
+        p = type + strlen(type) + 1;
+    }
+    return NULL;
+}
+
+static const char *ev_attr(void *p, const char *attr, int nth, char *buf, size_t cap)
+{
     const log_ev *e = p;
-    return strcmp(attr, "eventType") == 0 ? e->type : NULL;
+    if (strcmp(attr, "target.id") == 0)
+        return target_field(e, nth, 0);
+    if (strcmp(attr, "target.type") == 0)
+        return target_field(e, nth, 1);
+    if (nth > 0)
+        return NULL;
+    if (strcmp(attr, "eventType") == 0)
+        return e->type;
+    if (strcmp(attr, "uuid") == 0)
+        return e->uuid;
+    if (strcmp(attr, "severity") == 0)
+        return "INFO";
+    if (strcmp(attr, "actor.id") == 0)
+        return SIM_ACTOR_ID;
+    if (strcmp(attr, "actor.type") == 0)
+        return "User";
+    if (strcmp(attr, "actor.alternateId") == 0)
+        return SIM_ACTOR_LOGIN;
+    if (strcmp(attr, "published") == 0 && cap >= 25) {
+        oks_time_format_iso8601(e->published_ms, buf, cap);
+        return buf;
+    }
+    return NULL;
 }
 
 static bool parse_time_arg(sim_req *r, const char *name, int64_t def, int64_t *out)
@@ -167,21 +236,37 @@ static uint64_t start_seq(sim_logs *l, const char *after, int64_t since)
     return s;
 }
 
+static const char *const log_attrs[] = {
+    "eventType",         "uuid",      "published",   "severity", "actor.id", "actor.type",
+    "actor.alternateId", "target.id", "target.type", NULL,
+};
+/* "All operators except [ ] are supported" (spec listLogEvents); values compare exactly. */
+static const sim_expr_rules log_rules = {.attrs = log_attrs,
+                                         .ops = SIM_OP_EQ | SIM_OP_RANGE | SIM_OP_SW | SIM_OP_CO |
+                                                SIM_OP_PR,
+                                         .exact = true};
+
+static bool ev_matches(const sim_expr *ex, log_ev *e)
+{
+    return !ex || sim_expr_eval(ex, ev_attr, e);
+}
+
 void sim_api_logs(sim_req *r, sim_resp *resp)
 {
     sim_logs *l = r->srv->logs;
     int64_t limit, since, until, now = oks_now_wall_ms();
     oks_err err = {0};
-    static const char *const attrs[] = {"eventType", NULL};
     if (!sim_parse_limit(r, resp, 100, 1000, &limit))
         return;
-    if (!parse_time_arg(r, "since", now - 7LL * 86400000, &since) ||
-        !parse_time_arg(r, "until", INT64_MAX, &until)) {
+    bool bounded = sim_req_arg(r, "until") != NULL;
+    if (!parse_time_arg(r, "until", INT64_MAX, &until) ||
+        !parse_time_arg(r, "since", (bounded ? until : now) - 7LL * 86400000, &since) ||
+        (bounded && since >= until)) {
         sim_resp_error(resp, 400, "E0000001", "Api validation failed: since/until", r->request_id);
         return;
     }
     const char *filter = sim_req_arg(r, "filter"), *after = sim_req_arg(r, "after");
-    sim_expr *ex = filter ? sim_expr_parse(filter, attrs, NULL, &err) : NULL;
+    sim_expr *ex = filter ? sim_expr_parse(filter, &log_rules, &err) : NULL;
     if (filter && !ex) {
         sim_resp_error(resp, 400, "E0000031", "Invalid search criteria.", r->request_id);
         return;
@@ -199,18 +284,27 @@ void sim_api_logs(sim_req *r, sim_resp *resp)
         if (e->published_ms >= until)
             break;
         scanned = s;
-        if (ex && !sim_expr_eval(ex, ev_attr, e))
+        if (!ev_matches(ex, e))
             continue;
         if (n++)
             sim_buf_add(&resp->body, ",", 1);
         sim_buf_adds(&resp->body, e->json);
     }
     sim_buf_add(&resp->body, "]", 1);
-    /* The System Log always links a next page, so pollers can keep following it. */
+    /* Polling: always a next link, so pollers keep following it. Bounded: a next link only
+     * while another matching event lies before `until`. */
+    bool more = !bounded;
+    for (; bounded && s < l->next_seq && !more; s++) {
+        log_ev *e = &l->ring[s % l->cap];
+        if (e->published_ms >= until)
+            break;
+        more = ev_matches(ex, e);
+    }
     char cursor[64];
     snprintf(cursor, sizeof cursor, "%lld_%llu", (long long)now, (unsigned long long)scanned);
     resp->link_self = sim_link(r, after);
-    resp->link_next = sim_link(r, cursor);
+    if (more)
+        resp->link_next = sim_link(r, cursor);
 out:
     pthread_mutex_unlock(&l->mu);
     sim_expr_free(ex);

@@ -33,11 +33,16 @@ static const oks_cfg_entry entries[] = {
                 "email domain of generated users and org name in event-hook `source`"),
     OKS_CFG_STR("app-id", sim_cfg, app_id, "", 0, "app id (0oa...); empty = derived from seed"),
     OKS_CFG_STR("app-label", sim_cfg, app_label, "Acme Learning", 0, "app label"),
+    OKS_CFG_STR("deactivate-apps", sim_cfg, deactivate_apps, "remove", 0,
+                "what deactivation does to app assignments: remove (gone, also after "
+                "reactivation), restore (gone, back on reactivation) or keep (listed INACTIVE)"),
     ENTRY_RL("rate-users-list", rl_users_list, "600", "per-window quota: GET /api/v1/users"),
     ENTRY_RL("rate-user-get", rl_user_get, "2000", "per-window quota: GET /api/v1/users/{id}"),
     ENTRY_RL("rate-apps", rl_apps, "100", "per-window quota: /api/v1/apps/{id}/users*"),
     ENTRY_RL("rate-app-get", rl_app_get, "500", "per-window quota: /api/v1/apps/{id}"),
-    ENTRY_RL("rate-groups", rl_groups, "500", "per-window quota: /api/v1/groups*"),
+    ENTRY_RL("rate-groups", rl_groups, "500",
+             "per-window quota: /api/v1/groups and /api/v1/groups/{id}/users"),
+    ENTRY_RL("rate-group-get", rl_group_get, "1000", "per-window quota: /api/v1/groups/{id}"),
     ENTRY_RL("rate-logs", rl_logs, "120", "per-window quota: /api/v1/logs"),
     ENTRY_RL("rate-other", rl_other, "1200", "per-window quota: other /api/v1 (users/{id}/groups)"),
     OKS_CFG_DURATION("rate-window", sim_cfg, rl_window_ms, "60s", 100, 3600000,
@@ -84,6 +89,8 @@ static const oks_cfg_entry entries[] = {
                 "most events in one delivery"),
     OKS_CFG_INT("hook-duplicate-permille", sim_cfg, hook_duplicate_permille, "0", 0, 1000,
                 "deliveries sent twice (new eventId, same events) per thousand"),
+    OKS_CFG_INT("hook-drop-permille", sim_cfg, hook_drop_permille, "0", 0, 1000,
+                "deliveries lost per thousand: never sent, retry included (counted as dropped)"),
     OKS_CFG_BOOL("hook-reorder", sim_cfg, hook_reorder, "false",
                  "reverse events inside a delivery and send each delivery after the next one"),
 };
@@ -98,14 +105,15 @@ static int init_server(sim_server *srv, sim_cfg *cfg, oks_err *err)
     srv->per_endpoint = json_object();
     srv->rl.window_ms = cfg->rl_window_ms;
     int64_t limits[SIM_B__COUNT] = {cfg->rl_users_list, cfg->rl_user_get, cfg->rl_apps,
-                                    cfg->rl_app_get,    cfg->rl_groups,   cfg->rl_logs,
-                                    cfg->rl_other};
+                                    cfg->rl_app_get,    cfg->rl_groups,   cfg->rl_group_get,
+                                    cfg->rl_logs,       cfg->rl_other};
     for (int i = 0; i < SIM_B__COUNT; i++)
         srv->rl.b[i].limit = limits[i];
     sim_faults_init(&srv->faults, cfg);
     int64_t t0 = oks_now_mono_ms();
+    int deact = sim_deact_apps_parse(cfg->deactivate_apps);
     srv->org = sim_org_new((uint32_t)cfg->users, (uint32_t)cfg->groups, (uint64_t)cfg->seed,
-                           cfg->domain, cfg->app_id, cfg->app_label, err);
+                           cfg->domain, cfg->app_id, cfg->app_label, deact, err);
     if (!srv->org)
         return -1;
     OKS_LOG_INFO("generated org: %lld users, %lld groups, app %s in %lld ms", (long long)cfg->users,
@@ -151,9 +159,13 @@ int main(int argc, char **argv)
     oks_cfg_result cr = oks_cfg_load(&program, &cfg, argc, argv, NULL, NULL, &err);
     if (cr == OKS_CFG_EXIT)
         return 0;
-    if (cr == OKS_CFG_ERROR || !oks_log_level_parse(cfg.log_level, &level)) {
+    if (cr == OKS_CFG_ERROR || !oks_log_level_parse(cfg.log_level, &level) ||
+        sim_deact_apps_parse(cfg.deactivate_apps) < 0) {
         fprintf(stderr, "oktasync-okta-sim: %s\n",
-                cr == OKS_CFG_ERROR ? err.msg : "invalid value for --log-level");
+                cr == OKS_CFG_ERROR ? err.msg
+                : sim_deact_apps_parse(cfg.deactivate_apps) < 0
+                    ? "invalid value for --deactivate-apps (remove, restore or keep)"
+                    : "invalid value for --log-level");
         oks_cfg_free(&program, &cfg);
         return 2;
     }

@@ -127,7 +127,25 @@ static void gen_user(sim_org *org, uint32_t i)
     u->last_login_ms = u->status == SIM_ST_ACTIVE ? u->last_updated_ms + 3600000 : -1;
     u->assign_created_ms = u->created_ms + 60000;
     u->assign_updated_ms = u->assign_created_ms;
+    if (u->status == SIM_ST_DEPROVISIONED && org->deact_apps != SIM_DEACT_KEEP) {
+        /* Deactivated before the org was generated: its assignments went with it. */
+        u->saved_direct = u->direct;
+        u->direct = 0;
+        u->apps_removed = 1;
+    }
     u->ever_assigned = sim_user_assigned(org, u);
+}
+
+/* Okta's built-in group: the org's oldest, holding every user; type BUILT_IN. */
+static void gen_everyone(sim_org *org)
+{
+    sim_group *e = &org->everyone;
+    sim_make_id(e->id, "00g", org->seed, 0, 8);
+    snprintf(e->name, sizeof e->name, "Everyone");
+    e->type = SIM_GT_BUILT_IN;
+    e->created_ms = SIM_EPOCH_BASE_MS - 60 * DAY_MS;
+    e->last_updated_ms = e->created_ms;
+    e->last_membership_updated_ms = SIM_EPOCH_BASE_MS + 400 * DAY_MS;
 }
 
 static void gen_groups(sim_org *org)
@@ -146,6 +164,8 @@ static void gen_groups(sim_org *org)
         else
             snprintf(gr->name, sizeof gr->name, "Group %u", g + 1);
         gr->app_assigned = g < napp;
+        /* Every fourth group outside the app's is imported from a directory (APP_GROUP). */
+        gr->type = g >= napp && (g - napp) % 4 == 3 ? SIM_GT_APP : SIM_GT_OKTA;
         gr->created_ms = SIM_EPOCH_BASE_MS - 30 * DAY_MS + (int64_t)g * 1000;
         gr->last_updated_ms = gr->created_ms;
         gr->last_membership_updated_ms = gr->created_ms + 400 * DAY_MS;
@@ -153,7 +173,7 @@ static void gen_groups(sim_org *org)
 }
 
 sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const char *domain,
-                     const char *app_id, const char *app_label, oks_err *err)
+                     const char *app_id, const char *app_label, int deact_apps, oks_err *err)
 {
     sim_org *org = calloc(1, sizeof *org);
     if (!org) {
@@ -162,6 +182,7 @@ sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const c
     }
     pthread_rwlock_init(&org->lock, NULL);
     org->seed = seed;
+    org->deact_apps = deact_apps;
     org->n_groups = n_groups > SIM_MAX_GROUPS ? SIM_MAX_GROUPS : n_groups;
     snprintf(org->domain, sizeof org->domain, "%s", domain);
     if (app_id && *app_id)
@@ -170,6 +191,7 @@ sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const c
         sim_make_id(org->app_id, "0oa", seed, 0, 9);
     snprintf(org->app_label, sizeof org->app_label, "%s", app_label);
     gen_groups(org);
+    gen_everyone(org);
     org->cap_users = n_users + 1024;
     org->users = calloc(org->cap_users, sizeof *org->users);
     if (!org->users || id_map_grow(org, org->cap_users) != 0)
@@ -246,10 +268,22 @@ int64_t sim_org_find_user(const sim_org *org, const char *id_or_login)
 
 int sim_org_find_group(const sim_org *org, const char *id)
 {
+    if (strcmp(org->everyone.id, id) == 0)
+        return SIM_G_EVERYONE;
     for (uint32_t g = 0; g < org->n_groups; g++)
         if (strcmp(org->groups[g].id, id) == 0)
             return (int)g;
     return -1;
+}
+
+const sim_group *sim_org_group(const sim_org *org, int g)
+{
+    return g == SIM_G_EVERYONE ? &org->everyone : &org->groups[g];
+}
+
+bool sim_user_in_group(const sim_user *u, int g)
+{
+    return g == SIM_G_EVERYONE ? !u->deleted : ((u->groups >> g) & 1) != 0;
 }
 
 static uint64_t app_group_mask(const sim_org *org)
@@ -263,13 +297,32 @@ static uint64_t app_group_mask(const sim_org *org)
 
 bool sim_user_assigned(const sim_org *org, const sim_user *u)
 {
-    return !u->deleted && (u->direct || (u->groups & app_group_mask(org)));
+    if (u->deleted)
+        return false;
+    if (u->direct)
+        return true;
+    return !u->apps_removed && (u->groups & app_group_mask(org)) != 0;
 }
 
 const char *sim_user_scope(const sim_org *org, const sim_user *u)
 {
     (void)org;
     return u->direct ? "USER" : "GROUP";
+}
+
+static const char *const deact_names[] = {"remove", "restore", "keep"};
+
+const char *sim_deact_apps_name(int mode)
+{
+    return mode >= 0 && mode <= SIM_DEACT_KEEP ? deact_names[mode] : "remove";
+}
+
+int sim_deact_apps_parse(const char *s)
+{
+    for (int i = 0; i <= SIM_DEACT_KEEP; i++)
+        if (s && strcmp(s, deact_names[i]) == 0)
+            return i;
+    return -1;
 }
 
 int64_t sim_org_add_user(sim_org *org, oks_err *err)

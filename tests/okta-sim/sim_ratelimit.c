@@ -7,7 +7,7 @@
 #include "core/oks_time.h"
 
 static const char *const bucket_names[SIM_B__COUNT] = {
-    "users_list", "user_get", "apps", "app_get", "groups", "logs", "other",
+    "users_list", "user_get", "apps", "app_get", "groups", "group_get", "logs", "other",
 };
 
 const char *sim_bucket_name(int b)

@@ -65,8 +65,8 @@ void sim_render_user(const sim_org *org, uint32_t idx, const char *base, bool si
     sim_buf_add(b, "}", 1);
 }
 
-/* AppUser status follows the user: Okta keeps the assignment of a deactivated user but it is
- * no longer provisioned. */
+/* AppUser status follows the user. A DEPROVISIONED user is only still listed when the
+ * simulator runs in "keep" mode (sim_deact_apps); its assignment then shows as INACTIVE. */
 static const char *app_user_status(const sim_user *u)
 {
     switch (u->status) {
@@ -113,19 +113,36 @@ void sim_render_app_user(const sim_org *org, uint32_t idx, const char *base, boo
 
 void sim_render_group(const sim_org *org, int g, const char *base, sim_buf *b)
 {
-    const sim_group *gr = &org->groups[g];
+    static const char *const types[] = {"OKTA_GROUP", "APP_GROUP", "BUILT_IN"};
+    const sim_group *gr = sim_org_group(org, g);
+    bool imported = gr->type == SIM_GT_APP;
     sim_buf_printf(b, "{\"id\":\"%s\",\"created\":", gr->id);
     sim_buf_jtime(b, gr->created_ms);
     sim_buf_adds(b, ",\"lastUpdated\":");
     sim_buf_jtime(b, gr->last_updated_ms);
     sim_buf_adds(b, ",\"lastMembershipUpdated\":");
     sim_buf_jtime(b, gr->last_membership_updated_ms);
-    sim_buf_adds(b, ",\"objectClass\":[\"okta:user_group\"],\"type\":\"OKTA_GROUP\","
-                    "\"profile\":{\"name\":");
+    sim_buf_printf(b, ",\"objectClass\":[\"%s\"],\"type\":\"%s\",\"profile\":{\"name\":",
+                   imported ? "okta:windows_security_principal" : "okta:user_group",
+                   types[gr->type <= SIM_GT_BUILT_IN ? gr->type : 0]);
     sim_buf_jstr(b, gr->name);
-    sim_buf_adds(b, ",\"description\":null}");
-    sim_buf_printf(b, ",\"_links\":{\"users\":{\"href\":\"%s/api/v1/groups/%s/users\"}}}", base,
+    sim_buf_adds(b, ",\"description\":");
+    sim_buf_jstr(b, gr->type == SIM_GT_BUILT_IN ? "All users in your organization" : NULL);
+    sim_buf_adds(b, "}");
+    sim_buf_printf(b, ",\"_links\":{\"users\":{\"href\":\"%s/api/v1/groups/%s/users\"}", base,
                    gr->id);
+    if (imported) /* the directory app the group was imported from */
+        sim_buf_printf(b, ",\"source\":{\"href\":\"%s/api/v1/apps/0oaSIMdirectory00001\"}", base);
+    sim_buf_adds(b, "}}");
+}
+
+/* Weak ETag of a user's current version: changes with every admin change to the user. */
+void sim_user_etag(const sim_org *org, uint32_t idx, char *out, size_t cap)
+{
+    const sim_user *u = &org->users[idx];
+    uint64_t h = sim_mix64(org->seed ^ (uint64_t)u->last_updated_ms);
+    h = sim_mix64(h ^ ((uint64_t)u->status << 56) ^ ((uint64_t)u->version << 24) ^ idx);
+    snprintf(out, cap, "W/\"%016llx\"", (unsigned long long)h);
 }
 
 void sim_render_app(const sim_org *org, const char *base, sim_buf *b)
