@@ -9,11 +9,12 @@ OKS_DEB_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libr
 
 # Tools the deploy checks (tests/deploy/) run, as COMMAND:PACKAGE. A tool counts as present when
 # its command is on PATH, whatever package brought it (e.g. a kubectl from another source); its
-# package is installed only otherwise. Failing to install them does not stop the suite: each
-# deploy test then skips and says which tool is missing.
+# package is installed only otherwise. runc: podman's default runtime (crun) refuses hosts with
+# a hybrid cgroup v1/v2 layout, runc runs there. Failing to install them does not stop the
+# suite: each deploy test then skips and says which tool is missing.
 OKS_DEB_TOOLS=(prometheus:prometheus promtool:prometheus systemd-analyze:systemd
     docker-compose:docker-compose kubectl:kubernetes-client podman:podman buildah:buildah
-    debootstrap:debootstrap)
+    runc:runc debootstrap:debootstrap)
 
 # oks_tool_package COMMAND: the Debian package that provides COMMAND (from OKS_DEB_TOOLS).
 oks_tool_package() {

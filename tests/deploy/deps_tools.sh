@@ -17,12 +17,12 @@ SHIM
 chmod +x "$T/bin/dpkg-query" "$T/bin/apt-get"
 deps() { PATH="$T/bin" /bin/bash -c "source '$src/scripts/lib/deps.sh' && $1" 2>&1; }
 
-all="prometheus systemd docker-compose kubernetes-client podman buildah debootstrap"
+all="prometheus systemd docker-compose kubernetes-client podman buildah runc debootstrap"
 check "every tool missing: each package listed once" \
     [ "$(deps oks_missing_tools | tr '\n' ' ')" = "$all " ]
 printf '#!/bin/sh\n' >"$T/bin/kubectl"; chmod +x "$T/bin/kubectl"
 check "kubectl on PATH from elsewhere: kubernetes-client not asked for" \
-    [ "$(deps oks_missing_tools | tr '\n' ' ')" = "prometheus systemd docker-compose podman buildah debootstrap " ]
+    [ "$(deps oks_missing_tools | tr '\n' ' ')" = "prometheus systemd docker-compose podman buildah runc debootstrap " ]
 check "promtool's package is prometheus" [ "$(deps 'oks_tool_package promtool')" = prometheus ]
 check "unknown tool has no package" bash -c "! PATH='$T/bin' /bin/bash -c \"source '$src/scripts/lib/deps.sh'; oks_tool_package nope\""
 
@@ -30,13 +30,13 @@ if [ "$(id -u)" -eq 0 ]; then
     out=$(deps oks_install_deps); rc=$?
     check "core packages present, tools missing: success" [ $rc -eq 0 ]
     check "installs exactly the missing tools, non-interactive" grep -qx \
-        "FRONTEND=noninteractive install -y -qq --no-install-recommends prometheus systemd docker-compose podman buildah debootstrap" "$T/apt.log"
+        "FRONTEND=noninteractive install -y -qq --no-install-recommends prometheus systemd docker-compose podman buildah runc debootstrap" "$T/apt.log"
     rm -f "$T/apt.log"; touch "$T/apt-fails"
     out=$(deps oks_install_deps); rc=$?
     check "a failed tool install does not fail the suite" [ $rc -eq 0 ]
     check "a failed tool install is explained" grep -q "could not install deploy tools" <<<"$out"
     rm -f "$T/apt-fails"
-    for c in prometheus promtool systemd-analyze docker-compose podman buildah debootstrap; do
+    for c in prometheus promtool systemd-analyze docker-compose podman buildah runc debootstrap; do
         printf '#!/bin/sh\n' >"$T/bin/$c"; chmod +x "$T/bin/$c"
     done
     rm -f "$T/apt.log"
