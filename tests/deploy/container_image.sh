@@ -99,8 +99,7 @@ secret=$(ctl --json tenant add --subdomain "img$$" --okta-domain "$sim" --app-id
     --api-token img-token | jq -r .webhook_secret)
 [ -n "$secret" ] && [ "$secret" != null ] && ok "oktasyncctl tenant add from the image" || { bad "tenant add"; finish; }
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ia=$(freeport); ih=$(freeport); wa=$(freeport)
+ia=$(free_port); ih=$(free_port); wa=$(free_port)
 daemon() {  # daemon NAME ARGS...: a detached container on the host network
     local n="oks-$1-$$"; shift
     names+=("$n")

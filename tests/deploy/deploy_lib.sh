@@ -24,3 +24,13 @@ need_tool() {
 known_setting() { grep -q "| \`$1\` |" "$src/docs/configuration.md"; }
 # jqe ARGS...: jq -e, quietly (for check).
 jqe() { jq -e "$@" >/dev/null; }
+# free_port: a loopback TCP port nobody listens on now (random in 20000-32767, below Linux's
+# ephemeral range so client sockets do not take it meanwhile).
+free_port() {
+    local p i
+    for i in $(seq 1 50); do
+        p=$((20000 + RANDOM % 12768))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    return 1
+}

@@ -34,7 +34,7 @@ done
 
 for d in ingest worker@ scheduler; do
     f="$units/oktasync-$d.service"
-    check "oktasync-$d.service: Restart=on-failure" grep -qx 'Restart=on-failure' "$f"
+    check "oktasync-$d.service: Restart=always" grep -qx "Restart=always" "$f"
     check "oktasync-$d.service: reads /etc/oktasync/oktasync.env" grep -qx 'EnvironmentFile=/etc/oktasync/oktasync.env' "$f"
     check "oktasync-$d.service: no privileges" grep -qx 'NoNewPrivileges=yes' "$f"
 done
@@ -55,7 +55,7 @@ mutant() {
     if verify oktasync-mutant.service >/dev/null 2>&1; then bad "verify misses $1"; else ok "verify catches $1"; fi
 }
 mutant "a misspelt key" 's/^Restart=/Restrat=/'
-mutant "a bad restart value" 's/^Restart=on-failure/Restart=sometimes/'
+mutant "a bad restart value" "s/^Restart=always/Restart=sometimes/"
 mutant "a missing binary" 's|^ExecStart=/usr/local/bin/oktasync-ingest|ExecStart=/usr/local/bin/oktasync-nope|'
 rm -f "$R/etc/systemd/system/oktasync-mutant.service"
 finish
