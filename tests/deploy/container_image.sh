@@ -65,7 +65,9 @@ fi
 ok "Debian 12 base image runs (debian_version $ver, $(el))"
 
 # --- the build --------------------------------------------------------------------------------
-podman image prune -f >/dev/null 2>&1   # earlier compile layers (~1 GB each); apt layers stay
+# Compile layers (~1 GB each) of builds older than an hour; a newer one is reused by the
+# second pass of scripts/test. The apt layers are parents of the tagged image and stay.
+podman image prune -f --filter until=1h >/dev/null 2>&1
 if podman build --pull=never --network host --ignorefile "$src/deploy/container/Dockerfile.dockerignore" \
         -f "$src/deploy/container/Dockerfile" -t "$image" "$src" >"$work/build.log" 2>&1; then
     ok "podman build deploy/container/Dockerfile ($(el))"
