@@ -23,6 +23,12 @@ size_t oks_worker_fetch_listing_page_cap(size_t needed)
     return needed > 0 ? needed : 1;
 }
 
+bool oks_worker_fetch__stale(const oks_worker_mark *m, const oks_worker_read *r)
+{
+    return r->kind == OKS_WORKER_READ_FOUND && m->max_published_ms > 0 &&
+           r->user.last_updated_ms + OKS_WORKER_STALE_SLACK_MS < m->max_published_ms;
+}
+
 void oks_worker_reads_free(oks_worker_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -137,8 +143,7 @@ int oks_worker_fetch_run(oks_worker_fetch *f, const oks_worker_mark *marks, oks_
      * is never stored). A stale listing entry is read again. */
     for (size_t i = 0; i < n; i++) {
         const oks_worker_read *r = &reads[i];
-        bool stale = r->kind == OKS_WORKER_READ_FOUND && marks[i].max_published_ms > 0 &&
-                     r->user.last_updated_ms < marks[i].max_published_ms;
+        bool stale = oks_worker_fetch__stale(&marks[i], r);
         want[i] =
             (r->kind == OKS_WORKER_READ_NONE || stale) && !(r->assigned == 0 && !marks[i].stored);
         if (stale)

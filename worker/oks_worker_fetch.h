@@ -26,6 +26,12 @@
 
 enum { OKS_WORKER_OKTA_ID_MAX = 128 };
 
+/* An event's `published` trails the lastUpdated of the change it records by a few ms (both on
+ * Okta's clock). A bulk read is called stale only when its lastUpdated is older than the newest
+ * such event by more than this: two changes of one user within a second, where the filter
+ * answers with the first, are not caught (docs/worker-reconcile.md). */
+enum { OKS_WORKER_STALE_SLACK_MS = 1000 };
+
 /* One dirty mark as read by the round (with the stored users row's facts). */
 typedef struct oks_worker_mark {
     char okta_id[OKS_WORKER_OKTA_ID_MAX + 1];

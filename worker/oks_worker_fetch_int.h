@@ -20,6 +20,10 @@ oks_worker_fail oks_worker_fetch__fail(oks_worker_fetch *f, const oks_err *err);
 /* The client's last Date (Okta's clock); -1 when the response had none. */
 int64_t oks_worker_fetch__date(const oks_worker_fetch *f);
 
+/* A bulk answer older than the mark's newest lastUpdated-moving event (by more than
+ * OKS_WORKER_STALE_SLACK_MS: Okta publishes an event a few ms after the change it records). */
+bool oks_worker_fetch__stale(const oks_worker_mark *m, const oks_worker_read *r);
+
 /* Per-user FAILED. */
 void oks_worker_fetch__user_failed(oks_worker_read *r, const char *why);
 

@@ -190,8 +190,7 @@ int oks_worker_fetch__users(oks_worker_fetch *f, const oks_worker_mark *marks,
         for (size_t c = 0; c < k; c++) {
             size_t i = list[pos + c];
             const oks_worker_read *rd = &reads[i];
-            bool stale = rd->kind == OKS_WORKER_READ_FOUND && marks[i].max_published_ms > 0 &&
-                         rd->user.last_updated_ms < marks[i].max_published_ms;
+            bool stale = oks_worker_fetch__stale(&marks[i], rd);
             if (stale)
                 f->stats.stale++;
             if (rd->kind != OKS_WORKER_READ_FOUND || stale)

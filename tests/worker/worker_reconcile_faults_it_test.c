@@ -3,6 +3,7 @@
  * tenant-level failure waits on the tenant's own clock, never deletes anything, and never
  * holds up another tenant; a poison user is dead-lettered without blocking its tenant.
  */
+#include "core/oks_metrics.h"
 #include "core/oks_time.h"
 #include "oks_test.h"
 #include "rfixture.h"
@@ -16,6 +17,34 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static double metric(const char *name, const char *labels)
+{
+    size_t len = 0;
+    char *all = oks_metrics_render(&len), pat[256];
+    snprintf(pat, sizeof pat, "%s{%s} ", name, labels);
+    char *p = all ? strstr(all, pat) : NULL;
+    double v = p ? strtod(p + strlen(pat), NULL) : -1;
+    free(all);
+    return v;
+}
+
+typedef struct {
+    const char *name, *labels;
+    double want;
+} metric_wait;
+
+static bool metric_is(void *arg)
+{
+    metric_wait *w = arg;
+    return metric(w->name, w->labels) == w->want;
+}
+
+static bool wait_metric(const char *name, const char *labels, double want, int ms)
+{
+    metric_wait w = {name, labels, want};
+    return oks_test_wait_until(metric_is, &w, oks_test_timeout_ms(ms));
+}
 
 static void free_ids(char **ids, size_t n)
 {
@@ -234,6 +263,53 @@ OKS_TEST(revoked_token_parks_the_tenant_until_its_row_changes)
     rsim_stop(&s);
 }
 
+/* A parked tenant is asked again after parked-recheck, once, and parked again. */
+OKS_TEST(parked_tenant_is_rechecked_after_the_interval)
+{
+    rsim s;
+    rsim_start(&s, 10, NULL);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    rfx f;
+    rfx_setup(&f);
+    f.cfg.parked_recheck_ms = 1500;
+    char *t = rfx_tenant(&f, &s, false);
+    OKS_ASSERT_EQ_INT(rsim_post(&s, "faults", "{\"bad_token\":true}"), 200);
+    rfx_mark(&f, t, ids[0], 1, false, NULL);
+    long r0 = rsim_requests(&s);
+    rfx_start(&f);
+    OKS_ASSERT(wait_fault(&f, t, "credentials_invalid", 10000));
+    oks_sleep_ms(2500); /* one recheck at ~1.5 s */
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_requests(&s) - r0, 2);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT attempts FROM tenant_okta_state WHERE tenant_id = $1::uuid", t, NULL),
+        2);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* A tenant without a token (not connected) is parked without asking Okta at all. */
+OKS_TEST(tenant_without_token_is_parked_not_connected)
+{
+    rsim s;
+    rsim_start(&s, 10, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, false);
+    exec_sql(&f, "UPDATE tenants SET api_token_enc = NULL WHERE id = $1::uuid", t, NULL);
+    rfx_mark(&f, t, "00unotconnected000001", 1, false, NULL);
+    rfx_start(&f);
+    OKS_ASSERT(wait_fault(&f, t, "not_connected", 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_requests(&s), 0);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
 /* Tenant A's Okta answers 503 to everything; tenant B, reconciled by the same worker, keeps
  * flowing. A's calls are bounded by its backoff; after A recovers everything is applied. */
 OKS_TEST(a_tenant_in_trouble_does_not_hold_up_another)
@@ -250,6 +326,7 @@ OKS_TEST(a_tenant_in_trouble_does_not_hold_up_another)
     OKS_ASSERT_EQ_INT(rsim_post(&sa, "faults", "{\"fail_next\":1000000,\"fail_status\":503}"), 200);
     for (int i = 0; i < 20; i++)
         rfx_mark(&f, a, ia[i], 1, false, NULL);
+    long a0 = rsim_requests(&sa);
     rfx_start(&f);
     OKS_ASSERT(wait_fault(&f, a, "okta_unavailable", 10000));
     /* B's users, a few at a time, while A fails */
@@ -264,13 +341,25 @@ OKS_TEST(a_tenant_in_trouble_does_not_hold_up_another)
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 20);
     /* A waited on its own clock: backoff 300 ms doubling to 2 s, no hot loop */
-    long a_calls = rsim_requests(&sa);
+    long a_calls = rsim_requests(&sa) - a0;
     OKS_ASSERT(a_calls >= 2 && a_calls <= 12);
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", a, NULL), 20);
+    /* the fault and the backlog show per tenant (gauges refreshed from the database) */
+    char la[200], lb[200];
+    snprintf(la, sizeof la, "tenant=\"%s\",fault=\"okta_unavailable\"", a);
+    snprintf(lb, sizeof lb, "tenant=\"%s\",fault=\"okta_unavailable\"", b);
+    OKS_ASSERT(wait_metric("oktasync_worker_tenant_fault", la, 1, 5000));
+    OKS_ASSERT(metric("oktasync_worker_tenant_fault", lb) <= 0);
+    snprintf(la, sizeof la, "tenant=\"%s\"", a);
+    OKS_ASSERT(wait_metric("oktasync_worker_dirty_users", la, 20, 5000));
+    OKS_ASSERT(metric("oktasync_worker_oldest_change_age_seconds", la) > 0.5);
     OKS_ASSERT_EQ_INT(rsim_post(&sa, "faults", "{\"clear\":true}"), 200);
     OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
     OKS_ASSERT(wait_fault(&f, a, NULL, 5000));
+    OKS_ASSERT(wait_metric("oktasync_worker_dirty_users", la, 0, 5000));
+    snprintf(la, sizeof la, "tenant=\"%s\",fault=\"okta_unavailable\"", a);
+    OKS_ASSERT(wait_metric("oktasync_worker_tenant_fault", la, 0, 5000));
     rfx_stop(&f);
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", a, NULL), 20);

@@ -5,6 +5,7 @@
 #include "oks_worker_decide.h"
 #include "oks_worker_fail.h"
 #include "oks_worker_fetch.h"
+#include "oks_worker_fetch_int.h"
 #include "oks_worker_reconcile_int.h"
 
 #include <jansson.h>
@@ -113,6 +114,23 @@ OKS_TEST(filter_packing_respects_the_url_budget)
     OKS_ASSERT(!oks_worker_fetch_id_ok(""));
     OKS_ASSERT(!oks_worker_fetch_id_ok("00u\" or id eq \"x"));
     OKS_ASSERT(!oks_worker_fetch_id_ok("00u 1"));
+}
+
+OKS_TEST(stale_rule_allows_the_publish_delay)
+{
+    oks_worker_mark m = {.max_published_ms = 10000};
+    oks_worker_read r = {.kind = OKS_WORKER_READ_FOUND};
+    r.user.last_updated_ms = 9990; /* the change the event records, 10 ms before it */
+    OKS_ASSERT(!oks_worker_fetch__stale(&m, &r));
+    r.user.last_updated_ms = 10000 - OKS_WORKER_STALE_SLACK_MS;
+    OKS_ASSERT(!oks_worker_fetch__stale(&m, &r));
+    r.user.last_updated_ms = 10000 - OKS_WORKER_STALE_SLACK_MS - 1;
+    OKS_ASSERT(oks_worker_fetch__stale(&m, &r));
+    m.max_published_ms = 0; /* assignment-only events: nothing to compare */
+    OKS_ASSERT(!oks_worker_fetch__stale(&m, &r));
+    m.max_published_ms = 10000;
+    r.kind = OKS_WORKER_READ_GONE;
+    OKS_ASSERT(!oks_worker_fetch__stale(&m, &r));
 }
 
 static oks_worker_mark mark(bool stored, int app_assigned)
