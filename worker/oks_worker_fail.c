@@ -6,8 +6,10 @@
 static oks_worker_fail classify_okta(const oks_err *err, long status, const char *code)
 {
     bool e7 = code && strcmp(code, "E0000007") == 0;
-    if (status < 0) /* nothing was sent: shared budget (Redis), bad URL, shutting down */
-        return OKS_WORKER_FAIL_INTERNAL;
+    if (status < 0) /* nothing was sent: the org's shared budget ran dry (its quota: the
+                       tenant waits), or Redis, a bad URL, shutting down (our side) */
+        return err->code == OKS_E_RATELIMIT ? OKS_WORKER_FAIL_UNAVAILABLE
+                                            : OKS_WORKER_FAIL_INTERNAL;
     if (status == 0) /* no HTTP answer */
         return err->code == OKS_E_TIMEOUT   ? OKS_WORKER_FAIL_UNAVAILABLE
                : err->code == OKS_E_NOMEM   ? OKS_WORKER_FAIL_INTERNAL

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { DUE_CAP = 16, METRICS_EVERY_MS = 2000 };
+enum { DUE_CAP = 16, METRICS_EVERY_MS = 2000, BUDGET_WAIT_MS = 2000 };
 
 /* Sleep until stopped or ms passed, or (wakeable) oks_worker_reconciler_wake was called since
  * the thread read wakes = seen. */
@@ -142,6 +142,9 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
         t->okta.base.max_retries = cfg->okta_max_retries == 0 ? -1 : (int)cfg->okta_max_retries;
         t->okta.base.max_backoff_ms = cfg->retry_backoff_max_ms;
         t->okta.base.redis_url = cfg->redis_url;
+        /* A tenant out of quota gives the thread back soon: what was read is applied and the
+         * tenant waits on its own clock (a long budget wait would hold a thread for it). */
+        t->okta.base.budget_max_wait_ms = BUDGET_WAIT_MS;
     }
     r->n_alloc = n;
     for (int i = 0; i < n; i++) {

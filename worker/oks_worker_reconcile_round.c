@@ -8,6 +8,7 @@
 #include "core/oks_log.h"
 #include "core/oks_time.h"
 #include "oks_worker_decide.h"
+#include "oks_worker_fetch_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,37 @@ static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
     return 0;
 }
 
+/* Everything Okta had fully answered before a tenant-level failure (e.g. the apps quota ran
+ * out halfway) is applied, so a round that always hits its quota still makes progress; then
+ * the fault is recorded (with its backoff starting over when something was applied). */
+static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
+{
+    bool has_app = r->ten.okta_app_id != NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const oks_worker_mark *m = &r->marks[i];
+        const oks_worker_read *rd = &r->reads[i];
+        bool need = has_app && (m->check_assignment || !m->stored || m->app_assigned < 0);
+        bool complete = rd->kind == OKS_WORKER_READ_GONE ||
+                        (rd->kind == OKS_WORKER_READ_FOUND && !oks_worker_fetch__stale(m, rd) &&
+                         (!need || rd->assigned >= 0)) ||
+                        (rd->kind == OKS_WORKER_READ_NONE && rd->assigned == 0 && !m->stored);
+        char why[OKS_ERR_MSG_MAX];
+        if (complete && oks_worker_decide(m, rd, has_app, &r->st[r->ns], why, sizeof why) == 0)
+            r->ns++;
+    }
+    if (r->ns > 0) {
+        oks_worker_apply_result res;
+        oks_err err = {0};
+        if (commit_round(r->db, r->t->r->cfg, r->tenant, r->st, r->ns, NULL, 0, &res, &err) != 0)
+            OKS_LOG_WARN("reconcile: applying the partial round of tenant %s: %s", r->tenant,
+                         err.msg);
+        else
+            OKS_LOG_DEBUG("reconcile: tenant %s: %zu of %zu users applied before: %s", r->tenant,
+                          r->ns, r->n, f->err.msg);
+    }
+    return tenant_fault(r->t, r->db, r->tenant, f->fail, &f->err);
+}
+
 static oks_worker_round_rc run(round *r)
 {
     oks_worker_rthread *t = r->t;
@@ -222,7 +254,7 @@ static oks_worker_round_rc run(round *r)
     if (f.app_verified && has_app)
         app_ok_set(t, r->tenant);
     if (frc != 0)
-        return tenant_fault(t, r->db, r->tenant, f.fail, &f.err);
+        return partial(r, &f);
     long events = 0;
     for (size_t i = 0; i < r->n; i++) {
         char why[OKS_ERR_MSG_MAX];

@@ -263,6 +263,43 @@ OKS_TEST(revoked_token_parks_the_tenant_until_its_row_changes)
     rsim_stop(&s);
 }
 
+/* The apps bucket runs out halfway through a round (10 per 2 s window here): what was fully
+ * read is applied, the rest waits on the tenant's clock, and the dirty set drains instead of
+ * failing the same round forever. */
+OKS_TEST(a_round_that_hits_its_quota_still_makes_progress)
+{
+    const char *extra[] = {"--rate-apps", "10", "--rate-window", "2s", NULL};
+    rsim s;
+    rsim_start(&s, 60, extra);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    /* many stored members: per-user assignment GETs are the cheaper plan */
+    exec_sql(&f,
+             "INSERT INTO users (tenant_id, okta_id, status, app_assigned) SELECT $1::uuid, "
+             "'00ufake' || g, 'active', true FROM generate_series(1, 20000) g",
+             t, NULL);
+    for (int i = 0; i < 25; i++)
+        rfx_mark(&f, t, ids[i], 1, true, NULL);
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 20000));
+    OKS_ASSERT(wait_fault(&f, t, NULL, 5000));
+    rfx_stop(&f);
+    long members = 0;
+    for (int i = 0; i < 25; i++)
+        members += rfx_count(&f,
+                             "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND okta_id = "
+                             "$2 AND app_assigned",
+                             t, ids[i]);
+    OKS_ASSERT(members > 10 && members <= 25);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
 /* A parked tenant is asked again after parked-recheck, once, and parked again. */
 OKS_TEST(parked_tenant_is_rechecked_after_the_interval)
 {
