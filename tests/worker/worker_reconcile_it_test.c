@@ -6,6 +6,7 @@
 #include "core/oks_metrics.h"
 #include "core/oks_time.h"
 #include "oks_test.h"
+#include "oks_worker_fetch.h"
 #include "rfixture.h"
 
 #include <stdio.h>
@@ -77,6 +78,41 @@ OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
     char lbl[160];
     snprintf(lbl, sizeof lbl, "%s\",bucket=\"users", t);
     OKS_ASSERT(metric("oktasync_worker_okta_requests_total", lbl) == (double)lists);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* okta-max-url-bytes bounds every filter URL: a small limit means more, shorter requests,
+ * each under the limit, and every user still read once. */
+OKS_TEST(filter_urls_stay_under_okta_max_url_bytes)
+{
+    rsim s;
+    rsim_start(&s, 60, NULL);
+    rfx f;
+    rfx_setup(&f);
+    f.cfg.okta_max_url_bytes = 400;
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    for (size_t i = 0; i < 50; i++)
+        rfx_mark(&f, t, ids[i], 1, false, NULL);
+    long lists0 = rsim_calls(&s, "GET /api/v1/users");
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    /* base URL + "/api/v1/users?limit=200&filter=" leaves ~345 bytes: 7 ids of 44 bytes */
+    const char *idp[50];
+    for (int i = 0; i < 50; i++)
+        idp[i] = ids[i];
+    char buf[4096];
+    size_t per = oks_worker_fetch_pack_filter(idp, 50, 400 - strlen(s.url) - 31, buf, sizeof buf);
+    OKS_ASSERT(per >= 5 && per <= 8);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - lists0, (50 + per - 1) / per);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 0);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 50);
     free_ids(ids, n);
     free(t);
     rfx_teardown(&f);
