@@ -57,6 +57,13 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
             return -1;
         if (got == 0)
             continue;
+        int still = oks_worker_rstate_still_due(db, r->cfg, tenant, &err);
+        if (still <= 0) {
+            oks_worker_rstate_unlock(db, tenant);
+            if (still < 0)
+                return -1;
+            continue;
+        }
         oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant);
         oks_worker_rstate_unlock(db, tenant);
         if (rc == OKS_WORKER_ROUND_INTERNAL)

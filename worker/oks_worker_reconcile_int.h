@@ -49,6 +49,10 @@ struct oks_worker_reconciler {
 /* Up to cap due tenants, oldest change first, into ids[i] (37 bytes each). -1 on DB error. */
 int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
                           oks_err *err);
+/* Under the tenant's lock: is it still due? (The list may be stale: another thread may have
+ * just finished its round or recorded a fault.) 1 / 0 / -1 on error. */
+int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                                oks_err *err);
 /* 1 = locked, 0 = another reconciler holds it, -1 = error. */
 int oks_worker_rstate_lock(oks_db *db, const char *tenant, oks_err *err);
 void oks_worker_rstate_unlock(oks_db *db, const char *tenant);

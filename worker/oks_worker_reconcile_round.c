@@ -175,6 +175,10 @@ static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
         const oks_worker_mark *m = &r->marks[i];
         const oks_worker_read *rd = &r->reads[i];
         bool need = has_app && (m->check_assignment || !m->stored || m->app_assigned < 0);
+        /* "not assigned" counts only once the app id is proven right (a wrong one answers the
+         * same 404): the round may have stopped at that very check */
+        if (rd->assigned == 0 && !f->app_verified)
+            continue;
         bool complete = rd->kind == OKS_WORKER_READ_GONE ||
                         (rd->kind == OKS_WORKER_READ_FOUND && !oks_worker_fetch__stale(m, rd) &&
                          (!need || rd->assigned >= 0)) ||

@@ -13,20 +13,38 @@ static const char sql_due[] =
     "SELECT d.tenant_id::text FROM (SELECT tenant_id, min(first_marked_at) AS oldest "
     "  FROM dirty_users WHERE next_attempt_at <= now() "
     "  AND first_marked_at <= now() - $1::bigint * interval '1 millisecond' "
+    "  AND ($3::uuid IS NULL OR tenant_id = $3::uuid) "
     "  GROUP BY tenant_id) d "
     "JOIN tenants t ON t.id = d.tenant_id "
     "LEFT JOIN tenant_okta_state s ON s.tenant_id = d.tenant_id "
     "WHERE s.fault IS NULL OR s.next_attempt_at <= now() OR t.updated_at > s.fault_since "
     "ORDER BY d.oldest LIMIT $2";
 
-int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
-                          oks_err *err)
+static PGresult *due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, int cap,
+                     oks_err *err)
 {
     char win[24], lim[16];
     snprintf(win, sizeof win, "%lld", (long long)cfg->coalesce_window_ms);
     snprintf(lim, sizeof lim, "%d", cap);
-    const char *p[] = {win, lim};
-    PGresult *r = oks_db_exec_params(db, sql_due, 2, p, err);
+    const char *p[] = {win, lim, tenant};
+    return oks_db_exec_params(db, sql_due, 3, p, err);
+}
+
+int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                                oks_err *err)
+{
+    PGresult *r = due(db, cfg, tenant, 1, err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n > 0;
+}
+
+int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
+                          oks_err *err)
+{
+    PGresult *r = due(db, cfg, NULL, cap, err);
     if (!r)
         return -1;
     int n = PQntuples(r);

@@ -148,6 +148,7 @@ OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
     OKS_ASSERT(assigned > 1000 && assigned < 2000);
     long before_apps = rsim_calls(&s, "GET /api/v1/apps/{id}/users");
     f.cfg.reconcile_threads = 1;
+    f.cfg.coalesce_window_ms = 0; /* every mark is due in the first round */
     rfx_start(&f);
     OKS_ASSERT(rfx_wait_clean(&f, t, 30000));
     rfx_stop(&f);
