@@ -9,8 +9,8 @@
 
 enum { FILTER_MAX_IDS = 200 }; /* one page of GET /api/v1/users */
 
-/* "/api/v1/users?limit=200&filter=" as the pager builds it */
-static const char list_prefix[] = "/api/v1/users?limit=200&filter=";
+/* the path and query before the filter, as the pager builds it */
+#define LIST_PREFIX "/api/v1/users?limit=200&filter="
 
 bool oks_worker_fetch_id_ok(const char *id)
 {
@@ -168,7 +168,7 @@ int oks_worker_fetch__users(oks_worker_fetch *f, const oks_worker_mark *marks,
     }
     size_t url_max =
         f->max_url_bytes < OKS_OKTA_URL_MAX - 1 ? f->max_url_bytes : OKS_OKTA_URL_MAX - 1;
-    size_t prefix = oks_okta_base_url_len(f->client) + sizeof list_prefix - 1;
+    size_t prefix = oks_okta_base_url_len(f->client) + sizeof LIST_PREFIX - 1;
     size_t budget = url_max > prefix ? url_max - prefix : 0;
     size_t max_ids = FILTER_MAX_IDS;
     for (size_t pos = 0; pos < nl;) {

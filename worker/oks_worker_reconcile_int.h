@@ -26,6 +26,7 @@ typedef struct oks_worker_rthread {
     oks_worker_okta_cache okta; /* this thread's clients: a client is single-threaded */
     struct {
         char tenant[40];
+        char app_id[128];
         int64_t until_ms;
     } app_ok[OKS_WORKER_APP_OK_SLOTS]; /* app ids proven right lately (skip the check) */
     int64_t metrics_at_ms;

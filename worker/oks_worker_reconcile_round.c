@@ -16,16 +16,18 @@
 
 enum { APP_OK_TTL_MS = 300000, LISTING_BATCH_FACTOR = 10, LISTING_BATCH_MAX = 10000 };
 
-static bool app_ok(oks_worker_rthread *t, const char *tenant)
+/* Was this tenant's app id (this very id: it may have been changed since) proven right
+ * lately? */
+static bool app_ok(oks_worker_rthread *t, const char *tenant, const char *app_id)
 {
     int64_t now = oks_now_mono_ms();
     for (int i = 0; i < OKS_WORKER_APP_OK_SLOTS; i++)
         if (strcmp(t->app_ok[i].tenant, tenant) == 0)
-            return t->app_ok[i].until_ms > now;
+            return t->app_ok[i].until_ms > now && strcmp(t->app_ok[i].app_id, app_id) == 0;
     return false;
 }
 
-static void app_ok_set(oks_worker_rthread *t, const char *tenant)
+static void app_ok_set(oks_worker_rthread *t, const char *tenant, const char *app_id)
 {
     int slot = 0;
     for (int i = 0; i < OKS_WORKER_APP_OK_SLOTS; i++) {
@@ -37,6 +39,7 @@ static void app_ok_set(oks_worker_rthread *t, const char *tenant)
             slot = i;
     }
     snprintf(t->app_ok[slot].tenant, sizeof t->app_ok[slot].tenant, "%s", tenant);
+    snprintf(t->app_ok[slot].app_id, sizeof t->app_ok[slot].app_id, "%s", app_id);
     t->app_ok[slot].until_ms = oks_now_mono_ms() + APP_OK_TTL_MS;
 }
 
@@ -226,7 +229,7 @@ static oks_worker_round_rc run(round *r)
     oks_worker_fetch f = {.client = client,
                           .app_id = r->ten.okta_app_id,
                           .max_url_bytes = (size_t)cfg->okta_max_url_bytes,
-                          .app_verified = has_app && app_ok(t, r->tenant)};
+                          .app_verified = has_app && app_ok(t, r->tenant, r->ten.okta_app_id)};
     if (has_app) {
         int64_t est = oks_worker_rstate_assigned_estimate(r->db, r->tenant, &err);
         if (est < 0)
@@ -256,7 +259,7 @@ static oks_worker_round_rc run(round *r)
     oks_okta_client_stats(client, &after);
     oks_worker_rmetrics_okta(r->tenant, &before, &after);
     if (f.app_verified && has_app)
-        app_ok_set(t, r->tenant);
+        app_ok_set(t, r->tenant, r->ten.okta_app_id);
     if (frc != 0)
         return partial(r, &f);
     long events = 0;
