@@ -34,7 +34,6 @@ OKS_TEST(okta_change_reaches_the_users_row_through_ingest_and_worker)
              "{\"url\":\"%s/webhooks/okta/%s\",\"secret\":\"hook-secret\",\"window_ms\":100}",
              wt_ready_url(ready, "http"), sub);
     OKS_ASSERT_EQ_INT(wfx_sim(&f, "POST", "hooks", hook), 200);
-    wfx_args(&f, "--reconcile-mode", "naive", NULL); /* coalesce once the reconciler is in */
     wfx_start_worker(&f, NULL);
 
     char *id = wfx_user_with_status(&f, "ACTIVE", 0);
