@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The guard in both writes is the ordering rule: the newer read (by Okta's Date) wins. */
+/* The guard in both writes is the ordering rule: the newer read (by Okta's Date) wins.
+ * b (the before images) must not lock: a SELECT ... FOR UPDATE that reaches a row the same
+ * statement already updated (ins runs first when aud reads a before b) skips it, so every
+ * re-read of a stored user was audited as a 'create'. The tenant's advisory lock already keeps
+ * a second reconciler away. A re-read that only moves the watermark (okta_last_updated is
+ * Okta's Date of the read, so every read moves it) changed nothing: no audit row. */
 static const char sql_apply[] =
     "WITH s AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(okta_id text, status text, "
     "  profile boolean, email text, first_name text, last_name text, picture_url text, "
     "  title text, language text, location text, department text, app_assigned boolean, "
     "  as_of timestamptz, seq bigint)), "
     "b AS (SELECT u.okta_id, to_jsonb(u.*) AS j FROM users u JOIN s ON s.okta_id = u.okta_id "
-    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL FOR UPDATE OF u), "
+    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL), "
     "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "  picture_url, title, language, location, department, status, okta_last_updated, "
     "  app_assigned) "
@@ -39,7 +44,8 @@ static const char sql_apply[] =
     "  actor) SELECT $1::uuid, 'user', a.okta_id, "
     "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4 "
     "  FROM a LEFT JOIN b USING (okta_id) "
-    "  WHERE (b.j - 'updated_at') IS DISTINCT FROM (a.j - 'updated_at') RETURNING 1), "
+    "  WHERE (b.j - 'updated_at' - 'okta_last_updated') "
+    "    IS DISTINCT FROM (a.j - 'updated_at' - 'okta_last_updated') RETURNING 1), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = $1::uuid "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "

@@ -135,6 +135,53 @@ OKS_TEST(sigkill_mid_run_then_restart_records_every_event_exactly_once)
     wfx_teardown(&f);
 }
 
+/* With the reconcilers running (the tenant's Okta is the simulator): SIGKILL mid-run, restart,
+ * and every user is applied once: one row each, one audit 'create' each, no mark left. */
+OKS_TEST(sigkill_mid_run_with_reconcilers_applies_each_user_once)
+{
+    enum { USERS = 8, TOTAL = 1200 };
+    wfx f;
+    wfx_setup(&f, 1);
+    char *ids[USERS];
+    for (int i = 0; i < USERS; i++)
+        ids[i] = wfx_user_with_status(&f, "ACTIVE", i);
+    char **v = calloc(TOTAL, sizeof *v);
+    OKS_ASSERT(v != NULL);
+    for (int i = 0; i < TOTAL; i++) {
+        char uuid[32];
+        snprintf(uuid, sizeof uuid, "ev-%05d", i);
+        v[i] = wfx_envelope(&f, NULL, uuid, "user.account.update_profile", ids[i % USERS]);
+    }
+    wt_produce_many(f.events, f.tenant, v, TOTAL);
+    wfx_args(&f, "--intake-batch", "20", "--kafka-config", KCFG, NULL);
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_events_recorded_total", NULL, 100, 30000));
+    kill(f.worker, SIGKILL);
+    OKS_ASSERT_EQ_INT(wt_wait_exit(f.worker, 10000), -1);
+    f.worker = 0;
+    assert_no_offset_passes_an_unrecorded_event(&f);
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_count(&f, PE, TOTAL, 60000));
+    OKS_ASSERT(wfx_wait_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", 0,
+                              30000));
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), TOTAL);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND "
+                                    "status = 'active'"),
+                      USERS);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid"),
+                      USERS);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
+                                    "AND action = 'create'"),
+                      USERS);
+    for (int i = 0; i < TOTAL; i++)
+        free(v[i]);
+    free(v);
+    for (int i = 0; i < USERS; i++)
+        free(ids[i]);
+    wfx_teardown(&f);
+}
+
 OKS_TEST(redis_stop_mid_run_holds_the_partition_and_loses_nothing)
 {
     wfx f;
