@@ -71,31 +71,40 @@ static oks_worker_part *part_find(oks_worker_loop *l, const char *topic, int32_t
     return free_slot;
 }
 
+/* After any change of a partition's failure state: the gauge and /readyz's snapshot. Only the
+ * consumer thread touches parts; the snapshot is what other threads read (under mu), so no
+ * lock is held across a Kafka call. */
 static void update_failing_gauge(oks_worker_loop *l)
 {
-    int n = 0;
-    for (int i = 0; i < OKS_WORKER_PARTS_MAX; i++)
-        n += l->parts[i].used && l->parts[i].error[0];
-    oks_gauge_set(l->ctx->m.partitions_failing, n);
+    char why[sizeof l->ready_why];
+    size_t len = 0;
+    int failing = 0;
+    why[0] = '\0';
+    for (int i = 0; i < OKS_WORKER_PARTS_MAX; i++) {
+        const oks_worker_part *p = &l->parts[i];
+        if (!p->used || !p->error[0])
+            continue;
+        if (failing++ < 3 && len < sizeof why)
+            len += (size_t)snprintf(why + len, sizeof why - len, "%s%s[%d]: %s", len ? "; " : "",
+                                    p->topic, (int)p->partition, p->error);
+    }
+    if (failing > 3 && len < sizeof why)
+        snprintf(why + len, sizeof why - len, "; %d partitions failing", failing);
+    oks_gauge_set(l->ctx->m.partitions_failing, failing);
+    pthread_mutex_lock(&l->mu);
+    l->ready_failing = failing;
+    memcpy(l->ready_why, why, sizeof why);
+    pthread_mutex_unlock(&l->mu);
 }
 
 bool oks_worker_loop_ready(oks_worker_loop *l, char *why, size_t cap)
 {
     pthread_mutex_lock(&l->mu);
-    size_t len = 0;
-    int failing = 0;
-    for (int i = 0; i < OKS_WORKER_PARTS_MAX; i++) {
-        const oks_worker_part *p = &l->parts[i];
-        if (!p->used || !p->error[0])
-            continue;
-        if (failing++ < 3 && len < cap)
-            len += (size_t)snprintf(why + len, cap - len, "%s%s[%d]: %s", len ? "; " : "", p->topic,
-                                    (int)p->partition, p->error);
-    }
+    bool ok = l->ready_failing == 0;
+    if (!ok && cap > 0)
+        snprintf(why, cap, "%s", l->ready_why);
     pthread_mutex_unlock(&l->mu);
-    if (failing > 3 && len < cap)
-        snprintf(why + len, cap - len, "; %d partitions failing", failing);
-    return failing == 0;
+    return ok;
 }
 
 /* One-partition list for the seek/pause/resume calls. */
@@ -149,10 +158,8 @@ static void fail_partition(oks_worker_loop *l, const char *topic, int32_t partit
                            const oks_err *why)
 {
     const oks_worker_cfg *cfg = l->ctx->cfg;
-    pthread_mutex_lock(&l->mu);
     oks_worker_part *p = part_find(l, topic, partition, true);
     if (!p) {
-        pthread_mutex_unlock(&l->mu);
         /* no state to keep it paused: leaving the group makes it restart from the commit */
         OKS_LOG_ERROR("no room for partition state of %s[%d]; stopping", topic, (int)partition);
         oks_shutdown_request();
@@ -166,7 +173,6 @@ static void fail_partition(oks_worker_loop *l, const char *topic, int32_t partit
     set_paused(l, p, true);
     do_seek(l, p);
     update_failing_gauge(l);
-    pthread_mutex_unlock(&l->mu);
     oks_counter_add(l->ctx->m.retries, 1);
     char part[16], off[24], wait[24];
     snprintf(part, sizeof part, "%d", (int)partition);
@@ -179,7 +185,6 @@ static void fail_partition(oks_worker_loop *l, const char *topic, int32_t partit
 
 static void partition_ok(oks_worker_loop *l, const char *topic, int32_t partition)
 {
-    pthread_mutex_lock(&l->mu);
     oks_worker_part *p = part_find(l, topic, partition, false);
     if (p && (p->error[0] || p->backoff_ms || p->fail_offset >= 0)) {
         p->error[0] = '\0';
@@ -188,7 +193,6 @@ static void partition_ok(oks_worker_loop *l, const char *topic, int32_t partitio
         p->fail_attempts = 0;
         update_failing_gauge(l);
     }
-    pthread_mutex_unlock(&l->mu);
 }
 
 /* Partitions whose wait is over: seek (if the earlier seek failed) and resume. */
@@ -196,7 +200,6 @@ static void resume_due(oks_worker_loop *l)
 {
     const oks_worker_cfg *cfg = l->ctx->cfg;
     int64_t now = oks_now_mono_ms();
-    pthread_mutex_lock(&l->mu);
     for (int i = 0; i < OKS_WORKER_PARTS_MAX; i++) {
         oks_worker_part *p = &l->parts[i];
         if (!p->used || !p->paused || now < p->resume_at_ms)
@@ -209,7 +212,6 @@ static void resume_due(oks_worker_loop *l)
         }
         set_paused(l, p, false);
     }
-    pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- dead letters ---- */
@@ -364,7 +366,6 @@ static void handle_naive(oks_worker_loop *l, const rd_kafka_message_t *m)
     if (v == OKS_WORKER_RETRY && l->ctx->retry_from_okta) {
         /* bounded per message: Okta failing for this event's tenant must not hold the
          * partition forever (database or Redis down is not bounded: nothing could succeed) */
-        pthread_mutex_lock(&l->mu);
         oks_worker_part *p = part_find(l, topic, m->partition, true);
         bool give_up = false;
         if (p) {
@@ -377,7 +378,6 @@ static void handle_naive(oks_worker_loop *l, const rd_kafka_message_t *m)
             give_up = p->fail_attempts >= cfg->message_max_attempts ||
                       oks_now_mono_ms() - p->fail_since_ms >= cfg->message_max_age_ms;
         }
-        pthread_mutex_unlock(&l->mu);
         if (give_up) {
             char msg[sizeof why.msg];
             snprintf(msg, sizeof msg, "gave up after %lld attempts: %.200s",
@@ -456,7 +456,6 @@ static void update_lag(oks_worker_loop *l)
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(l->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return;
-    pthread_mutex_lock(&l->mu);
     forget_unassigned(l, parts);
     oks_worker_metrics_lag_begin();
     if (rd_kafka_position(l->consumer, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -475,7 +474,6 @@ static void update_lag(oks_worker_loop *l)
         }
     }
     oks_worker_metrics_lag_end();
-    pthread_mutex_unlock(&l->mu);
     rd_kafka_topic_partition_list_destroy(parts);
 }
 

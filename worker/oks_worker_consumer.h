@@ -50,8 +50,10 @@ typedef struct oks_worker_loop {
     oks_worker_intake intake;
     oks_worker_prune prune;
     int64_t next_lag_ms;
-    pthread_mutex_t mu; /* parts: read by /readyz */
-    oks_worker_part parts[OKS_WORKER_PARTS_MAX];
+    oks_worker_part parts[OKS_WORKER_PARTS_MAX]; /* consumer thread only */
+    pthread_mutex_t mu;                          /* guards the /readyz snapshot below */
+    int ready_failing;
+    char ready_why[512];
 } oks_worker_loop;
 
 /* Set ctx, consumer, dlq (and wake) first. */
