@@ -1,0 +1,25 @@
+/*
+ * Per-tenant reconcilers: threads that take tenants with dirty users (marked by the intake),
+ * re-read those users from Okta in bulk and apply them in batches (docs/worker.md). Any number
+ * of replicas run them; a PostgreSQL advisory lock gives each tenant one reconciler at a time
+ * across the fleet, and a tenant in trouble waits on its own clock without holding up others.
+ */
+#ifndef OKS_WORKER_RECONCILE_H
+#define OKS_WORKER_RECONCILE_H
+
+#include "crypto/oks_crypto.h"
+#include "oks_worker_config.h"
+
+typedef struct oks_worker_reconciler oks_worker_reconciler;
+
+/* Start cfg->reconcile_threads threads, each with its own PostgreSQL connection and Okta
+ * clients (connected lazily). NULL with err on failure to start. */
+oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
+                                                   const uint8_t key[OKS_CRYPTO_KEY_LEN],
+                                                   oks_err *err);
+/* The intake committed new dirty marks: wake idle threads now instead of at their next poll. */
+void oks_worker_reconciler_wake(oks_worker_reconciler *r);
+/* Finish the rounds in hand, join the threads, free. NULL is fine. */
+void oks_worker_reconciler_stop(oks_worker_reconciler *r);
+
+#endif
