@@ -6,14 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The guard in both writes is the ordering rule: the newer read (by Okta's Date) wins. */
+/* The guard in both writes is the ordering rule: the newer read (by Okta's Date) wins.
+ * `b` reads the before images from the statement's snapshot. No FOR UPDATE there: it may run
+ * after `ins`/`upd` changed the rows, and a row this command already updated is skipped by a
+ * row lock, which lost the before image. The writes lock their rows; the tenant's advisory lock
+ * keeps other reconcilers out. */
 static const char sql_apply[] =
     "WITH s AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(okta_id text, status text, "
     "  profile boolean, email text, first_name text, last_name text, picture_url text, "
     "  title text, language text, location text, department text, app_assigned boolean, "
     "  as_of timestamptz, seq bigint)), "
     "b AS (SELECT u.okta_id, to_jsonb(u.*) AS j FROM users u JOIN s ON s.okta_id = u.okta_id "
-    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL FOR UPDATE OF u), "
+    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL), "
     "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "  picture_url, title, language, location, department, status, okta_last_updated, "
     "  app_assigned) "
