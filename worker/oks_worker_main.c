@@ -5,6 +5,7 @@
 #include "kafka/oks_kafka.h"
 #include "oks_worker_config.h"
 #include "oks_worker_consumer.h"
+#include "oks_worker_reconcile.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +52,18 @@ static void stop_consumer(rd_kafka_t *rk)
     rd_kafka_destroy(rk);
 }
 
+static void wake_reconcilers(void *arg)
+{
+    oks_worker_reconciler_wake(arg);
+}
+
 /* 0 after a clean stop, 1 after a fatal error (the orchestrator restarts the process). */
 static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
 {
     int rc = -1;
     oks_admin_http *admin = NULL;
     rd_kafka_t *consumer = NULL;
+    oks_worker_reconciler *rec = NULL;
     oks_worker_dlq dlq;
     memset(&dlq, 0, sizeof dlq);
     /* big (per-partition state): not on the stack */
@@ -79,6 +86,15 @@ static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
     if (!consumer)
         goto out;
     loop->consumer = consumer;
+    /* coalesce mode: the marks the intake commits are resolved by reconciler threads, woken
+     * after each intake commit (and polling for marks other replicas wrote) */
+    if (cfg->reconcile_mode == OKS_WORKER_MODE_COALESCE) {
+        rec = oks_worker_reconciler_start(cfg, ctx->key, err);
+        if (!rec)
+            goto out;
+        loop->wake = wake_reconcilers;
+        loop->wake_arg = rec;
+    }
     if (oks_admin_http_write_ready_file(admin, cfg->ready_file, NULL, err) != 0)
         goto out;
     oks_log_fields(OKS_LOG_INFO, "worker started", "group", cfg->group_id, "events_topic",
@@ -92,13 +108,16 @@ static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
     OKS_LOG_INFO("shutting down: committing stored offsets");
     rc = 0;
 out:
+    /* reconcilers finish their rounds first (they need no consumer), then the consumer
+     * commits what was stored and leaves the group */
+    oks_worker_reconciler_stop(rec);
     if (consumer)
         stop_consumer(consumer);
     oks_worker_dlq_close(&dlq);
+    if (admin)
+        oks_admin_http_stop(admin); /* before the loop goes: /readyz reads it */
     oks_worker_loop_free(loop);
     free(loop);
-    if (admin)
-        oks_admin_http_stop(admin);
     if (cfg->ready_file && cfg->ready_file[0])
         unlink(cfg->ready_file);
     return rc;
