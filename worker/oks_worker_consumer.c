@@ -432,13 +432,20 @@ static void refresh_committed(oks_worker_loop *l, rd_kafka_topic_partition_list_
     rd_kafka_topic_partition_list_destroy(ask);
 }
 
-/* State of partitions no longer assigned goes (their pause and seek went with them). */
+/* State of partitions no longer assigned goes (the new owner starts at the committed offset).
+ * A pause of ours is lifted first: librdkafka keeps an application pause across a revoke, and
+ * a re-assigned partition must not stay paused with nobody to resume it. (Only partitions that
+ * are not assigned are resumed here: resuming an active one restarts its fetch.) If the
+ * partition came back before this refresh, its entry stays and resume_due seeks and resumes. */
 static void forget_unassigned(oks_worker_loop *l, rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < OKS_WORKER_PARTS_MAX; i++) {
         oks_worker_part *s = &l->parts[i];
-        if (s->used && !rd_kafka_topic_partition_list_find(parts, s->topic, s->partition))
-            s->used = false;
+        if (!s->used || rd_kafka_topic_partition_list_find(parts, s->topic, s->partition))
+            continue;
+        if (s->paused)
+            set_paused(l, s, false);
+        s->used = false;
     }
     update_failing_gauge(l);
 }

@@ -139,6 +139,37 @@ OKS_TEST(poison_messages_go_to_dead_letter_and_other_tenants_on_the_partition_ke
     wfx_teardown(&f);
 }
 
+/* A tenant deleted after the intake cached it: the batch's insert fails its foreign key, the
+ * events are recorded one by one, the guilty one is dead-lettered, the others are taken in. */
+OKS_TEST(an_event_of_a_tenant_deleted_meanwhile_is_dead_lettered_and_the_batch_goes_on)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_park_tenant(&f, f.tenant);
+    char *gone = wt_tenant(f.db, "http://127.0.0.1:1", WFX_TOKEN, 60, NULL);
+    wfx_start_worker(&f, NULL);
+    wfx_send_for(&f, gone, "ev-g1", PROFILE, "00u-g");
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_events_recorded_total", NULL, 1, 20000));
+    const char *p[] = {gone};
+    free(wt_scalar(f.db, "DELETE FROM tenants WHERE id = $1::uuid RETURNING id", 1, p));
+    wfx_send(&f, "ev-g2", PROFILE, "00u-g");
+    wfx_send_for(&f, gone, "ev-g3", PROFILE, "00u-g");
+    wfx_send(&f, "ev-g4", PROFILE, "00u-g");
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_total", NULL, 1, 20000));
+    OKS_ASSERT(wfx_wait_count(
+        &f, "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid", 2, 20000));
+    json_t *dead = wt_consume_all(f.dlq, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(dead), 1);
+    const char *reason = header(json_array_get(dead, 0), "reason");
+    OKS_ASSERT(strstr(reason, "unknown tenant") || strstr(reason, "foreign key"));
+    OKS_ASSERT_EQ_STR(header(json_array_get(dead, 0), "source_offset"), "2");
+    json_decref(dead);
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 4);
+    free(gone);
+    wfx_teardown(&f);
+}
+
 typedef struct {
     wfx *f;
     char labels[2][300];
