@@ -80,9 +80,10 @@ char *oks_ctl_read_secret(const char *value, oks_err *err);
 int oks_ctl_connect(oks_ctl *ctl);
 /* Parse cfg.secret_key; on error prints a one-line message naming the setting, returns 2. */
 int oks_ctl_load_key(const oks_ctl *ctl, uint8_t key[OKS_CRYPTO_KEY_LEN], const char *why);
-/* Seal plaintext into a malloc'd bytea; returns OKS_CTL_OK or prints and returns 1. */
-int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext, uint8_t **out,
-                 size_t *out_len);
+/* Seal plaintext for tenant_id into a malloc'd bytea (bound to the tenant: AES-GCM associated
+ * data, see common/crypto); returns 0, or -1 with err set. */
+int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                 const char *plaintext, uint8_t **out, size_t *out_len, oks_err *err);
 /* Who runs the command, for the audit log ("operator:<user>"). */
 const char *oks_ctl_actor(void);
 /* Insert an audit_log row for a tenant (entity 'tenant', source 'operator'); before/after are
@@ -134,6 +135,18 @@ void oks_ctl_tenant_fields_free(oks_ctl_tenant_fields *f);
 
 /* Check the single SUBDOMAIN positional; prints and returns 2 when wrong. */
 int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos);
+
+/* ---- oks_ctl_reseal.c: the re-seal step of migrate ---- */
+
+typedef struct oks_ctl_reseal_counts {
+    long tenants; /* tenants whose credentials were re-sealed */
+    long values;  /* credentials re-sealed (token, client secret) */
+    long failed;  /* tenants left as they were (error printed) */
+} oks_ctl_reseal_counts;
+
+/* Re-seal every version 1 credential for its tenant, a transaction per tenant. The secret key
+ * is needed only when there is something to re-seal. Prints errors; returns an exit code. */
+int oks_ctl_reseal(oks_ctl *ctl, oks_ctl_reseal_counts *counts);
 
 /* ---- commands ---- */
 

@@ -32,13 +32,15 @@ static const char UPDATE_SQL[] =
     "WHERE id = $1::uuid";
 
 typedef struct sealed_pair {
+    uint8_t key[OKS_CRYPTO_KEY_LEN]; /* loaded only when a credential is given */
     uint8_t *token, *client_secret;
     size_t token_len, client_secret_len;
 } sealed_pair;
 
-/* Lock the row, update, audit before/after; inside the caller's transaction. */
-static int update(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f,
-                  const sealed_pair *s, oks_err *err)
+/* Lock the row, seal new credentials for its id, update, audit before/after; inside the
+ * caller's transaction. */
+static int update(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f, sealed_pair *s,
+                  oks_err *err)
 {
     char id[64] = "", ignored[64];
     char *before = NULL, *after = NULL, *changed = NULL;
@@ -50,6 +52,10 @@ static int update(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f,
             oks_err_set(err, OKS_E_NOTFOUND, "no tenant with subdomain '%s'", sub);
         goto out;
     }
+    if ((f->api_token && oks_ctl_seal(s->key, id, f->api_token, &s->token, &s->token_len, err)) ||
+        (f->client_secret &&
+         oks_ctl_seal(s->key, id, f->client_secret, &s->client_secret, &s->client_secret_len, err)))
+        goto out;
     const char *v[] = {id,
                        f->okta_domain[0] ? f->okta_domain : NULL,
                        f->app_id,
@@ -89,8 +95,7 @@ out:
     return rc;
 }
 
-static int apply(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f,
-                 const sealed_pair *s)
+static int apply(oks_ctl *ctl, const char *sub, const oks_ctl_tenant_fields *f, sealed_pair *s)
 {
     oks_err err = {0};
     int rc = oks_ctl_connect(ctl);
@@ -119,7 +124,6 @@ int oks_ctl_tenant_set(oks_ctl *ctl, int argc, char **argv)
     const char *pos[1];
     oks_ctl_tenant_fields f = {0};
     sealed_pair s = {0};
-    uint8_t key[OKS_CRYPTO_KEY_LEN];
     bool done;
     int n_pos, rc = oks_ctl_parse(ctl, "oktasyncctl tenant set", SET_HELP, argc, argv, opts, n, pos,
                                   1, &n_pos, &done);
@@ -133,17 +137,12 @@ int oks_ctl_tenant_set(oks_ctl *ctl, int argc, char **argv)
         rc = oks_ctl_fail(OKS_CTL_USAGE, "tenant set needs at least one setting (see --help)");
         goto out;
     }
-    if (f.api_token || f.client_secret) {
-        if ((rc = oks_ctl_load_key(ctl, key, "seal the new credentials")) != OKS_CTL_OK ||
-            (f.api_token &&
-             (rc = oks_ctl_seal(key, f.api_token, &s.token, &s.token_len)) != OKS_CTL_OK) ||
-            (f.client_secret && (rc = oks_ctl_seal(key, f.client_secret, &s.client_secret,
-                                                   &s.client_secret_len)) != OKS_CTL_OK))
-            goto out;
-    }
+    if ((f.api_token || f.client_secret) &&
+        (rc = oks_ctl_load_key(ctl, s.key, "seal the new credentials")) != OKS_CTL_OK)
+        goto out;
     rc = apply(ctl, pos[0], &f, &s);
 out:
-    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(s.key, sizeof s.key);
     free(s.token);
     free(s.client_secret);
     oks_ctl_tenant_fields_free(&f);
