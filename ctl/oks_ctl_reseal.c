@@ -32,8 +32,9 @@ static int reseal_column(oks_ctl *ctl, const uint8_t key[OKS_CRYPTO_KEY_LEN], co
     if (!r)
         return -1;
     int rc = 0;
-    const uint8_t *raw = (const uint8_t *)PQgetvalue(r, 0, 0);
-    size_t len = PQntuples(r) == 1 ? (size_t)PQgetlength(r, 0, 0) : 0;
+    bool found = PQntuples(r) == 1;
+    const uint8_t *raw = found ? (const uint8_t *)PQgetvalue(r, 0, 0) : NULL;
+    size_t len = found ? (size_t)PQgetlength(r, 0, 0) : 0;
     if (len == 0 || raw[0] != OKS_CRYPTO_SEAL_V1) {
         PQclear(r);
         return 0;

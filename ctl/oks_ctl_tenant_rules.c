@@ -360,26 +360,33 @@ int oks_ctl_tenant_rules_fetch(oks_ctl *ctl, const char *subdomain, json_t *list
     PGresult *r = oks_db_exec_params(ctl->db, RULES_SQL, 1, p, err);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        size_t k;
-        json_t *t;
-        json_array_foreach(list, k, t)
-        {
-            if (strcmp(json_string_value(json_object_get(t, "id")), PQgetvalue(r, i, 0)) != 0)
-                continue;
-            json_t *rules = json_loads(PQgetvalue(r, i, 1), 0, NULL);
-            if (!rules) {
-                PQclear(r);
-                return oks_err_set(err, OKS_E_PERMANENT, "unexpected rules JSON from the database");
-            }
-            json_object_set_new(rules, "attribute_map",
-                                effective_map(json_object_get(rules, "attribute_overrides")));
-            json_object_update(t, rules);
-            json_decref(rules);
-        }
+    json_t *by_id = json_object(); /* tenant id -> its object in list (borrowed) */
+    size_t k;
+    json_t *t;
+    json_array_foreach(list, k, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if (by_id && id)
+            json_object_set(by_id, id, t);
     }
+    int rc = by_id ? 0 : oks_err_set(err, OKS_E_NOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        t = json_object_get(by_id, PQgetvalue(r, i, 0));
+        if (!t)
+            continue; /* added since the tenant query: not in this listing */
+        json_t *rules = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        if (!rules) {
+            rc = oks_err_set(err, OKS_E_PERMANENT, "unexpected rules JSON from the database");
+            break;
+        }
+        json_object_set_new(rules, "attribute_map",
+                            effective_map(json_object_get(rules, "attribute_overrides")));
+        json_object_update(t, rules);
+        json_decref(rules);
+    }
+    json_decref(by_id);
     PQclear(r);
-    return 0;
+    return rc;
 }
 
 void oks_ctl_tenant_rules_print(json_t *t)
