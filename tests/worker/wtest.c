@@ -167,9 +167,11 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
     uint8_t key[OKS_CRYPTO_KEY_LEN];
     oks_err err = {0};
     OKS_ASSERT(oks_crypto_key_parse(wt_secret_hex, key, &err) == 0);
+    /* the token is sealed for the tenant's id (AAD), so the id is chosen first */
+    char *id = wt_scalar(db, "SELECT gen_random_uuid()::text", 0, NULL);
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    OKS_ASSERT(oks_crypto_seal(key, token, &sealed, &sealed_len, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(key, id, token, &sealed, &sealed_len, &err) == 0);
     uint8_t hash[OKS_CRYPTO_HASH_LEN];
     oks_crypto_secret_hash("hook-secret", hash);
     char ago[32];
@@ -177,20 +179,19 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
     static int n_tenants;
     char sub[64];
     snprintf(sub, sizeof sub, "t%ld-%d", (long)getpid(), n_tenants++);
-    const char *vals[] = {sub, okta_domain,   (const char *)sealed, (const char *)hash,
-                          ago, full_sync_time};
-    int lens[] = {0, 0, (int)sealed_len, OKS_CRYPTO_HASH_LEN, 0, 0};
-    int fmts[] = {0, 0, 1, 1, 0, 0};
+    const char *vals[] = {
+        sub, okta_domain, (const char *)sealed, (const char *)hash, ago, full_sync_time, id};
+    int lens[] = {0, 0, (int)sealed_len, OKS_CRYPTO_HASH_LEN, 0, 0, 0};
+    int fmts[] = {0, 0, 1, 1, 0, 0, 0};
     PGresult *r = oks_db_exec_params_ex(
         db,
-        "INSERT INTO tenants (subdomain, okta_domain, api_token_enc, webhook_secret_hash, "
-        "created_at, full_sync_time) VALUES ($1, $2, $3, $4, now() - $5::interval, "
-        "COALESCE($6::time, '03:00')) RETURNING id::text",
-        6, vals, lens, fmts, 0, &err);
+        "INSERT INTO tenants (id, subdomain, okta_domain, api_token_enc, webhook_secret_hash, "
+        "created_at, full_sync_time) VALUES ($7::uuid, $1, $2, $3, $4, now() - $5::interval, "
+        "COALESCE($6::time, '03:00'))",
+        7, vals, lens, fmts, 0, &err);
     free(sealed);
     if (!r)
         oks_test_fail(__FILE__, __LINE__, "insert tenant: %s", err.msg);
-    char *id = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
     return id;
 }
