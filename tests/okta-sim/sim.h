@@ -213,6 +213,8 @@ typedef struct sim_cfg {
     int64_t hook_window_ms, hook_timeout_ms, hook_max_batch, hook_duplicate_permille;
     int64_t hook_drop_permille;
     bool hook_reorder;
+    char *oidc_client_id, *oidc_client_secret, *oidc_grant_types;
+    char *org_profile;
 } sim_cfg;
 
 enum sim_bucket {
@@ -265,8 +267,12 @@ void sim_faults_plan(sim_faults *f, sim_fault_plan *p);
 int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err);
 json_t *sim_faults_json(sim_faults *f);
 
+/* OIDC client and org authorization server endpoints (sim_oidc.c). */
+typedef struct sim_oidc sim_oidc;
+
 typedef struct sim_server {
     sim_cfg *cfg;
+    sim_oidc *oidc;
     sim_org *org;
     sim_logs *logs;
     sim_hooks *hooks;
@@ -344,6 +350,15 @@ void sim_http_stop(sim_server *srv);
 void sim_state_render(sim_server *srv, sim_buf *b);
 json_t *sim_stats_json(sim_server *srv);
 void sim_stats_count(sim_server *srv, const char *method, const char *route);
+
+/* OIDC (sim_oidc.c): discovery, JWKS and token endpoint; not rate-limited, no SSWS token. */
+sim_oidc *sim_oidc_new(const sim_cfg *cfg, const char *app_id, oks_err *err);
+void sim_oidc_free(sim_oidc *o);
+/* Serves the request when its path is an OIDC endpoint; false otherwise. */
+bool sim_oidc_route(sim_req *r, sim_resp *resp);
+json_t *sim_oidc_json(sim_oidc *o);
+/* {"client_id","client_secret","grant_types":[...],"reset_stats"}; 400 text in err. */
+int sim_oidc_configure(sim_oidc *o, json_t *obj, oks_err *err);
 
 /* Hooks (sim_hooks.c) */
 sim_hooks *sim_hooks_new(const sim_cfg *cfg, const char *domain);

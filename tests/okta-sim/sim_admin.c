@@ -260,6 +260,28 @@ static void admin_settings(sim_req *r, sim_resp *resp)
     reply_json(resp, 200, o);
 }
 
+/* GET/POST oidc: the org's OIDC client (client_id, client_secret, grant_types) and token
+ * endpoint counters. */
+static void admin_oidc(sim_req *r, sim_resp *resp)
+{
+    oks_err err = {0};
+    if (is(r, "POST")) {
+        json_t *body = parse_body(r, resp, true);
+        if (!body)
+            return;
+        int rc = sim_oidc_configure(r->srv->oidc, body, &err);
+        json_decref(body);
+        if (rc != 0) {
+            reply_err(r, resp, &err);
+            return;
+        }
+    } else if (!is(r, "GET")) {
+        sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+        return;
+    }
+    reply_json(resp, 200, sim_oidc_json(r->srv->oidc));
+}
+
 static void admin_reset(sim_req *r, sim_resp *resp)
 {
     sim_server *srv = r->srv;
@@ -292,6 +314,8 @@ void sim_admin(sim_req *r, sim_resp *resp, const char *rest)
         admin_hooks(r, resp, rest + 6);
     } else if (strcmp(rest, "settings") == 0) {
         admin_settings(r, resp);
+    } else if (strcmp(rest, "oidc") == 0) {
+        admin_oidc(r, resp);
     } else if (strcmp(rest, "reset") == 0 && is(r, "POST")) {
         admin_reset(r, resp);
     } else if (strcmp(rest, "stats") == 0) {

@@ -93,6 +93,13 @@ static const oks_cfg_entry entries[] = {
                 "deliveries lost per thousand: never sent, retry included (counted as dropped)"),
     OKS_CFG_BOOL("hook-reorder", sim_cfg, hook_reorder, "false",
                  "reverse events inside a delivery and send each delivery after the next one"),
+    OKS_CFG_STR("oidc-client-id", sim_cfg, oidc_client_id, "", 0,
+                "client_id of the org's OIDC client (empty = the app id, as in Okta)"),
+    OKS_CFG_STR("oidc-client-secret", sim_cfg, oidc_client_secret, "sim-client-secret",
+                OKS_CFG_SECRET, "client secret the token endpoint accepts for that client"),
+    OKS_CFG_STR("oidc-grant-types", sim_cfg, oidc_grant_types, "authorization_code", 0,
+                "grant types the client may use (comma list of authorization_code, "
+                "refresh_token, client_credentials, implicit, password)"),
 };
 static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "oktasync-okta-sim", "Okta org simulator for tests and benchmarks", NULL, entries);
@@ -118,6 +125,9 @@ static int init_server(sim_server *srv, sim_cfg *cfg, oks_err *err)
         return -1;
     OKS_LOG_INFO("generated org: %lld users, %lld groups, app %s in %lld ms", (long long)cfg->users,
                  (long long)cfg->groups, srv->org->app_id, (long long)(oks_now_mono_ms() - t0));
+    srv->oidc = sim_oidc_new(cfg, srv->org->app_id, err);
+    if (!srv->oidc)
+        return -1;
     srv->logs = sim_logs_new((size_t)cfg->log_max_events);
     srv->hooks = sim_hooks_new(cfg, cfg->domain);
     if (!srv->logs || !srv->hooks || !srv->per_endpoint)
@@ -146,6 +156,7 @@ static void free_server(sim_server *srv)
     sim_hooks_free(srv->hooks);
     sim_logs_free(srv->logs);
     sim_org_free(srv->org);
+    sim_oidc_free(srv->oidc);
     json_decref(srv->per_endpoint);
 }
 
