@@ -61,6 +61,7 @@ const char *sim_status_name(int st);
 int sim_status_parse(const char *s); /* -1 when unknown */
 
 #define SIM_MAX_GROUPS 64
+#define SIM_CHAIN_LEN 8
 #define SIM_ID_LEN 21
 
 typedef struct sim_user {
@@ -117,11 +118,23 @@ typedef struct sim_org {
     int deact_apps;       /* enum sim_deact_apps; changed under the write lock */
     uint32_t *overridden; /* users with a profile override (login lookups scan these) */
     uint32_t n_overridden, cap_overridden;
+    /* Org shape (sim_org_shape.c): "rich" adds photoUrl, a shuffled hierarchy (managers listed
+     * after their reports), a fixed chain, and optionally a manager cycle. */
+    bool rich;
+    uint32_t chain[SIM_CHAIN_LEN]; /* chain[0] = top; chain[k] reports to chain[k-1] */
+    uint32_t n_chain;
+    uint32_t cycle[3]; /* cycle[k] reports to cycle[(k+1) % n_cycle] */
+    uint32_t n_cycle;
 } sim_org;
 
 sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const char *domain,
                      const char *app_id, const char *app_label, int deact_apps, oks_err *err);
 void sim_org_free(sim_org *org);
+/* Apply an org profile after generation: "default" (nothing), "rich" or "demo" (rich
+ * hierarchy and attributes); cycle = 0, 2 or 3 closes a manager cycle of that length. */
+int sim_org_shape(sim_org *org, const char *profile, int cycle, oks_err *err);
+/* Org profile names: default | rich | demo; -1 when unknown. */
+int sim_org_profile_parse(const char *s);
 /* Lookups under the caller's lock; -1 when absent (deleted users are found: check ->deleted). */
 int64_t sim_org_find_id(const sim_org *org, const char *id);
 int64_t sim_org_find_login(const sim_org *org, const char *login);
@@ -215,6 +228,7 @@ typedef struct sim_cfg {
     bool hook_reorder;
     char *oidc_client_id, *oidc_client_secret, *oidc_grant_types;
     char *org_profile;
+    int64_t manager_cycle;
 } sim_cfg;
 
 enum sim_bucket {

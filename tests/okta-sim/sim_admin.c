@@ -162,10 +162,17 @@ static void admin_info(sim_req *r, sim_resp *resp)
                                                 "name", org->groups[g].name, "app_assigned",
                                                 org->groups[g].app_assigned, "type",
                                                 group_type_name(org->groups[g].type)));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "base_url", r->base, "app_id",
-                          org->app_id, "domain", org->domain, "users", (json_int_t)org->n_users,
-                          "groups", groups, "everyone_group_id", org->everyone.id,
-                          "deactivate_apps", sim_deact_apps_name(org->deact_apps));
+    json_t *chain = json_array(), *cycle = json_array();
+    for (uint32_t k = 0; k < org->n_chain; k++)
+        json_array_append_new(chain, json_string(org->users[org->chain[k]].id));
+    for (uint32_t k = 0; k < org->n_cycle; k++)
+        json_array_append_new(cycle, json_string(org->users[org->cycle[k]].id));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:I,s:o,s:s,s:s,s:s,s:o,s:o}", "base_url", r->base, "app_id",
+                  org->app_id, "domain", org->domain, "users", (json_int_t)org->n_users, "groups",
+                  groups, "everyone_group_id", org->everyone.id, "deactivate_apps",
+                  sim_deact_apps_name(org->deact_apps), "org_profile", r->srv->cfg->org_profile,
+                  "manager_chain", chain, "manager_cycle", cycle);
     pthread_rwlock_unlock(&org->lock);
     reply_json(resp, 200, o);
 }
