@@ -157,6 +157,9 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
                             size_t cap);
 /* Append the profile JSON object. */
 void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b);
+/* Override marker: the attribute is left out of the profile (absent, not null). */
+json_t *sim_profile_absent(void);
+bool sim_profile_is_absent(const json_t *v);
 /* New reference: the full profile as a jansson object (for state dump and overrides). */
 json_t *sim_profile_json(const sim_org *org, uint32_t idx);
 

@@ -83,6 +83,8 @@ static void admin_user(sim_req *r, sim_resp *resp, const char *rest)
         rc = sim_op_delete(srv, (uint32_t)idx, r->path, &err);
     else if (!*op && is(r, "GET"))
         rc = 0;
+    else if (strncmp(op, "profile/", 8) == 0 && is(r, "DELETE"))
+        rc = sim_op_unset_profile(srv, (uint32_t)idx, op + 8, r->path, &err);
     else if (!is(r, "POST"))
         oks_err_set(&err, OKS_E_NOTFOUND, "no such admin operation");
     else if (strcmp(op, "profile") == 0)

@@ -246,6 +246,16 @@ static void render_generated(const sim_org *org, uint32_t idx, sim_buf *b)
     sim_buf_add(b, "}", 1);
 }
 
+json_t *sim_profile_absent(void)
+{
+    return json_pack("{s:b}", "$absent", 1);
+}
+
+bool sim_profile_is_absent(const json_t *v)
+{
+    return json_is_object(v) && json_is_true(json_object_get(v, "$absent"));
+}
+
 json_t *sim_profile_json(const sim_org *org, uint32_t idx)
 {
     const sim_user *u = &org->users[idx];
@@ -258,8 +268,17 @@ json_t *sim_profile_json(const sim_org *org, uint32_t idx)
         obj = b.data ? json_loads(b.data, 0, NULL) : NULL;
         sim_buf_free(&b);
     }
-    if (obj && u->override)
+    if (obj && u->override) {
         json_object_update(obj, u->override);
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(obj, tmp, key, v)
+        {
+            if (sim_profile_is_absent(v))
+                json_object_del(obj, key);
+        }
+    }
     return obj;
 }
 
