@@ -40,6 +40,9 @@ mutant "no for: durations" '/^ *for: /d'
 mutant "lag threshold 100000" 's/consumer_lag\) > 10000/consumer_lag) > 100000/'
 mutant "a wrong runbook link" '0,/runbook: "docs\/runbook.md#queue-lag"/s//runbook: "docs\/runbook.md#lag"/'
 mutant "503 share 50 %" 's/> 0.05$/> 0.5/'
+mutant "staleness summed over replicas" 's/max by \(tenant\) \(oktasync_worker_oldest_change_age_seconds\)/sum by (tenant) (oktasync_worker_oldest_change_age_seconds)/'
+mutant "parked tenants not left out of staleness" '/unless on \(tenant\)/d'
+mutant "transient faults counted as parked" 's/fault=~"credentials_invalid\|not_connected"\}\) == 1$/fault=~"credentials_invalid|not_connected|okta_unavailable"}) == 1/'
 
 # Each runbook link names a section that exists in docs/runbook.md.
 for anchor in $(sed -n 's/.*runbook: "docs\/runbook.md#\([^"]*\)".*/\1/p' "$rules" | sort -u); do
