@@ -80,9 +80,10 @@ char *oks_ctl_read_secret(const char *value, oks_err *err);
 int oks_ctl_connect(oks_ctl *ctl);
 /* Parse cfg.secret_key; on error prints a one-line message naming the setting, returns 2. */
 int oks_ctl_load_key(const oks_ctl *ctl, uint8_t key[OKS_CRYPTO_KEY_LEN], const char *why);
-/* Seal plaintext into a malloc'd bytea; returns OKS_CTL_OK or prints and returns 1. */
-int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext, uint8_t **out,
-                 size_t *out_len);
+/* Seal plaintext for tenant_id into a malloc'd bytea (bound to the tenant: AES-GCM associated
+ * data, see common/crypto); returns 0, or -1 with err set. */
+int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                 const char *plaintext, uint8_t **out, size_t *out_len, oks_err *err);
 /* Who runs the command, for the audit log ("operator:<user>"). */
 const char *oks_ctl_actor(void);
 /* Insert an audit_log row for a tenant (entity 'tenant', source 'operator'); before/after are
@@ -135,12 +136,59 @@ void oks_ctl_tenant_fields_free(oks_ctl_tenant_fields *f);
 /* Check the single SUBDOMAIN positional; prints and returns 2 when wrong. */
 int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos);
 
+/* ---- oks_ctl_tenant_rules.c: attribute map, manager matching, Okta group -> team ---- */
+
+#define OKS_CTL_RULES_MAX 64
+typedef struct oks_ctl_tenant_rules {
+    const char *maps[OKS_CTL_RULES_MAX]; /* --map FIELD=ATTR as given (argv) */
+    int n_maps;
+    const char *group_teams[OKS_CTL_RULES_MAX]; /* --group-team GROUP=TEAM as given (argv) */
+    int n_group_teams;
+    json_t *map_set;   /* field -> attribute ("" = not synced) */
+    json_t *map_reset; /* fields given as FIELD=default */
+    const char *manager_attribute, *manager_match;
+} oks_ctl_tenant_rules;
+
+/* tenant set's own options (besides OKS_CTL_TENANT_OPTS); --map and --group-team repeat, so
+ * oks_ctl_tenant_rules_take removes them from argv before oks_ctl_parse. */
+#define OKS_CTL_RULES_OPTS                                                                         \
+    {"manager-attribute", false, NULL},                                                            \
+    {                                                                                              \
+        "manager-match", false, NULL                                                               \
+    }
+int oks_ctl_tenant_rules_take(int *argc, char **argv, oks_ctl_tenant_rules *r);
+/* Validate everything given; appends "map" / "group-team" to changed. Prints, returns 2. */
+int oks_ctl_tenant_rules_parse(const oks_ctl_opt *opts, size_t n, oks_ctl_tenant_rules *r,
+                               json_t *changed);
+/* Write them for tenant_id inside the caller's transaction (audited). */
+int oks_ctl_tenant_rules_apply(oks_ctl *ctl, const char *tenant_id, const oks_ctl_tenant_rules *r,
+                               oks_err *err);
+void oks_ctl_tenant_rules_free(oks_ctl_tenant_rules *r);
+/* Add attribute_map (in effect), attribute_overrides, manager_attribute, manager_match,
+ * group_teams and pending_manager_refs to each tenant object of list. */
+int oks_ctl_tenant_rules_fetch(oks_ctl *ctl, const char *subdomain, json_t *list, oks_err *err);
+/* The human lines of those (tenant show). */
+void oks_ctl_tenant_rules_print(json_t *t);
+
+/* ---- oks_ctl_reseal.c: the re-seal step of migrate ---- */
+
+typedef struct oks_ctl_reseal_counts {
+    long tenants; /* tenants whose credentials were re-sealed */
+    long values;  /* credentials re-sealed (token, client secret) */
+    long failed;  /* tenants left as they were (error printed) */
+} oks_ctl_reseal_counts;
+
+/* Re-seal every version 1 credential for its tenant, a transaction per tenant. The secret key
+ * is needed only when there is something to re-seal. Prints errors; returns an exit code. */
+int oks_ctl_reseal(oks_ctl *ctl, oks_ctl_reseal_counts *counts);
+
 /* ---- commands ---- */
 
 int oks_ctl_cmd_migrate(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_field(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_sync(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_invitations(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_list(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv);

@@ -33,13 +33,12 @@ int oks_ctl_load_key(const oks_ctl *ctl, uint8_t key[OKS_CRYPTO_KEY_LEN], const 
     return OKS_CTL_OK;
 }
 
-int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext, uint8_t **out,
-                 size_t *out_len)
+int oks_ctl_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                 const char *plaintext, uint8_t **out, size_t *out_len, oks_err *err)
 {
-    oks_err err = {0};
-    if (oks_crypto_seal(key, plaintext, out, out_len, &err) != 0)
-        return oks_ctl_fail(OKS_CTL_FAILED, "sealing a secret: %s", err.msg);
-    return OKS_CTL_OK;
+    if (oks_crypto_seal_tenant(key, tenant_id, plaintext, out, out_len, err) != 0)
+        return oks_err_wrap(err, "sealing a secret");
+    return 0;
 }
 
 const char *oks_ctl_actor(void)

@@ -47,7 +47,8 @@ static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "  tenant rotate-secret S [--grace 24h]  new webhook secret; the old one works for --grace\n"
     "  tenant remove S                  remove a tenant and its synced data\n"
     "  field add|list|remove S [NAME]   a tenant's custom fields (Okta attributes to copy)\n"
-    "  sync list [S] [--status held]    full-sync runs, newest first\n\n"
+    "  sync list [S] [--status held]    full-sync runs, newest first\n"
+    "  invitations list|mark-sent ...   the invitation outbox a sending system reads\n\n"
     "'oktasyncctl COMMAND --help' explains a command. Add --json for machine-readable output.\n"
     "Exit status: 0 ok, 1 operation failed, 2 bad usage or value.",
     entries);
@@ -123,6 +124,8 @@ static int dispatch(oks_ctl *ctl, int argc, char **argv)
         return oks_ctl_cmd_field(ctl, argc - 1, argv + 1);
     if (strcmp(argv[0], "sync") == 0)
         return oks_ctl_cmd_sync(ctl, argc - 1, argv + 1);
+    if (strcmp(argv[0], "invitations") == 0)
+        return oks_ctl_cmd_invitations(ctl, argc - 1, argv + 1);
     if (strcmp(argv[0], "help") == 0) {
         oks_cfg_print_help(&program, stdout);
         return OKS_CTL_OK;

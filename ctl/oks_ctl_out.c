@@ -119,6 +119,10 @@ json_t *oks_ctl_fetch_tenants(oks_ctl *ctl, const char *subdomain, oks_err *err)
                     jerr.text);
         return NULL;
     }
+    if (oks_ctl_tenant_rules_fetch(ctl, subdomain, list, err) != 0) {
+        json_decref(list);
+        return NULL;
+    }
     return list;
 }
 
@@ -189,6 +193,7 @@ void oks_ctl_print_tenant(const oks_ctl *ctl, json_t *t)
                    : "-");
     else
         printf("%-28s %s\n", "last full sync", "never");
+    oks_ctl_tenant_rules_print(t);
 }
 
 void oks_ctl_print_tenant_list(const oks_ctl *ctl, json_t *list)

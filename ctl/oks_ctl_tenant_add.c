@@ -33,32 +33,50 @@ static const char HELP[] =
 static const char INSERT_SQL[] =
     "INSERT INTO tenants (subdomain, okta_domain, okta_app_id, okta_client_id, api_token_enc, "
     "client_secret_enc, webhook_secret_hash, auto_invite, manager_mode, full_sync_time, "
-    "deactivation_threshold_pct, deactivation_threshold_min) VALUES ($1, $2, $3, $4, "
+    "deactivation_threshold_pct, deactivation_threshold_min, id) VALUES ($1, $2, $3, $4, "
     "$5::bytea, $6::bytea, $7::bytea, coalesce($8::bool, false), coalesce($9, 'individual'), "
-    "$10::time, coalesce($11::int, 10), coalesce($12::int, 10)) "
-    "RETURNING id::text";
+    "$10::time, coalesce($11::int, 10), coalesce($12::int, 10), $13::uuid)";
 
 typedef struct sealed {
+    uint8_t key[OKS_CRYPTO_KEY_LEN];
     uint8_t *token, *client_secret;
     size_t token_len, client_secret_len;
     char secret[64]; /* the new webhook secret, printed once */
     uint8_t hash[OKS_CRYPTO_HASH_LEN];
 } sealed;
 
-static int insert(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields *f,
-                  const sealed *s, char *id, size_t id_cap, oks_err *err)
+/* The id is chosen first: the credentials are sealed for it (bound to the tenant). */
+static int insert(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields *f, sealed *s,
+                  char *id, size_t id_cap, oks_err *err)
 {
-    const char *v[] = {subdomain,         f->okta_domain,   f->app_id,
-                       f->client_id,      (char *)s->token, (char *)s->client_secret,
-                       (char *)s->hash,   f->auto_invite,   f->manager_mode,
-                       f->full_sync_time, f->threshold_pct, f->threshold_min};
-    int len[12] = {0, 0, 0, 0, (int)s->token_len, (int)s->client_secret_len, OKS_CRYPTO_HASH_LEN};
-    int fmt[12] = {0, 0, 0, 0, 1, 1, 1};
-    char *after = NULL;
-    PGresult *r = oks_db_exec_params_ex(ctl->db, INSERT_SQL, 12, v, len, fmt, 0, err);
+    PGresult *r = oks_db_exec_params(ctl->db, "SELECT gen_random_uuid()::text", 0, NULL, err);
     if (!r)
         return -1;
     snprintf(id, id_cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (oks_ctl_seal(s->key, id, f->api_token, &s->token, &s->token_len, err) != 0 ||
+        (f->client_secret && oks_ctl_seal(s->key, id, f->client_secret, &s->client_secret,
+                                          &s->client_secret_len, err) != 0))
+        return -1;
+    const char *v[] = {subdomain,
+                       f->okta_domain,
+                       f->app_id,
+                       f->client_id,
+                       (char *)s->token,
+                       (char *)s->client_secret,
+                       (char *)s->hash,
+                       f->auto_invite,
+                       f->manager_mode,
+                       f->full_sync_time,
+                       f->threshold_pct,
+                       f->threshold_min,
+                       id};
+    int len[13] = {0, 0, 0, 0, (int)s->token_len, (int)s->client_secret_len, OKS_CRYPTO_HASH_LEN};
+    int fmt[13] = {0, 0, 0, 0, 1, 1, 1};
+    char *after = NULL;
+    r = oks_db_exec_params_ex(ctl->db, INSERT_SQL, 13, v, len, fmt, 0, err);
+    if (!r)
+        return -1;
     PQclear(r);
     char ignored[64];
     int rc = -1;
@@ -112,7 +130,6 @@ int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv)
     const size_t n = sizeof opts / sizeof opts[0];
     oks_ctl_tenant_fields f = {0};
     sealed s = {0};
-    uint8_t key[OKS_CRYPTO_KEY_LEN];
     bool done;
     int n_pos, rc = oks_ctl_parse(ctl, "oktasyncctl tenant add", HELP, argc, argv, opts, n, NULL, 0,
                                   &n_pos, &done);
@@ -134,10 +151,7 @@ int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv)
                                          "--api-token - (stdin) or OKTASYNC_OKTA_API_TOKEN");
         goto out;
     }
-    if ((rc = oks_ctl_load_key(ctl, key, "seal the API token")) != OKS_CTL_OK ||
-        (rc = oks_ctl_seal(key, f.api_token, &s.token, &s.token_len)) != OKS_CTL_OK ||
-        (f.client_secret && (rc = oks_ctl_seal(key, f.client_secret, &s.client_secret,
-                                               &s.client_secret_len)) != OKS_CTL_OK))
+    if ((rc = oks_ctl_load_key(ctl, s.key, "seal the API token")) != OKS_CTL_OK)
         goto out;
     if (oks_crypto_random_token(s.secret, sizeof s.secret, 32, &err) != 0) {
         rc = oks_ctl_fail_err(&err, "generating the webhook secret");
@@ -146,7 +160,7 @@ int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv)
     oks_crypto_secret_hash(s.secret, s.hash);
     rc = run(ctl, sub, &f, &s);
 out:
-    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(s.key, sizeof s.key);
     OPENSSL_cleanse(s.secret, sizeof s.secret);
     free(s.token);
     free(s.client_secret);

@@ -44,14 +44,14 @@ void oks_worker_tenant_free(oks_worker_tenant *t)
     memset(t, 0, sizeof *t);
 }
 
-static int unescape_token(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *hex_bytea,
-                          char **token, oks_err *err)
+static int unescape_token(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                          const char *hex_bytea, char **token, oks_err *err)
 {
     size_t len = 0;
     unsigned char *raw = PQunescapeBytea((const unsigned char *)hex_bytea, &len);
     if (!raw)
         return oks_err_set(err, OKS_E_NOMEM, "unescaping api token");
-    *token = oks_crypto_open(key, raw, len, err);
+    *token = oks_crypto_open_tenant(key, tenant_id, raw, len, err);
     PQfreemem(raw);
     if (!*token)
         return oks_err_set(err, OKS_E_PERMANENT,
@@ -95,7 +95,7 @@ int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_L
             goto out;
         }
     }
-    if (unescape_token(key, PQgetvalue(r, 0, 2), &out->api_token, err) != 0)
+    if (unescape_token(key, id, PQgetvalue(r, 0, 2), &out->api_token, err) != 0)
         goto out;
     rc = 0;
 out:

@@ -41,9 +41,43 @@ int oks_crypto_key_parse(const char *hex64, uint8_t key[OKS_CRYPTO_KEY_LEN], oks
     return 0;
 }
 
-/* The version byte is passed as additional authenticated data: flipping it breaks the tag. */
+/* Associated data: the version byte, then (version 2) the tenant id. */
+typedef struct seal_aad {
+    uint8_t bytes[1 + OKS_CRYPTO_TENANT_ID_LEN];
+    int len;
+} seal_aad;
+
+/* aad for version (1 or 2); tenant_id is required for 2 and must be a UUID (either case: the
+ * bound form is lower case, as PostgreSQL prints uuid). */
+static int make_aad(uint8_t version, const char *tenant_id, seal_aad *aad, oks_err *err)
+{
+    aad->bytes[0] = version;
+    aad->len = 1;
+    if (version == OKS_CRYPTO_SEAL_V1)
+        return 0;
+    size_t len = tenant_id ? strlen(tenant_id) : 0;
+    bool ok = len == OKS_CRYPTO_TENANT_ID_LEN;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = tenant_id[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            ok = c == '-';
+        else
+            ok = hex_nibble(c) >= 0;
+        aad->bytes[1 + i] = (uint8_t)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    if (!ok)
+        return oks_err_set(err, OKS_E_INVALID,
+                           "tenant id \"%.40s\" is not a UUID: a sealed value is bound to its "
+                           "tenant's id",
+                           tenant_id ? tenant_id : "");
+    aad->len = 1 + OKS_CRYPTO_TENANT_ID_LEN;
+    return 0;
+}
+
+/* The associated data is authenticated: changing the version byte or opening under another
+ * tenant id breaks the tag. */
 static int gcm_init(EVP_CIPHER_CTX *ctx, bool enc, const uint8_t *key, const uint8_t *nonce,
-                    const uint8_t *aad)
+                    const seal_aad *aad)
 {
     int outl = 0;
     int (*init)(EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *,
@@ -56,24 +90,27 @@ static int gcm_init(EVP_CIPHER_CTX *ctx, bool enc, const uint8_t *key, const uin
         return -1;
     if (init(ctx, NULL, NULL, key, nonce) != 1)
         return -1;
-    if (update(ctx, NULL, &outl, aad, 1) != 1)
+    if (update(ctx, NULL, &outl, aad->bytes, aad->len) != 1)
         return -1;
     return 0;
 }
 
-int oks_crypto_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext, uint8_t **out,
-                    size_t *out_len, oks_err *err)
+int oks_crypto_seal_tenant(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                           const char *plaintext, uint8_t **out, size_t *out_len, oks_err *err)
 {
     int rc = -1;
     uint8_t *buf = NULL;
     EVP_CIPHER_CTX *ctx = NULL;
     size_t pt_len = plaintext ? strlen(plaintext) : 0;
+    seal_aad aad;
     *out = NULL;
     *out_len = 0;
     if (!plaintext || pt_len > INT_MAX / 2) {
         oks_err_set(err, OKS_E_INVALID, "nothing to seal or plaintext too long");
         goto out;
     }
+    if (make_aad(OKS_CRYPTO_SEAL_VERSION, tenant_id, &aad, err) != 0)
+        goto out;
     buf = malloc(pt_len + OKS_CRYPTO_SEAL_OVERHEAD);
     ctx = EVP_CIPHER_CTX_new();
     if (!buf || !ctx) {
@@ -87,7 +124,7 @@ int oks_crypto_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext
         goto out;
     }
     int outl = 0, finl = 0;
-    if (gcm_init(ctx, true, key, nonce, buf) != 0 ||
+    if (gcm_init(ctx, true, key, nonce, &aad) != 0 ||
         EVP_EncryptUpdate(ctx, ct, &outl, (const uint8_t *)plaintext, (int)pt_len) != 1 ||
         EVP_EncryptFinal_ex(ctx, ct + outl, &finl) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, OKS_CRYPTO_TAG_LEN, ct + pt_len) != 1) {
@@ -104,21 +141,31 @@ out:
     return rc;
 }
 
-char *oks_crypto_open(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, size_t in_len,
-                      oks_err *err)
+/* Open a value of the given version (its first byte must match). */
+static char *open_version(const uint8_t key[OKS_CRYPTO_KEY_LEN], uint8_t version,
+                          const char *tenant_id, const uint8_t *in, size_t in_len, oks_err *err)
 {
     char *pt = NULL, *result = NULL;
     size_t ct_len = 0;
     EVP_CIPHER_CTX *ctx = NULL;
+    seal_aad aad;
     if (!in || in_len < OKS_CRYPTO_SEAL_OVERHEAD || in_len > INT_MAX / 2) {
         oks_err_set(err, OKS_E_INVALID, "sealed value is truncated (%zu bytes)", in_len);
         goto out;
     }
-    if (in[0] != OKS_CRYPTO_SEAL_VERSION) {
-        oks_err_set(err, OKS_E_INVALID, "sealed value has unknown format version %u",
-                    (unsigned)in[0]);
+    if (in[0] == OKS_CRYPTO_SEAL_V1 && version != OKS_CRYPTO_SEAL_V1) {
+        oks_err_set(err, OKS_E_INVALID,
+                    "sealed value is in the old format (version 1, not bound to its tenant): "
+                    "run `oktasyncctl migrate` with the secret key to re-seal it");
         goto out;
     }
+    if (in[0] != version) {
+        oks_err_set(err, OKS_E_INVALID, "sealed value has format version %u, expected %u",
+                    (unsigned)in[0], (unsigned)version);
+        goto out;
+    }
+    if (make_aad(version, tenant_id, &aad, err) != 0)
+        goto out;
     ct_len = in_len - OKS_CRYPTO_SEAL_OVERHEAD;
     const uint8_t *nonce = in + 1, *ct = in + 1 + OKS_CRYPTO_NONCE_LEN;
     uint8_t tag[OKS_CRYPTO_TAG_LEN];
@@ -130,12 +177,18 @@ char *oks_crypto_open(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, 
         goto out;
     }
     int outl = 0, finl = 0;
-    if (gcm_init(ctx, false, key, nonce, in) != 0 ||
+    if (gcm_init(ctx, false, key, nonce, &aad) != 0 ||
         EVP_DecryptUpdate(ctx, (uint8_t *)pt, &outl, ct, (int)ct_len) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, OKS_CRYPTO_TAG_LEN, tag) != 1 ||
         EVP_DecryptFinal_ex(ctx, (uint8_t *)pt + outl, &finl) != 1) {
-        oks_err_set(err, OKS_E_INVALID,
-                    "cannot decrypt sealed value: wrong secret key or the data was altered");
+        if (version == OKS_CRYPTO_SEAL_V1)
+            oks_err_set(err, OKS_E_INVALID,
+                        "cannot decrypt sealed value: wrong secret key or the data was altered");
+        else
+            oks_err_set(err, OKS_E_INVALID,
+                        "cannot decrypt sealed value for tenant %s: wrong secret key, sealed "
+                        "for another tenant, or the data was altered",
+                        tenant_id);
         goto out;
     }
     pt[ct_len] = '\0';
@@ -151,6 +204,18 @@ out:
         OPENSSL_cleanse(pt, ct_len + 1); /* do not leave a half-decrypted secret behind */
     free(pt);
     return result;
+}
+
+char *oks_crypto_open_tenant(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                             const uint8_t *in, size_t in_len, oks_err *err)
+{
+    return open_version(key, OKS_CRYPTO_SEAL_V2, tenant_id, in, in_len, err);
+}
+
+char *oks_crypto_open_v1(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, size_t in_len,
+                         oks_err *err)
+{
+    return open_version(key, OKS_CRYPTO_SEAL_V1, NULL, in, in_len, err);
 }
 
 void oks_crypto_sha256(const void *data, size_t len, uint8_t out[OKS_CRYPTO_HASH_LEN])

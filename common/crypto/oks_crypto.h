@@ -2,9 +2,14 @@
  * Secrets at rest and webhook secrets (OpenSSL libcrypto EVP only; nothing hand-rolled).
  *
  * - Okta API token and OIDC client secret are sealed with AES-256-GCM under OKTASYNC_SECRET_KEY
- *   (64 hex chars = 32 bytes). Sealed format, stored as bytea:
- *       version byte 0x01 | 12-byte random nonce | ciphertext | 16-byte tag
- *   The version byte is authenticated (it is the GCM AAD), so a future format can coexist.
+ *   (64 hex chars = 32 bytes) and bound to their tenant. Sealed format, stored as bytea:
+ *       version byte | 12-byte random nonce | ciphertext | 16-byte tag
+ *   Version 2 (written now): the GCM associated data is the version byte followed by the
+ *   tenant id (36-character lower-case UUID text), so a value copied to another tenant's row
+ *   does not open there. Version 1 (written before issue 10): associated data was the version
+ *   byte alone. Readers refuse version 1 with an error telling the operator to run
+ *   `oktasyncctl migrate`, which re-seals version 1 values as version 2 (oks_crypto_open_v1 is
+ *   for that re-seal step only).
  * - Webhook secrets are never stored: only SHA-256 of the exact Authorization header value,
  *   compared in constant time.
  */
@@ -19,7 +24,11 @@
 
 #define OKS_CRYPTO_KEY_LEN 32
 #define OKS_CRYPTO_HASH_LEN 32
-#define OKS_CRYPTO_SEAL_VERSION 1
+#define OKS_CRYPTO_SEAL_V1 1 /* unbound (before issue 10): read only to re-seal */
+#define OKS_CRYPTO_SEAL_V2 2 /* bound to the tenant id */
+#define OKS_CRYPTO_SEAL_VERSION OKS_CRYPTO_SEAL_V2
+/* Length of a tenant id as text (a UUID with hyphens). */
+#define OKS_CRYPTO_TENANT_ID_LEN 36
 #define OKS_CRYPTO_NONCE_LEN 12
 #define OKS_CRYPTO_TAG_LEN 16
 /* Bytes a sealed value adds to its plaintext. */
@@ -30,14 +39,23 @@
 int oks_crypto_key_parse(const char *hex64, uint8_t key[OKS_CRYPTO_KEY_LEN], oks_err *err)
     __attribute__((warn_unused_result));
 
-/* Seal a NUL-terminated plaintext. *out is malloc'd (caller frees), *out_len its length. */
-int oks_crypto_seal(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *plaintext, uint8_t **out,
-                    size_t *out_len, oks_err *err) __attribute__((warn_unused_result));
+/* Seal a NUL-terminated plaintext for tenant_id (UUID text, either case). *out is malloc'd
+ * (caller frees), *out_len its length. OKS_E_INVALID when tenant_id is not a UUID. */
+int oks_crypto_seal_tenant(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                           const char *plaintext, uint8_t **out, size_t *out_len, oks_err *err)
+    __attribute__((warn_unused_result));
 
-/* Open a sealed value; returns a malloc'd NUL-terminated plaintext or NULL with err set:
- * OKS_E_INVALID for a wrong key, tampered/truncated data or an unknown version. */
-char *oks_crypto_open(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, size_t in_len,
-                      oks_err *err) __attribute__((warn_unused_result));
+/* Open a value sealed for tenant_id; returns a malloc'd NUL-terminated plaintext or NULL with
+ * err set (OKS_E_INVALID): wrong key, sealed for another tenant, tampered/truncated data, a
+ * version 1 value (not yet re-sealed: run `oktasyncctl migrate`) or an unknown version. */
+char *oks_crypto_open_tenant(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                             const uint8_t *in, size_t in_len, oks_err *err)
+    __attribute__((warn_unused_result));
+
+/* Open a version 1 (unbound) value. Only the re-seal step of `oktasyncctl migrate` calls
+ * this; everything else uses oks_crypto_open_tenant. */
+char *oks_crypto_open_v1(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, size_t in_len,
+                         oks_err *err) __attribute__((warn_unused_result));
 
 /* SHA-256 of the secret's bytes (the exact Authorization header value). */
 void oks_crypto_secret_hash(const char *secret, uint8_t out[OKS_CRYPTO_HASH_LEN]);

@@ -2,6 +2,8 @@
 #include "crypto/oks_crypto.h"
 #include "oks_test.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static const char KEY_HEX[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -58,6 +60,25 @@ OKS_TEST(key_parse_rejects_bad_input)
     OKS_ASSERT(!strstr(err.msg, "0001020304"));
 }
 
+static const char TENANT_A[] = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9fa0b1c2";
+static const char TENANT_B[] = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9fa0b1c3";
+
+/* Sealed by the version 1 code (before issue 10; main at 85eb131) under key() for plaintext
+ * "legacy-token": what databases hold until `oktasyncctl migrate` re-seals it. */
+static const char V1_LEGACY_TOKEN_HEX[] =
+    "01eea4e994cec665233731f86835ad23352d276830193487c58a418737db5e2e7728c040f531530870";
+
+static size_t from_hex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (; hex[0] && hex[1] && n < cap; hex += 2) {
+        unsigned v = 0;
+        OKS_ASSERT(sscanf(hex, "%2x", &v) == 1);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
 OKS_TEST(seal_open_round_trip)
 {
     uint8_t k[32], *sealed = NULL;
@@ -65,12 +86,13 @@ OKS_TEST(seal_open_round_trip)
     oks_err err = {0};
     key(k);
     const char *secret = "00abcDEF-okta-api-token_with/odd+chars=";
-    OKS_ASSERT(oks_crypto_seal(k, secret, &sealed, &len, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, secret, &sealed, &len, &err) == 0);
     OKS_ASSERT_EQ_INT(len, strlen(secret) + OKS_CRYPTO_SEAL_OVERHEAD);
-    OKS_ASSERT_EQ_INT(sealed[0], 1);
-    /* the plaintext does not appear in the sealed bytes */
+    OKS_ASSERT_EQ_INT(sealed[0], 2);
+    /* the plaintext does not appear in the sealed bytes, nor does the tenant id */
     OKS_ASSERT(!contains(sealed, len, "okta-api-token"));
-    char *back = oks_crypto_open(k, sealed, len, &err);
+    OKS_ASSERT(!contains(sealed, len, "6f1c2a3b"));
+    char *back = oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err);
     OKS_ASSERT_EQ_STR(back, secret);
     free(back);
     free(sealed);
@@ -82,9 +104,9 @@ OKS_TEST(seal_empty_string_round_trips)
     size_t len = 0;
     oks_err err = {0};
     key(k);
-    OKS_ASSERT(oks_crypto_seal(k, "", &sealed, &len, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "", &sealed, &len, &err) == 0);
     OKS_ASSERT_EQ_INT(len, OKS_CRYPTO_SEAL_OVERHEAD);
-    char *back = oks_crypto_open(k, sealed, len, &err);
+    char *back = oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err);
     OKS_ASSERT_EQ_STR(back, "");
     free(back);
     free(sealed);
@@ -96,8 +118,8 @@ OKS_TEST(seal_uses_fresh_nonce_each_time)
     size_t la = 0, lb = 0;
     oks_err err = {0};
     key(k);
-    OKS_ASSERT(oks_crypto_seal(k, "same", &a, &la, &err) == 0);
-    OKS_ASSERT(oks_crypto_seal(k, "same", &b, &lb, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "same", &a, &la, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "same", &b, &lb, &err) == 0);
     OKS_ASSERT_EQ_INT(la, lb);
     OKS_ASSERT(memcmp(a, b, la) != 0);
     OKS_ASSERT(memcmp(a + 1, b + 1, OKS_CRYPTO_NONCE_LEN) != 0);
@@ -111,17 +133,17 @@ OKS_TEST(open_rejects_any_flipped_bit)
     size_t len = 0;
     oks_err err = {0};
     key(k);
-    OKS_ASSERT(oks_crypto_seal(k, "tamper me", &sealed, &len, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "tamper me", &sealed, &len, &err) == 0);
     for (size_t i = 0; i < len; i++) {
         sealed[i] ^= 0x01;
         oks_err_clear(&err);
-        char *back = oks_crypto_open(k, sealed, len, &err);
+        char *back = oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err);
         if (back)
             oks_test_fail(__FILE__, __LINE__, "byte %zu flipped but open succeeded", i);
         OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
         sealed[i] ^= 0x01;
     }
-    char *back = oks_crypto_open(k, sealed, len, &err);
+    char *back = oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err);
     OKS_ASSERT_EQ_STR(back, "tamper me");
     free(back);
     free(sealed);
@@ -135,18 +157,102 @@ OKS_TEST(open_rejects_wrong_key_and_truncation)
     key(k);
     memcpy(other, k, sizeof other);
     other[5] ^= 0x80;
-    OKS_ASSERT(oks_crypto_seal(k, "secret", &sealed, &len, &err) == 0);
-    OKS_ASSERT(oks_crypto_open(other, sealed, len, &err) == NULL);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "secret", &sealed, &len, &err) == 0);
+    OKS_ASSERT(oks_crypto_open_tenant(other, TENANT_A, sealed, len, &err) == NULL);
     OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
     OKS_ASSERT_CONTAINS(err.msg, "wrong secret key");
-    OKS_ASSERT(oks_crypto_open(k, sealed, len - 1, &err) == NULL);
-    OKS_ASSERT(oks_crypto_open(k, sealed, OKS_CRYPTO_SEAL_OVERHEAD - 1, &err) == NULL);
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, sealed, len - 1, &err) == NULL);
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, sealed, OKS_CRYPTO_SEAL_OVERHEAD - 1, &err) ==
+               NULL);
     OKS_ASSERT_CONTAINS(err.msg, "truncated");
-    OKS_ASSERT(oks_crypto_open(k, NULL, 0, &err) == NULL);
-    sealed[0] = 2;
-    OKS_ASSERT(oks_crypto_open(k, sealed, len, &err) == NULL);
-    OKS_ASSERT_CONTAINS(err.msg, "version 2");
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, NULL, 0, &err) == NULL);
+    sealed[0] = 3;
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err) == NULL);
+    OKS_ASSERT_CONTAINS(err.msg, "version 3");
     free(sealed);
+}
+
+OKS_TEST(value_copied_to_another_tenant_does_not_open)
+{
+    uint8_t k[32], *sealed = NULL;
+    size_t len = 0;
+    oks_err err = {0};
+    key(k);
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "tenant-a-token", &sealed, &len, &err) == 0);
+    /* ids differ in the last character only */
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_B, sealed, len, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_CONTAINS(err.msg, "sealed for another tenant");
+    OKS_ASSERT_CONTAINS(err.msg, TENANT_B);
+    /* the id is compared as a UUID: upper case is the same tenant */
+    char upper[OKS_CRYPTO_TENANT_ID_LEN + 1];
+    for (size_t i = 0; i <= OKS_CRYPTO_TENANT_ID_LEN; i++)
+        upper[i] = (char)toupper((unsigned char)TENANT_A[i]);
+    char *back = oks_crypto_open_tenant(k, upper, sealed, len, &err);
+    OKS_ASSERT_EQ_STR(back, "tenant-a-token");
+    free(back);
+    free(sealed);
+}
+
+OKS_TEST(tenant_id_must_be_a_uuid)
+{
+    uint8_t k[32], *sealed = NULL;
+    size_t len = 0;
+    oks_err err = {0};
+    key(k);
+    static const char *const bad[] = {NULL,
+                                      "",
+                                      "acme",
+                                      "6f1c2a3b0d4e4f5a8b6c7d8e9fa0b1c2",
+                                      "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9fa0b1cz",
+                                      "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9fa0b1c2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        oks_err_clear(&err);
+        OKS_ASSERT(oks_crypto_seal_tenant(k, bad[i], "x", &sealed, &len, &err) == -1);
+        OKS_ASSERT(sealed == NULL);
+        OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+        OKS_ASSERT_CONTAINS(err.msg, "is not a UUID");
+    }
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, "x", &sealed, &len, &err) == 0);
+    OKS_ASSERT(oks_crypto_open_tenant(k, "acme", sealed, len, &err) == NULL);
+    OKS_ASSERT_CONTAINS(err.msg, "is not a UUID");
+    free(sealed);
+}
+
+OKS_TEST(version_1_value_is_recognised_and_refused_by_readers)
+{
+    uint8_t k[32], raw[128];
+    oks_err err = {0};
+    key(k);
+    size_t n = from_hex(V1_LEGACY_TOKEN_HEX, raw, sizeof raw);
+    OKS_ASSERT_EQ_INT(raw[0], OKS_CRYPTO_SEAL_V1);
+    /* a reader (worker, CLI) refuses it with what to do */
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, raw, n, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_CONTAINS(err.msg, "old format (version 1");
+    OKS_ASSERT_CONTAINS(err.msg, "oktasyncctl migrate");
+    /* the re-seal step opens it, and re-seals it for a tenant */
+    char *plain = oks_crypto_open_v1(k, raw, n, &err);
+    OKS_ASSERT_EQ_STR(plain, "legacy-token");
+    uint8_t *sealed = NULL;
+    size_t len = 0;
+    OKS_ASSERT(oks_crypto_seal_tenant(k, TENANT_A, plain, &sealed, &len, &err) == 0);
+    char *back = oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err);
+    OKS_ASSERT_EQ_STR(back, "legacy-token");
+    /* open_v1 accepts only version 1 */
+    OKS_ASSERT(oks_crypto_open_v1(k, sealed, len, &err) == NULL);
+    OKS_ASSERT_CONTAINS(err.msg, "version 2, expected 1");
+    /* a version 1 value altered, or under another key, does not open either */
+    raw[n - 1] ^= 1;
+    OKS_ASSERT(oks_crypto_open_v1(k, raw, n, &err) == NULL);
+    OKS_ASSERT_CONTAINS(err.msg, "wrong secret key or the data was altered");
+    /* downgrading a version 2 value to the version 1 byte does not make it open anywhere */
+    sealed[0] = OKS_CRYPTO_SEAL_V1;
+    OKS_ASSERT(oks_crypto_open_v1(k, sealed, len, &err) == NULL);
+    OKS_ASSERT(oks_crypto_open_tenant(k, TENANT_A, sealed, len, &err) == NULL);
+    free(back);
+    free(sealed);
+    free(plain);
 }
 
 OKS_TEST(secret_hash_is_sha256)

@@ -1,6 +1,7 @@
-/* Test tool for tests/ctl: reads a sealed value as hex on stdin, opens it with
- * OKTASYNC_SECRET_KEY through the same oks_crypto_open the worker uses, prints the plaintext.
- * Exit 1 when it does not open (wrong key, tampered). */
+/* Test tool for tests/ctl: `ctl_unseal TENANT_ID` reads a sealed value as hex on stdin, opens
+ * it with OKTASYNC_SECRET_KEY for TENANT_ID through the same oks_crypto_open_tenant the worker
+ * uses, prints the plaintext. Exit 1 when it does not open (wrong key, another tenant's value,
+ * old format, tampered), with the library's one-line error on stderr. */
 #include "crypto/oks_crypto.h"
 
 #include <stdio.h>
@@ -16,12 +17,12 @@ static int nibble(int c)
     return -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char hex[8192];
     uint8_t raw[4096], key[OKS_CRYPTO_KEY_LEN];
     oks_err err = {0};
-    if (!fgets(hex, sizeof hex, stdin))
+    if (argc != 2 || !fgets(hex, sizeof hex, stdin))
         return 2;
     size_t len = strcspn(hex, "\r\n"), n = 0;
     const char *p = strncmp(hex, "\\x", 2) == 0 ? hex + 2 : hex;
@@ -35,7 +36,7 @@ int main(void)
         fprintf(stderr, "ctl_unseal: %s\n", err.msg);
         return 2;
     }
-    char *pt = oks_crypto_open(key, raw, n, &err);
+    char *pt = oks_crypto_open_tenant(key, argv[1], raw, n, &err);
     if (!pt) {
         fprintf(stderr, "ctl_unseal: %s\n", err.msg);
         return 1;

@@ -23,17 +23,34 @@ expect_eq "$(jq -r 'map(.name) | join(",")' <<<"$OUT")" "costCenter,employeeNumb
 expect_eq "$(jq -r '.[0].values' <<<"$OUT")" "0" "no values yet"
 # a stored value is counted
 uid=$(sql "INSERT INTO users (tenant_id, okta_id) SELECT id, '00u1' FROM tenants WHERE subdomain = 'acme' RETURNING id")
-sql "INSERT INTO custom_field_values (user_id, field_id, value) SELECT $uid, f.id, 'CC-7' FROM custom_fields f JOIN tenants t ON t.id = f.tenant_id WHERE t.subdomain = 'acme' AND f.name = 'costCenter'" >/dev/null
+sql "INSERT INTO custom_field_values (tenant_id, user_id, field_id, value) SELECT f.tenant_id, $uid, f.id, 'CC-7' FROM custom_fields f JOIN tenants t ON t.id = f.tenant_id WHERE t.subdomain = 'acme' AND f.name = 'costCenter'" >/dev/null
 expect_rc 0 "field list human" -- "$CTL" field list acme
 grep -q "^costCenter .* 1 values" <<<"$OUT" && ok || bad "human list: $OUT"
 expect_rc 1 "list unknown tenant" -- "$CTL" field list nope
 expect_err "no tenant with subdomain 'nope'"
 
 expect_rc 0 "field remove" -- "$CTL" field remove acme costCenter
-expect_eq "$(sql "SELECT count(*) FROM custom_field_values")" "0" "values removed with the field"
+grep -q "values kept" <<<"$OUT" && ok || bad "human remove output: $OUT"
+expect_eq "$(sql "SELECT count(*) FROM custom_field_values")" "1" "values kept after remove"
+expect_eq "$(sql "SELECT removed_at IS NOT NULL FROM custom_fields WHERE name = 'costCenter' AND tenant_id = (SELECT id FROM tenants WHERE subdomain = 'acme')")" \
+    "t" "removed_at set"
 expect_rc 1 "remove again" -- "$CTL" field remove acme costCenter
+expect_err "already removed"
+expect_rc 0 "list shows the removed field" -- "$CTL" field list acme --json
+expect_eq "$(jq -r '[.[] | select(.name == "costCenter") | (.removed_at != null), .values] | join(",")' <<<"$OUT")" \
+    "true,1" "removed field listed with its kept values"
+expect_rc 0 "field list human" -- "$CTL" field list acme
+grep -q "^costCenter .* 1 values, removed 20" <<<"$OUT" && ok || bad "human list removed: $OUT"
 expect_rc 0 "beta keeps its field" -- "$CTL" field list beta --json
-expect_eq "$(jq -r 'length' <<<"$OUT")" "1" "beta field count"
+expect_eq "$(jq -r 'map(select(.removed_at == null)) | length' <<<"$OUT")" "1" "beta field active"
+# adding it again syncs it again: same field, removed_at cleared, values still there
+expect_rc 0 "field add removed field" -- "$CTL" field add acme costCenter --json
+expect_eq "$(jq -r .action <<<"$OUT")" "restored" "re-add restores"
+expect_eq "$(sql "SELECT count(*) FROM custom_fields WHERE name = 'costCenter' AND removed_at IS NULL")" \
+    "2" "acme's and beta's costCenter active"
+expect_eq "$(sql "SELECT count(*) FROM custom_field_values")" "1" "values still there"
+expect_rc 1 "duplicate after restore" -- "$CTL" field add acme costCenter
+expect_err "already has field"
 expect_eq "$(sql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE entity = 'custom_field'")" \
-    "create,create,create,remove" "audited"
+    "create,create,create,remove,restore" "audited"
 finish

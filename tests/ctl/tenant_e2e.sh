@@ -28,17 +28,26 @@ expect_eq "$(sql "SELECT encode(webhook_secret_hash, 'hex') FROM tenants WHERE i
 enc=$(sql "SELECT encode(api_token_enc, 'hex') FROM tenants WHERE id = '$ID'")
 expect_eq "$(grep -c "$(printf '00tok-secret' | od -An -tx1 | tr -d ' \n')" <<<"$enc")" 0 \
     "token plaintext not stored"
-expect_eq "$("$UNSEAL" <<<"$enc")" "00tok-secret" "sealed token opens"
+expect_eq "$("$UNSEAL" "$ID" <<<"$enc")" "00tok-secret" "sealed token opens"
 enc=$(sql "SELECT encode(client_secret_enc, 'hex') FROM tenants WHERE id = '$ID'")
-expect_eq "$("$UNSEAL" <<<"$enc")" "cs-from-env" "sealed client secret opens"
+expect_eq "$("$UNSEAL" "$ID" <<<"$enc")" "cs-from-env" "sealed client secret opens"
 expect_rc 1 "sealed token does not open under another key" -- env \
     OKTASYNC_SECRET_KEY=ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
-    "$UNSEAL" <<<"$enc"
+    "$UNSEAL" "$ID" <<<"$enc"
 
 # add: token from the environment, defaults
 expect_rc 0 "tenant add beta" -- env OKTASYNC_OKTA_API_TOKEN=envtok "$CTL" tenant add \
     --subdomain beta --okta-domain https://beta.okta.com/ --app-id 0oa2 --client-id 0oc2
 grep -q "webhook secret:" <<<"$OUT" && ok || bad "human add output shows the secret: $OUT"
+BETA=$(sql "SELECT id FROM tenants WHERE subdomain = 'beta'")
+expect_eq "$("$UNSEAL" "$BETA" <<<"$(sql "SELECT encode(api_token_enc, 'hex') FROM tenants WHERE id = '$BETA'")")" \
+    "envtok" "beta's token opens for beta"
+# a sealed token copied to another tenant's row does not open there (bound to the tenant id)
+sql "UPDATE tenants SET api_token_enc = (SELECT api_token_enc FROM tenants WHERE id = '$ID') WHERE id = '$BETA'"
+expect_rc 1 "acme's token copied to beta does not open" -- "$UNSEAL" "$BETA" \
+    <<<"$(sql "SELECT encode(api_token_enc, 'hex') FROM tenants WHERE id = '$BETA'")"
+expect_err "sealed for another tenant"
+expect_rc 0 "beta gets its own token back" -- "$CTL" tenant set beta --api-token envtok
 
 expect_rc 0 "tenant list" -- "$CTL" tenant list --json
 expect_eq "$(jq -r 'map(.subdomain) | join(",")' <<<"$OUT")" "acme,beta" "list order"
@@ -69,7 +78,7 @@ expect_eq "$(jq -r '[.auto_invite, .deactivation_threshold_pct, .manager_mode] |
     <<<"$OUT")" "false,25,team" "set changes only what was given"
 expect_rc 0 "tenant set token" -- "$CTL" tenant set acme --api-token newtok
 enc=$(sql "SELECT encode(api_token_enc, 'hex') FROM tenants WHERE id = '$ID'")
-expect_eq "$("$UNSEAL" <<<"$enc")" "newtok" "new token sealed"
+expect_eq "$("$UNSEAL" "$ID" <<<"$enc")" "newtok" "new token sealed"
 expect_eq "$(sql "SELECT after->'changed_settings' FROM audit_log WHERE action = 'update' ORDER BY id DESC LIMIT 1")" \
     '["api-token"]' "audit names the changed setting"
 

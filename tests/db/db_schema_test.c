@@ -116,26 +116,33 @@ OKS_TEST(one_primary_team_per_user)
              "INSERT INTO teams (tenant_id, name) VALUES ('%s', 'Sales'), ('%s', 'Ops')", t, t);
     exec_ok(db, sql);
     snprintf(sql, sizeof sql,
-             "INSERT INTO team_members (team_id, user_id, is_primary) "
-             "SELECT id, %s, true FROM teams WHERE name = 'Sales'",
+             "INSERT INTO team_members (tenant_id, team_id, user_id, is_primary) "
+             "SELECT tenant_id, id, %s, true FROM teams WHERE name = 'Sales'",
              u);
     exec_ok(db, sql);
     snprintf(sql, sizeof sql,
-             "INSERT INTO team_members (team_id, user_id, is_primary) "
-             "SELECT id, %s, true FROM teams WHERE name = 'Ops'",
+             "INSERT INTO team_members (tenant_id, team_id, user_id, is_primary) "
+             "SELECT tenant_id, id, %s, true FROM teams WHERE name = 'Ops'",
              u);
     OKS_ASSERT_EQ_INT(dbt_fails(db, sql, state), OKS_E_CONFLICT);
     OKS_ASSERT_EQ_STR(state, "23505");
     /* a second, non-primary membership is fine */
     snprintf(sql, sizeof sql,
-             "INSERT INTO team_members (team_id, user_id, is_primary) "
-             "SELECT id, %s, false FROM teams WHERE name = 'Ops'",
+             "INSERT INTO team_members (tenant_id, team_id, user_id, is_primary) "
+             "SELECT tenant_id, id, %s, false FROM teams WHERE name = 'Ops'",
              u);
     exec_ok(db, sql);
-    /* team names are unique per tenant */
+    /* team names are unique per tenant, compared case-insensitively (0004) */
     snprintf(sql, sizeof sql, "INSERT INTO teams (tenant_id, name) VALUES ('%s', 'Sales')", t);
     dbt_fails(db, sql, state);
     OKS_ASSERT_EQ_STR(state, "23505");
+    snprintf(sql, sizeof sql, "INSERT INTO teams (tenant_id, name) VALUES ('%s', 'SALES')", t);
+    dbt_fails(db, sql, state);
+    OKS_ASSERT_EQ_STR(state, "23505");
+    /* and stored trimmed */
+    snprintf(sql, sizeof sql, "INSERT INTO teams (tenant_id, name) VALUES ('%s', 'Legal ')", t);
+    dbt_fails(db, sql, state);
+    OKS_ASSERT_EQ_STR(state, "23514");
     free(t);
     free(u);
     oks_db_close(db);

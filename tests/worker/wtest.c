@@ -167,9 +167,11 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
     uint8_t key[OKS_CRYPTO_KEY_LEN];
     oks_err err = {0};
     OKS_ASSERT(oks_crypto_key_parse(wt_secret_hex, key, &err) == 0);
+    /* the token is sealed for the tenant's id (AAD), so the id is chosen first */
+    char *id = wt_scalar(db, "SELECT gen_random_uuid()::text", 0, NULL);
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    OKS_ASSERT(oks_crypto_seal(key, token, &sealed, &sealed_len, &err) == 0);
+    OKS_ASSERT(oks_crypto_seal_tenant(key, id, token, &sealed, &sealed_len, &err) == 0);
     uint8_t hash[OKS_CRYPTO_HASH_LEN];
     oks_crypto_secret_hash("hook-secret", hash);
     char ago[32];
@@ -177,20 +179,19 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
     static int n_tenants;
     char sub[64];
     snprintf(sub, sizeof sub, "t%ld-%d", (long)getpid(), n_tenants++);
-    const char *vals[] = {sub, okta_domain,   (const char *)sealed, (const char *)hash,
-                          ago, full_sync_time};
-    int lens[] = {0, 0, (int)sealed_len, OKS_CRYPTO_HASH_LEN, 0, 0};
-    int fmts[] = {0, 0, 1, 1, 0, 0};
+    const char *vals[] = {
+        sub, okta_domain, (const char *)sealed, (const char *)hash, ago, full_sync_time, id};
+    int lens[] = {0, 0, (int)sealed_len, OKS_CRYPTO_HASH_LEN, 0, 0, 0};
+    int fmts[] = {0, 0, 1, 1, 0, 0, 0};
     PGresult *r = oks_db_exec_params_ex(
         db,
-        "INSERT INTO tenants (subdomain, okta_domain, api_token_enc, webhook_secret_hash, "
-        "created_at, full_sync_time) VALUES ($1, $2, $3, $4, now() - $5::interval, "
-        "COALESCE($6::time, '03:00')) RETURNING id::text",
-        6, vals, lens, fmts, 0, &err);
+        "INSERT INTO tenants (id, subdomain, okta_domain, api_token_enc, webhook_secret_hash, "
+        "created_at, full_sync_time) VALUES ($7::uuid, $1, $2, $3, $4, now() - $5::interval, "
+        "COALESCE($6::time, '03:00'))",
+        7, vals, lens, fmts, 0, &err);
     free(sealed);
     if (!r)
         oks_test_fail(__FILE__, __LINE__, "insert tenant: %s", err.msg);
-    char *id = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
     return id;
 }
@@ -346,10 +347,27 @@ void wt_produce(const char *topic, const char *key, const char *value, size_t le
     rd_kafka_destroy(rk);
 }
 
+static void count_failed(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err) {
+        int *failed = opaque;
+        if ((*failed)++ == 0)
+            fprintf(stderr, "# produce failed: %s\n", rd_kafka_err2str(m->err));
+    }
+}
+
+/* Flushed every 500 messages, every delivery report checked. (The dev broker's partitions keep
+ * only a few MB: a burst much bigger than that, produced before a consumer reads it, is partly
+ * deleted by "retention" before it is read.) */
 void wt_produce_many(const char *topic, const char *key, char *const *values, size_t n)
 {
     char e[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
+    int failed = 0;
+    rd_kafka_conf_t *c = conf_base();
+    rd_kafka_conf_set_dr_msg_cb(c, count_failed);
+    rd_kafka_conf_set_opaque(c, &failed);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
     OKS_ASSERT(rk != NULL);
     for (size_t i = 0; i < n; i++) {
         rd_kafka_resp_err_t err;
@@ -360,9 +378,12 @@ void wt_produce_many(const char *topic, const char *key, char *const *values, si
             RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 50);
         OKS_ASSERT_EQ_INT(err, 0);
+        if (i % 500 == 499)
+            OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(30000)), 0);
     }
     OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(30000)), 0);
     rd_kafka_destroy(rk);
+    OKS_ASSERT_EQ_INT(failed, 0);
 }
 
 static json_t *message_json(const rd_kafka_message_t *m)
