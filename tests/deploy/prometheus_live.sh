@@ -3,13 +3,18 @@
 # local stack (ingest, worker, scheduler; Okta is the simulator), with a copy of
 # deploy/prometheus/alerts.yaml whose windows and `for:` are shortened (each rewrite must match,
 # so the copy cannot drift from the file it tests):
-#   1. all targets up, no lag alert;
-#   2. Okta fails every call while hooks keep arriving: the worker retries and holds its
-#      partition, its reported lag grows -> OktasyncWorkerLagGrowing (and the retry storm) fire;
-#   3. Okta recovers -> the lag drains -> both resolve;
-#   4. the worker is stopped during a burst: its lag series vanishes with it (the lag alert is
+#   1. all targets up, no alert;
+#   2. Okta fails every call while hooks keep arriving: the intake still turns every event into
+#      a dirty mark at once, so Kafka lag stays 0 and OktasyncWorkerLagGrowing stays quiet (the
+#      isolation issue 9 built), while the tenant's oldest unapplied change ages ->
+#      OktasyncTenantChangesStale fires for that tenant;
+#   3. Okta recovers -> the marks are applied -> it resolves;
+#   4. a second tenant whose token Okta refuses (401) gets a hook -> credentials_invalid ->
+#      OktasyncTenantParked fires (and the staleness alert leaves it alone); the token is fixed
+#      with `oktasyncctl tenant set --api-token` -> un-parked at once, applied, resolves;
+#   5. the worker is stopped during a burst: its lag series vanishes with it (the lag alert is
 #      blind then, by construction) -> OktasyncProcessDown and OktasyncNoWorkerRunning fire;
-#   5. the worker starts again -> they resolve, it drains the burst (lag back to 0, rows written).
+#   6. the worker starts again -> they resolve, it drains the burst (lag back to 0, rows written).
 set -uo pipefail
 source "$(dirname "$0")/deploy_lib.sh"
 need_tool prometheus
@@ -47,6 +52,7 @@ rewrite 's/for: [0-9]+m$/for: 2s/'
 rewrite 's/sum\(oktasync_worker_consumer_lag\) > 10000/sum(oktasync_worker_consumer_lag) > 20/'
 rewrite 's/\[10m:1m\]/[6s:1s]/'
 rewrite 's/\[5m\]/[5s]/g'
+rewrite 's/oktasync_worker_oldest_change_age_seconds\) > 600$/oktasync_worker_oldest_change_age_seconds) > 4/'
 promtool check rules "$work/alerts.yaml" >/dev/null || { bad "test copy of the rules invalid"; finish; }
 
 # --- the fleet -----------------------------------------------------------------------------
@@ -74,6 +80,7 @@ start_worker() {
         --kafka-brokers "$OKTASYNC_KAFKA_BROKERS" --group-id "$run-g" \
         --events-topic "$run-events" --dead-letter-topic "$run-dead-letter" --lag-interval 250ms \
         --retry-backoff-min 100ms --retry-backoff-max 300ms \
+        --tenant-backoff-min 200ms --tenant-backoff-max 1s --okta-max-retries 0 --okta-timeout 2s \
         --kafka-config "session.timeout.ms=6000;heartbeat.interval.ms=500" >/dev/null
 }
 start_worker || { bad "worker start"; finish; }
@@ -107,10 +114,14 @@ prom_ready() { curl -fsS "$prom/-/ready" >/dev/null 2>&1; }
 wait_for 20 prom_ready && ok "prometheus ready on $prom ($(el))" || { bad "prometheus did not start: $(tail -2 "$work/prometheus.log")"; finish; }
 
 q() { curl -fsS -G "$prom/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty'; }
-firing() { curl -fsS "$prom/api/v1/alerts" | jq -e --arg a "$1" '[.data.alerts[] | select(.labels.alertname == $a and .state == "firing")] | length > 0' >/dev/null; }
-quiet() { ! curl -fsS "$prom/api/v1/alerts" | jq -e --arg a "$1" '[.data.alerts[] | select(.labels.alertname == $a)] | length > 0' >/dev/null; }
+# alerts [NAME [TENANT]]: the active alerts (any state) matching.
+alerts() { curl -fsS "$prom/api/v1/alerts" | jq -c --arg a "$1" --arg t "${2:-}" '[.data.alerts[] | select(.labels.alertname == $a and ($t == "" or .labels.tenant == $t))]'; }
+firing() { alerts "$@" | jq -e '[.[] | select(.state == "firing")] | length > 0' >/dev/null; }
+quiet() { alerts "$@" | jq -e 'length == 0' >/dev/null; }
 all_up() { [ "$(q 'count(up == 1)')" = 3 ]; }
 lag_is() { [ "$(q 'sum(oktasync_worker_consumer_lag)')" = "$1" ]; }
+tq() { q "max(${1}{tenant=\"$2\"})"; }   # tq METRIC TENANT: the fleet-wide gauge (max)
+tenant1=$(psql "$db_url" -XAtq -c "select id from tenants where subdomain = 'prom$$'")
 
 user=$(curl -fsS "$sim/api/v1/apps/$app/users?limit=1&expand=user" -H 'Authorization: SSWS prom-token' | jq -r '.[0].id')
 # burst N: one hook request with N events about the user (fresh event ids each time).
@@ -128,12 +139,12 @@ burst() {
 echo "RUN  1. baseline"
 wait_for 15 all_up && ok "ingest, worker, scheduler scraped and up ($(el))" || bad "targets not up: $(curl -fsS "$prom/api/v1/targets" | jq -c '[.data.activeTargets[] | {job: .labels.job, health, lastError}]')"
 wait_for 15 lag_is 0 && ok "worker reports lag 0" || bad "no lag 0 from the worker: $(q 'sum(oktasync_worker_consumer_lag)')"
-quiet OktasyncWorkerLagGrowing && ok "no lag alert" || bad "lag alert before any load"
+quiet OktasyncWorkerLagGrowing && quiet OktasyncTenantChangesStale && ok "no lag or staleness alert" || bad "alert before any load"
 
 echo "RUN  2. Okta fails every call while hooks arrive"
 curl -fsS -X POST "$sim/__sim/faults" -d '{"error_permille":1000}' >/dev/null
 # A worker that stops by itself is restarted, as Restart=always / a Deployment would; the test
-# says so (under heavy load the worker can exit after "seek back failed": a worker issue).
+# says so.
 restarts=0
 worker_alive() {
     kill -0 "$(cat "$work/worker.pid")" 2>/dev/null && return 0
@@ -141,18 +152,59 @@ worker_alive() {
     echo "  NOTE the worker exited ($(grep '"level":"error"' "$work/worker.log" | tail -1 | jq -r .msg 2>/dev/null | cut -c1-120)); restarting it"
     [ $restarts -le 3 ] && start_worker || { bad "the worker keeps exiting"; finish; }
 }
-keep_posting() { worker_alive; burst 4; firing OktasyncWorkerLagGrowing; }
-if wait_for 40 keep_posting; then ok "OktasyncWorkerLagGrowing fires (lag $(q 'sum(oktasync_worker_consumer_lag)'), $(el))"
-else bad "lag alert did not fire (lag $(q 'sum(oktasync_worker_consumer_lag)'))"; fi
-wait_for 10 firing OktasyncWorkerRetryStorm && ok "OktasyncWorkerRetryStorm fires" || bad "retry storm alert did not fire"
+maxlag=0
+keep_posting() {
+    worker_alive; burst 4
+    local l; l=$(q 'sum(oktasync_worker_consumer_lag)'); [ "${l:-0}" -gt "$maxlag" ] && maxlag=$l
+    firing OktasyncTenantChangesStale "$tenant1"
+}
+if wait_for 25 keep_posting; then ok "OktasyncTenantChangesStale fires for the tenant (oldest change $(tq oktasync_worker_oldest_change_age_seconds "$tenant1") s, $(tq oktasync_worker_dirty_users "$tenant1") dirty user(s), $(el))"
+else bad "staleness alert did not fire (oldest change $(tq oktasync_worker_oldest_change_age_seconds "$tenant1") s)"; fi
+[ "$(q "max(oktasync_worker_tenant_fault{tenant=\"$tenant1\",fault=\"okta_unavailable\"})")" = 1 ] &&
+    ok "the tenant's fault gauge says okta_unavailable" || bad "no okta_unavailable fault for the tenant"
+# The isolation: Okta's failures never reach Kafka. Lag is at most a burst in flight, comes
+# back to 0 while Okta still fails, and the lag alert never even goes pending.
+wait_for 10 lag_is 0 && ok "Kafka lag back to 0 while Okta still fails (highest seen $maxlag)" ||
+    bad "Kafka lag stays $(q 'sum(oktasync_worker_consumer_lag)') while Okta fails"
+[ "$maxlag" -le 20 ] && ok "Kafka lag never above the test threshold (20)" || bad "Kafka lag reached $maxlag"
+[ -z "$(q 'count(count_over_time(ALERTS{alertname="OktasyncWorkerLagGrowing"}[2m]))')" ] &&
+    ok "OktasyncWorkerLagGrowing never even pending" || bad "lag alert was active: $(alerts OktasyncWorkerLagGrowing)"
+firing OktasyncTenantChangesStale "$tenant1" && ok "still stale while Okta fails" || bad "staleness alert resolved while Okta still fails"
 
 echo "RUN  3. Okta recovers"
 curl -fsS -X POST "$sim/__sim/faults" -d '{"clear":true}' >/dev/null
-drained0() { worker_alive; lag_is 0; }
-wait_for 30 drained0 && ok "the worker drains the lag ($(el))" || bad "lag stays $(q 'sum(oktasync_worker_consumer_lag)')"
-wait_for 15 quiet OktasyncWorkerLagGrowing && ok "OktasyncWorkerLagGrowing resolves ($(el))" || bad "lag alert still active"
+applied() { worker_alive; [ "$(tq oktasync_worker_dirty_users "$tenant1")" = 0 ]; }
+wait_for 20 applied && ok "the dirty marks are applied ($(el))" || bad "dirty users stay $(tq oktasync_worker_dirty_users "$tenant1")"
+wait_for 10 quiet OktasyncTenantChangesStale && ok "OktasyncTenantChangesStale resolves ($(el))" || bad "staleness alert still active"
+[ "$(q "max(oktasync_worker_tenant_fault{tenant=\"$tenant1\"})")" = 0 ] && ok "fault cleared" || bad "fault gauge still set"
 
-echo "RUN  4. the worker stops during a burst"
+echo "RUN  4. a tenant whose token Okta refuses (401)"
+out2=$("$bin/oktasyncctl" --json tenant add --subdomain "prom$$b" --okta-domain "$sim" \
+    --app-id "$app" --client-id c2 --api-token wrong-token) || { bad "tenant add (2)"; finish; }
+tenant2=$(jq -r .id <<<"$out2"); secret2=$(jq -r .webhook_secret <<<"$out2")
+hook2="$(oks_fleet_addr "$work" ingest http)/webhooks/okta/prom$$b"
+post2() {
+    local body
+    body=$(jq -n --arg u "$user" --arg p "$run-b$RANDOM" '{eventType:"com.okta.event_hook", eventId:$p,
+      data:{events:[{uuid:$p, published:"2026-01-01T00:00:00.000Z",
+        eventType:"user.account.update_profile", target:[{id:$u, type:"User"}]}]}}')
+    curl -fsS -o /dev/null -X POST "$hook2" -H "Authorization: $secret2" -H 'Content-Type: application/json' --data-binary "$body"
+}
+tenant2_known() { post2; }   # ingest loads new tenants within 5 s
+wait_for 10 tenant2_known && ok "hook accepted for the second tenant" || bad "hook for the second tenant refused"
+parked_cred() { alerts OktasyncTenantParked "$tenant2" | jq -e '.[] | select(.state == "firing" and .labels.fault == "credentials_invalid")' >/dev/null; }
+wait_for 20 parked_cred && ok "OktasyncTenantParked fires with fault credentials_invalid ($(el))" ||
+    bad "parked alert did not fire (fault gauge $(q "max by (fault) (oktasync_worker_tenant_fault{tenant=\"$tenant2\"}) == 1"))"
+stale2() { [ "$(tq oktasync_worker_oldest_change_age_seconds "$tenant2" | cut -d. -f1)" -gt 6 ]; }
+wait_for 10 stale2 && quiet OktasyncTenantChangesStale "$tenant2" &&
+    ok "its change waits > 6 s, but the staleness alert leaves a parked tenant to the parked alert" ||
+    bad "staleness for the parked tenant: age $(tq oktasync_worker_oldest_change_age_seconds "$tenant2"), $(alerts OktasyncTenantChangesStale "$tenant2")"
+"$bin/oktasyncctl" tenant set "prom$$b" --api-token prom-token >/dev/null || bad "tenant set --api-token"
+unparked() { [ "$(tq oktasync_worker_dirty_users "$tenant2")" = 0 ] && quiet OktasyncTenantParked "$tenant2"; }
+wait_for 15 unparked && ok "new token: un-parked, applied, OktasyncTenantParked resolves ($(el))" ||
+    bad "still parked: $(alerts OktasyncTenantParked "$tenant2"), dirty $(tq oktasync_worker_dirty_users "$tenant2")"
+
+echo "RUN  5. the worker stops during a burst"
 worker_alive
 wpid=$(cat "$work/worker.pid")
 kill -TERM "$wpid"
@@ -166,7 +218,7 @@ wait_for 20 down && ok "OktasyncProcessDown and OktasyncNoWorkerRunning fire ($(
 [ -z "$(q 'sum(oktasync_worker_consumer_lag)')" ] && ok "no lag series while no worker runs (the lag alert is blind: hence NoWorkerRunning)" ||
     bad "lag still reported with the worker stopped: $(q 'sum(oktasync_worker_consumer_lag)')"
 
-echo "RUN  5. the worker starts again"
+echo "RUN  6. the worker starts again"
 start_worker && write_targets || bad "worker restart"
 wait_for 20 all_up && ok "worker scraped again ($(el))" || bad "worker target not up again"
 resolved() { quiet OktasyncProcessDown && quiet OktasyncNoWorkerRunning; }
