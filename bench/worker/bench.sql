@@ -12,20 +12,23 @@ CREATE TABLE bench_events (
     t200_ms   double precision NOT NULL, -- wall clock (epoch ms) of the delivery's 200
     delivered boolean NOT NULL
 );
+-- Every change sets a title unique to its event ("bw <label> <seq>"), and one user's changes are
+-- made in seq order: a row whose title is that of event seq2 reflects every change of the user up
+-- to seq2. Matching by title needs no clock (the worker's okta_last_updated precision is its own).
+CREATE INDEX bench_events_title_idx ON bench_events (tenant_id, okta_id, title);
 
 -- One row per committed write of a users row (latency scenarios only): a deferred constraint
 -- trigger runs at COMMIT, so `at` is the commit time to within the trigger itself.
 CREATE TABLE bench_commits (
-    tenant_id         uuid NOT NULL,
-    okta_id           text NOT NULL,
-    okta_last_updated timestamptz,
-    at                timestamptz NOT NULL
+    tenant_id uuid NOT NULL,
+    okta_id   text NOT NULL,
+    title     text,
+    at        timestamptz NOT NULL
 );
 
 CREATE FUNCTION bench_log_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO bench_commits VALUES (NEW.tenant_id, NEW.okta_id, NEW.okta_last_updated,
-                                      clock_timestamp());
+    INSERT INTO bench_commits VALUES (NEW.tenant_id, NEW.okta_id, NEW.title, clock_timestamp());
     RETURN NULL;
 END $$;
 
