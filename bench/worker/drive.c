@@ -18,9 +18,10 @@
  *   tenant_id \t okta_id \t uuid \t published \t title \t seq \t t200_epoch_ms \t delivered
  * and stdout one JSON summary line. Exit 0 when every event was delivered, 1 otherwise,
  * 2 on bad usage. */
+#include "core/oks_config.h"
+
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +33,48 @@
 
 #define MAX_TENANTS 1000
 #define MAX_RESP (256 * 1024)
+
+typedef struct drive_cfg {
+    char *ingest, *tenants_file, *users_file, *label, *out;
+    int64_t events, users_per_tenant, rate, window_ms, batch, concurrency, max_duration_ms,
+        request_timeout_ms;
+    bool no_change;
+} drive_cfg;
+
+static const oks_cfg_entry entries[] = {
+    OKS_CFG_STR(
+        "ingest", drive_cfg, ingest, "", OKS_CFG_REQUIRED,
+        "oktasync-ingest base URL http://HOST:PORT (deliveries go to /webhooks/okta/<sub>)"),
+    OKS_CFG_STR("tenants-file", drive_cfg, tenants_file, "", OKS_CFG_REQUIRED,
+                "lines 'subdomain webhook_secret simulator_base_url tenant_id'"),
+    OKS_CFG_STR("users-file", drive_cfg, users_file, "", OKS_CFG_REQUIRED,
+                "Okta user ids, one a line (the first users-per-tenant are used in every tenant)"),
+    OKS_CFG_INT("events", drive_cfg, events, "1000", 1, 10000000,
+                "events in all: event i goes to tenant i % T and user (i / T) % U"),
+    OKS_CFG_INT("users-per-tenant", drive_cfg, users_per_tenant, "0", 0, 10000000,
+                "users used per tenant (0 = every line of users-file)"),
+    OKS_CFG_INT("rate", drive_cfg, rate, "0", 0, 1000000,
+                "events/s, paced per window; 0 = burst: every change first, then every delivery"),
+    OKS_CFG_DURATION("window", drive_cfg, window_ms, "100ms", 1, 60000,
+                     "paced mode: each tenant gets one delivery per window"),
+    OKS_CFG_INT("batch", drive_cfg, batch, "100", 1, 10000, "most events in one delivery"),
+    OKS_CFG_INT("concurrency", drive_cfg, concurrency, "16", 1, 1024, "HTTP requests in flight"),
+    OKS_CFG_BOOL("no-change", drive_cfg, no_change, "false",
+                 "deliver without changing Okta (published = now): warm-up"),
+    OKS_CFG_STR("label", drive_cfg, label, "bench", 0,
+                "part of every title set ('bw <label> <seq>')"),
+    OKS_CFG_STR("out", drive_cfg, out, "", 0, "file for one line per event (empty = none)"),
+    OKS_CFG_DURATION("max-duration", drive_cfg, max_duration_ms, "600s", 1000, 86400000,
+                     "stop after this long (events not delivered by then count as failed)"),
+    OKS_CFG_DURATION("request-timeout", drive_cfg, request_timeout_ms, "30s", 100, 600000,
+                     "total time of one HTTP request"),
+};
+static const oks_cfg_program program = OKS_CFG_PROGRAM(
+    "oktasync-bench-worker-drive",
+    "bench/worker's load driver: real changes in simulated Okta orgs, delivered as event hooks to "
+    "oktasync-ingest",
+    NULL, entries);
+static drive_cfg cfg;
 
 typedef struct {
     char sub[64], secret[256], sim[160], id[40];
@@ -74,10 +117,6 @@ static delivery *dels;
 static int n_events, n_dels;
 static int *user_tail; /* per (tenant,user): last queued event, -1 none */
 static bool *user_busy;
-static const char *label = "bench";
-static const char *ingest;
-static bool no_change;
-static long concurrency = 16;
 static CURLM *multi;
 static int inflight;
 static jobq ready;
@@ -193,7 +232,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static char *change_body(int i)
 {
     char *b = xcalloc(128, 1);
-    snprintf(b, 128, "{\"title\":\"bw %s %d\"}", label, i);
+    snprintf(b, 128, "{\"title\":\"bw %s %d\"}", cfg.label, i);
     return b;
 }
 
@@ -274,7 +313,7 @@ static void start(int kind, int idx)
         x->body = change_body(idx);
     } else {
         const delivery *d = &dels[idx];
-        snprintf(url, sizeof url, "%s/webhooks/okta/%s", ingest, tenants[d->tenant].sub);
+        snprintf(url, sizeof url, "%s/webhooks/okta/%s", cfg.ingest, tenants[d->tenant].sub);
         char auth[300];
         snprintf(auth, sizeof auth, "Authorization: %s", tenants[d->tenant].secret);
         x->hdrs = curl_slist_append(x->hdrs, auth);
@@ -287,7 +326,7 @@ static void start(int kind, int idx)
     curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
-    curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, (long)cfg.request_timeout_ms);
     curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
     curl_multi_add_handle(multi, x->h);
@@ -299,7 +338,7 @@ static void queue_change(int i)
 {
     event *e = &evs[i];
     int key = e->tenant * n_users + e->user;
-    if (no_change) {
+    if (cfg.no_change) {
         e->changed = true;
         return;
     }
@@ -421,96 +460,24 @@ static void read_tenants(const char *path)
         die("tenants file is empty");
 }
 
-static void usage(void)
-{
-    puts("Usage: oktasync-bench-worker-drive --ingest URL --tenants FILE --users FILE --events N\n"
-         "         [--users-per-tenant U] [--rate R] [--window MS] [--batch B]\n"
-         "         [--concurrency C] [--no-change] [--label L] [--out FILE] [--max-seconds S]\n"
-         "Makes profile changes in each tenant's simulated Okta org and delivers the matching\n"
-         "event hooks to oktasync-ingest (see the comment at the top of bench/worker/drive.c).\n"
-         "tenants FILE: lines 'subdomain webhook_secret sim_base_url tenant_id'.\n"
-         "users FILE: Okta user ids, one a line (the first U are used in every tenant).\n"
-         "--rate 0 (default): all changes, then all deliveries; R > 0: R events/s paced in\n"
-         "windows of --window ms (100). --batch: most events per delivery (100).");
-}
-
 int main(int argc, char **argv)
 {
-    const char *tenants_path = NULL, *users_path = NULL, *out_path = NULL;
-    long n_ev = 0, per_tenant = 0, batch = 100;
-    double rate = 0, window = 100, max_seconds = 600;
-    static const struct option opts[] = {{"ingest", 1, 0, 'i'},
-                                         {"tenants", 1, 0, 't'},
-                                         {"users", 1, 0, 'u'},
-                                         {"events", 1, 0, 'n'},
-                                         {"users-per-tenant", 1, 0, 'U'},
-                                         {"rate", 1, 0, 'r'},
-                                         {"window", 1, 0, 'w'},
-                                         {"batch", 1, 0, 'b'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"no-change", 0, 0, 'N'},
-                                         {"label", 1, 0, 'l'},
-                                         {"out", 1, 0, 'o'},
-                                         {"max-seconds", 1, 0, 'm'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i':
-            ingest = optarg;
-            break;
-        case 't':
-            tenants_path = optarg;
-            break;
-        case 'u':
-            users_path = optarg;
-            break;
-        case 'n':
-            n_ev = strtol(optarg, NULL, 10);
-            break;
-        case 'U':
-            per_tenant = strtol(optarg, NULL, 10);
-            break;
-        case 'r':
-            rate = strtod(optarg, NULL);
-            break;
-        case 'w':
-            window = strtod(optarg, NULL);
-            break;
-        case 'b':
-            batch = strtol(optarg, NULL, 10);
-            break;
-        case 'c':
-            concurrency = strtol(optarg, NULL, 10);
-            break;
-        case 'N':
-            no_change = true;
-            break;
-        case 'l':
-            label = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'm':
-            max_seconds = strtod(optarg, NULL);
-            break;
-        case 'h':
-            usage();
-            return 0;
-        default:
-            usage();
-            return 2;
-        }
-    }
-    if (!ingest || !tenants_path || !users_path || n_ev <= 0 || n_ev > 10000000 || batch < 1 ||
-        concurrency < 1 || rate < 0 || window < 1 || max_seconds <= 0) {
-        usage();
+    oks_err err = {0};
+    oks_cfg_result r = oks_cfg_load(&program, &cfg, argc, argv, NULL, NULL, &err);
+    if (r == OKS_CFG_EXIT)
+        return 0;
+    if (r == OKS_CFG_ERROR) {
+        fprintf(stderr, "oktasync-bench-worker-drive: %s\n", err.msg);
         return 2;
     }
-    read_tenants(tenants_path);
-    read_lines(users_path, &users, &n_users, (int)per_tenant);
+    double rate = (double)cfg.rate, window = (double)cfg.window_ms,
+           max_seconds = (double)cfg.max_duration_ms / 1000.0;
+    long batch = (long)cfg.batch, concurrency = (long)cfg.concurrency;
+    bool no_change = cfg.no_change;
+    const char *out_path = cfg.out[0] ? cfg.out : NULL;
+    long n_ev = (long)cfg.events;
+    read_tenants(cfg.tenants_file);
+    read_lines(cfg.users_file, &users, &n_users, (int)cfg.users_per_tenant);
     if (!n_users)
         die("users file is empty");
     srand((unsigned)(wall_ms() * 1000) ^ (unsigned)getpid());
@@ -648,8 +615,8 @@ int main(int argc, char **argv)
             last_200 = e->t200;
         if (out)
             fprintf(out, "%s\t%s\t%s\t%s\tbw %s %d\t%d\t%.3f\t%s\n", tenants[e->tenant].id,
-                    users[e->user], e->uuid, e->published[0] ? e->published : "\\N", label, i, i,
-                    e->t200, e->delivered ? "t" : "f");
+                    users[e->user], e->uuid, e->published[0] ? e->published : "\\N", cfg.label, i,
+                    i, e->t200, e->delivered ? "t" : "f");
     }
     if (out)
         fclose(out);

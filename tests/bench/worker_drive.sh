@@ -47,7 +47,7 @@ curl -fsS "$sim/__sim/state" | jq -r '[.users[] | select(.assigned and .okta_sta
 title() { curl -fsS "$sim/api/v1/users/$1" -H 'Authorization: SSWS drive-token' | jq -r .profile.title; }
 
 echo "RUN  burst: 200 changes over 5 users, then 2 deliveries of 100"
-"$drive" --ingest "$ingest" --tenants "$work/tenants" --users "$work/users" --events 200 \
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants" --users-file "$work/users" --events 200 \
     --users-per-tenant 5 --concurrency 16 --label t1 --out "$work/ev" >"$work/sum" 2>"$work/err"
 check "exit 0 when every event was delivered" [ $? = 0 ]
 check "summary: 200 changed and delivered in 2 posts" \
@@ -69,7 +69,7 @@ check "the last event's published is the simulator's lastUpdated" \
     [ "$(awk -F'\t' -v u="$u0" '$2 == u { p = $4 } END { print p }' "$work/ev")" = "$lu" ]
 
 echo "RUN  paced: 40 events/s for 1 s, one delivery per 100 ms window"
-"$drive" --ingest "$ingest" --tenants "$work/tenants" --users "$work/users" --events 40 \
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants" --users-file "$work/users" --events 40 \
     --users-per-tenant 5 --rate 40 --window 100 --label t2 --out "$work/ev2" >"$work/sum2" 2>"$work/err2"
 check "paced run delivered 40" [ "$(jq -r .delivered "$work/sum2")" = 40 ]
 check "paced run took about 1 s (0.85..3 s)" \
@@ -81,27 +81,27 @@ check "200 times spread over the second (last − first ≥ 700 ms)" \
 
 echo "RUN  --no-change: deliveries only, Okta untouched"
 before=$(title "$u0")
-"$drive" --ingest "$ingest" --tenants "$work/tenants" --users "$work/users" --events 5 \
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants" --users-file "$work/users" --events 5 \
     --users-per-tenant 5 --no-change >"$work/sum3" 2>&1
 check "no-change run delivered 5" [ "$(jq -r .delivered "$work/sum3")" = 5 ]
 check "no-change run changed nothing in Okta" [ "$(title "$u0")" = "$before" ]
 
 echo "RUN  failures are reported"
 n=$(produced)
-"$drive" --ingest "$ingest" --tenants "$work/tenants-bad" --users "$work/users" --events 3 \
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants-bad" --users-file "$work/users" --events 3 \
     --users-per-tenant 5 >"$work/sum4" 2>&1
 check "exit 1 when ingest refuses (wrong secret)" [ $? = 1 ]
 check "the refusal is counted and its status named" \
     jqe '.posts_failed == 1 and .delivered == 0 and (.first_error | test("HTTP 401"))' "$work/sum4"
 check "nothing produced for a refused delivery" [ "$(produced)" = "$n" ]
 echo "nobody 00uNOSUCHUSER http://127.0.0.1:1 00000000-0000-0000-0000-000000000000" >"$work/tenants-dead"
-"$drive" --ingest "$ingest" --tenants "$work/tenants-dead" --users "$work/users" --events 2 >"$work/sum5" 2>&1
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants-dead" --users-file "$work/users" --events 2 >"$work/sum5" 2>&1
 check "exit 1 when the simulator cannot be reached" [ $? = 1 ]
 check "failed changes are counted, not delivered" jqe '.changes_failed == 2 and .delivered == 0' "$work/sum5"
-"$drive" --tenants "$work/tenants" --users "$work/users" --events 1 >/dev/null 2>&1
+"$drive" --tenants-file "$work/tenants" --users-file "$work/users" --events 1 >/dev/null 2>&1
 check "exit 2 without --ingest" [ $? = 2 ]
 echo "one-field-only" >"$work/tenants-broken"
-"$drive" --ingest "$ingest" --tenants "$work/tenants-broken" --users "$work/users" --events 1 >/dev/null 2>"$work/err6"
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants-broken" --users-file "$work/users" --events 1 >/dev/null 2>"$work/err6"
 check "exit 2 and a one-line reason for a bad tenants file" \
     bash -c "[ $? = 2 ] && grep -q 'tenants file' '$work/err6'"
 finish
