@@ -19,6 +19,7 @@
  * and stdout one JSON summary line. Exit 0 when every event was delivered, 1 otherwise,
  * 2 on bad usage. */
 #include "core/oks_config.h"
+#include "core/oks_time.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -480,7 +481,14 @@ int main(int argc, char **argv)
     read_lines(cfg.users_file, &users, &n_users, (int)cfg.users_per_tenant);
     if (!n_users)
         die("users file is empty");
-    srand((unsigned)(wall_ms() * 1000) ^ (unsigned)getpid());
+    unsigned seed = (unsigned)getpid() ^ (unsigned)oks_now_wall_ms();
+    FILE *ur = fopen("/dev/urandom", "rb"); /* event uuids must differ between runs */
+    if (ur) {
+        if (fread(&seed, sizeof seed, 1, ur) != 1)
+            seed ^= (unsigned)clock();
+        fclose(ur);
+    }
+    srand(seed);
     n_events = (int)n_ev;
     evs = xcalloc((size_t)n_events, sizeof *evs);
     user_tail = xcalloc((size_t)n_tenants * (size_t)n_users, sizeof *user_tail);
