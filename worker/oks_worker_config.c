@@ -1,6 +1,8 @@
 #include "oks_worker_config.h"
 #include "core/oks_config_common.h"
 
+static const char *const reconcile_modes[] = {"coalesce", "naive", NULL};
+
 #define C oks_worker_cfg
 static const oks_cfg_entry entries[] = {
     OKS_CFG_LOG_LEVEL(C, "info"),
@@ -39,6 +41,47 @@ static const oks_cfg_entry entries[] = {
                      "How long to wait for Kafka to acknowledge a dead-letter message."),
     OKS_CFG_DURATION("lag-interval", C, lag_interval_ms, "5s", 100, 600000,
                      "How often consumer lag per partition is refreshed."),
+    OKS_CFG_SIZE("dead-letter-max-bytes", C, dead_letter_max_bytes, "512KiB", 4096, 64LL << 20,
+                 "Largest dead-letter value; a longer original message is cut to fit (flagged "
+                 "\"value_truncated\")."),
+    OKS_CFG_ENUM("reconcile-mode", C, reconcile_mode, "coalesce", reconcile_modes,
+                 "coalesce: events mark users dirty and reconcilers re-read them from Okta in "
+                 "bulk; naive: one Okta fetch and one transaction per event (benchmark baseline)."),
+    OKS_CFG_INT("intake-batch", C, intake_batch, "500", 1, 10000,
+                "Most messages taken in one intake transaction."),
+    OKS_CFG_DURATION("intake-linger", C, intake_linger_ms, "20ms", 0, 5000,
+                     "How long the intake waits to fill a batch once it has a message."),
+    OKS_CFG_INT("message-max-attempts", C, message_max_attempts, "10", 1, 100000,
+                "Transient failures of one message (not the database or Redis being down) "
+                "before it is dead-lettered."),
+    OKS_CFG_DURATION("message-max-age", C, message_max_age_ms, "15m", 1000, 7LL * 86400000,
+                     "How long one message may keep failing transiently (same rule) before it is "
+                     "dead-lettered."),
+    OKS_CFG_DURATION("prune-interval", C, prune_interval_ms, "10m", 1000, 86400000,
+                     "How often processed_events rows older than dedupe-ttl are deleted (one "
+                     "replica at a time)."),
+    OKS_CFG_INT("prune-batch", C, prune_batch, "5000", 1, 1000000,
+                "Rows deleted per prune statement."),
+    OKS_CFG_INT("reconcile-threads", C, reconcile_threads, "4", 1, 64,
+                "Reconciler threads (each with its own PostgreSQL connection)."),
+    OKS_CFG_INT("reconcile-batch", C, reconcile_batch, "200", 1, 10000,
+                "Most dirty users of one tenant resolved in one round."),
+    OKS_CFG_DURATION("coalesce-window", C, coalesce_window_ms, "50ms", 0, 60000,
+                     "A dirty mark younger than this waits, so a burst becomes one read."),
+    OKS_CFG_SIZE("okta-max-url-bytes", C, okta_max_url_bytes, "4096", 512, 65536,
+                 "Longest Okta request URL built for a bulk read (halved on 414)."),
+    OKS_CFG_DURATION("tenant-backoff-min", C, tenant_backoff_min_ms, "1s", 10, 3600000,
+                     "First wait of a tenant whose Okta org failed."),
+    OKS_CFG_DURATION("tenant-backoff-max", C, tenant_backoff_max_ms, "5m", 10, 86400000,
+                     "Longest wait of a failing tenant (doubling from tenant-backoff-min)."),
+    OKS_CFG_DURATION("parked-recheck", C, parked_recheck_ms, "10m", 1000, 7LL * 86400000,
+                     "How often a parked tenant (credentials_invalid, not_connected) is retried "
+                     "when its tenants row has not changed."),
+    OKS_CFG_INT("user-max-attempts", C, user_max_attempts, "10", 1, 1000,
+                "Failures of one dirty user before its mark is dead-lettered and dropped."),
+    OKS_CFG_DURATION(
+        "poll-interval", C, poll_interval_ms, "250ms", 10, 60000,
+        "How often an idle reconciler looks for due tenants marked by other replicas."),
 };
 #undef C
 

@@ -29,7 +29,33 @@ typedef struct oks_worker_cfg {
     int64_t redis_timeout_ms;
     int64_t dead_letter_timeout_ms;
     int64_t lag_interval_ms;
+    int64_t dead_letter_max_bytes;
+    /* intake (oks_worker_intake*.c, oks_worker_consumer.c) */
+    int reconcile_mode; /* oks_worker_mode */
+    int64_t intake_batch;
+    int64_t intake_linger_ms;
+    int64_t message_max_attempts;
+    int64_t message_max_age_ms;
+    int64_t prune_interval_ms;
+    int64_t prune_batch;
+    /* reconcilers (oks_worker_reconcile*.c) */
+    int64_t reconcile_threads;
+    int64_t reconcile_batch;
+    int64_t coalesce_window_ms;
+    int64_t okta_max_url_bytes;
+    int64_t tenant_backoff_min_ms;
+    int64_t tenant_backoff_max_ms;
+    int64_t parked_recheck_ms;
+    int64_t user_max_attempts;
+    int64_t poll_interval_ms;
 } oks_worker_cfg;
+
+/* reconcile-mode: coalesce (events mark users dirty, reconcilers read Okta per dirty user) or
+ * naive (one Okta fetch and one transaction per event: the benchmark baseline). */
+typedef enum oks_worker_mode {
+    OKS_WORKER_MODE_COALESCE = 0,
+    OKS_WORKER_MODE_NAIVE = 1,
+} oks_worker_mode;
 
 extern const oks_cfg_program oks_worker_program;
 

@@ -33,4 +33,11 @@ int oks_worker_dedupe_seen(oks_worker_dedupe *d, const char *tenant, const char 
 int oks_worker_dedupe_mark(oks_worker_dedupe *d, const char *tenant, const char *event_uuid,
                            oks_err *err);
 
+/* Batch forms for the intake (one round trip each). seen[i] = key i exists (MGET). */
+int oks_worker_dedupe_seen_many(oks_worker_dedupe *d, size_t n, const char *const *tenants,
+                                const char *const *event_uuids, bool *seen, oks_err *err);
+/* SET NX EX ttl for every key (one EVAL). */
+int oks_worker_dedupe_mark_many(oks_worker_dedupe *d, size_t n, const char *const *tenants,
+                                const char *const *event_uuids, oks_err *err);
+
 #endif

@@ -5,18 +5,18 @@
 #include "kafka/oks_kafka.h"
 #include "oks_worker_config.h"
 #include "oks_worker_consumer.h"
+#include "oks_worker_reconcile.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
+/* Not ready while a partition waits to retry after a transient failure (which ones, why). */
 static bool worker_ready(void *arg, char *why, size_t cap)
 {
-    oks_worker_ctx *ctx = arg;
-    if (atomic_load(&ctx->healthy))
-        return true;
-    snprintf(why, cap, "last message failed transiently (database, Redis, Okta or Kafka)");
-    return false;
+    return oks_worker_loop_ready(arg, why, cap);
 }
 
 static rd_kafka_t *start_consumer(const oks_worker_cfg *cfg, oks_err *err)
@@ -52,36 +52,72 @@ static void stop_consumer(rd_kafka_t *rk)
     rd_kafka_destroy(rk);
 }
 
+static void wake_reconcilers(void *arg)
+{
+    oks_worker_reconciler_wake(arg);
+}
+
+/* 0 after a clean stop, 1 after a fatal error (the orchestrator restarts the process). */
 static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
 {
     int rc = -1;
     oks_admin_http *admin = NULL;
     rd_kafka_t *consumer = NULL;
+    oks_worker_reconciler *rec = NULL;
     oks_worker_dlq dlq;
     memset(&dlq, 0, sizeof dlq);
-    admin = oks_admin_http_start(cfg->admin_listen, worker_ready, ctx, err);
+    /* big (per-partition state): not on the stack */
+    oks_worker_loop *loop = calloc(1, sizeof *loop);
+    if (!loop) {
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        return -1;
+    }
+    loop->ctx = ctx;
+    loop->dlq = &dlq;
+    oks_worker_loop_init(loop);
+    admin = oks_admin_http_start(cfg->admin_listen, worker_ready, loop, err);
     if (!admin)
         goto out;
     if (oks_worker_dlq_open(&dlq, cfg->kafka_brokers, cfg->kafka_config, cfg->dead_letter_topic,
-                            (int)cfg->dead_letter_timeout_ms, err) != 0)
+                            (int)cfg->dead_letter_timeout_ms, (size_t)cfg->dead_letter_max_bytes,
+                            err) != 0)
         goto out;
     consumer = start_consumer(cfg, err);
     if (!consumer)
         goto out;
+    loop->consumer = consumer;
+    /* coalesce mode: the marks the intake commits are resolved by reconciler threads, woken
+     * after each intake commit (and polling for marks other replicas wrote) */
+    if (cfg->reconcile_mode == OKS_WORKER_MODE_COALESCE) {
+        rec = oks_worker_reconciler_start(cfg, ctx->key, err);
+        if (!rec)
+            goto out;
+        loop->wake = wake_reconcilers;
+        loop->wake_arg = rec;
+    }
     if (oks_admin_http_write_ready_file(admin, cfg->ready_file, NULL, err) != 0)
         goto out;
     oks_log_fields(OKS_LOG_INFO, "worker started", "group", cfg->group_id, "events_topic",
-                   cfg->events_topic, NULL);
-    oks_worker_loop loop = {.ctx = ctx, .consumer = consumer, .dlq = &dlq};
-    oks_worker_loop_run(&loop);
+                   cfg->events_topic, "reconcile_mode",
+                   cfg->reconcile_mode == OKS_WORKER_MODE_NAIVE ? "naive" : "coalesce", NULL);
+    oks_worker_loop_run(loop);
+    if (loop->exit_code != 0) {
+        oks_err_set(err, OKS_E_PERMANENT, "stopped after a fatal error (see above)");
+        goto out;
+    }
     OKS_LOG_INFO("shutting down: committing stored offsets");
     rc = 0;
 out:
+    /* reconcilers finish their rounds first (they need no consumer), then the consumer
+     * commits what was stored and leaves the group */
+    oks_worker_reconciler_stop(rec);
     if (consumer)
         stop_consumer(consumer);
     oks_worker_dlq_close(&dlq);
     if (admin)
-        oks_admin_http_stop(admin);
+        oks_admin_http_stop(admin); /* before the loop goes: /readyz reads it */
+    oks_worker_loop_free(loop);
+    free(loop);
     if (cfg->ready_file && cfg->ready_file[0])
         unlink(cfg->ready_file);
     return rc;

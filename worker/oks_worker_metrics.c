@@ -30,6 +30,17 @@ void oks_worker_metrics_register(oks_worker_metrics *m)
                                            "result=\"not_found\"");
     m->okta_error = oks_metrics_counter("oktasync_worker_okta_calls_total", "Okta API lookups",
                                         "result=\"error\"");
+    m->recorded =
+        oks_metrics_counter("oktasync_worker_events_recorded_total",
+                            "New events taken in: uuid recorded, user marked dirty", NULL);
+    m->dead_letter_fail =
+        oks_metrics_counter("oktasync_worker_dead_letter_failures_total",
+                            "Dead-letter produce attempts that failed (retried)", NULL);
+    m->pruned = oks_metrics_counter("oktasync_worker_processed_events_pruned_total",
+                                    "processed_events rows deleted after dedupe-ttl", NULL);
+    m->partitions_failing =
+        oks_metrics_gauge("oktasync_worker_partitions_failing",
+                          "Partitions waiting to retry after a transient failure", NULL);
     m->db_seconds =
         oks_metrics_histogram("oktasync_worker_db_seconds", "Time of one apply transaction", NULL,
                               oks_latency_buckets, oks_latency_buckets_n);

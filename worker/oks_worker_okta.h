@@ -1,7 +1,7 @@
 /*
  * One Okta client per tenant, kept between messages (a client keeps its HTTP connection alive).
- * A client is rebuilt when the tenant's domain or token changed. Single-threaded: owned by the
- * consumer thread.
+ * A client is rebuilt when the tenant's domain or token changed. Single-threaded: one cache per
+ * thread (the consumer thread's for the per-event path, one per reconciler thread).
  */
 #ifndef OKS_WORKER_OKTA_H
 #define OKS_WORKER_OKTA_H
@@ -9,7 +9,7 @@
 #include "oks_worker_tenant.h"
 #include "okta/oks_okta.h"
 
-enum { OKS_WORKER_OKTA_CACHE = 32 };
+enum { OKS_WORKER_OKTA_CACHE = 64 };
 
 typedef struct oks_worker_okta_entry {
     char tenant[40];

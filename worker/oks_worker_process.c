@@ -13,7 +13,6 @@ int oks_worker_ctx_init(oks_worker_ctx *ctx, const oks_worker_cfg *cfg, oks_err 
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = cfg;
-    atomic_store(&ctx->healthy, true);
     if (oks_crypto_key_parse(cfg->secret_key, ctx->key, err) != 0)
         return oks_err_wrap(err, "secret-key");
     if (oks_worker_dedupe_init(&ctx->dedupe, cfg->redis_url, cfg->redis_timeout_ms,
@@ -166,6 +165,7 @@ static oks_worker_verdict apply_event(oks_worker_ctx *ctx, const oks_worker_enve
         return verdict_for(why);
     if (action == OKS_WORKER_FETCH) {
         if (fetch_change(ctx, env, &t, &user, &c, why) != 0) {
+            ctx->retry_from_okta = true;
             v = verdict_for(why);
             goto out;
         }

@@ -13,8 +13,6 @@
 #include "oks_worker_okta.h"
 #include "oks_worker_pg.h"
 
-#include <stdatomic.h>
-
 typedef enum oks_worker_verdict {
     OKS_WORKER_DONE,  /* handled (applied, duplicate, ignored): store the offset */
     OKS_WORKER_RETRY, /* transient failure: do not store; re-read the message after a backoff */
@@ -28,7 +26,7 @@ typedef struct oks_worker_ctx {
     oks_worker_dedupe dedupe;
     oks_worker_okta_cache okta;
     oks_worker_metrics m;
-    atomic_bool healthy; /* false while the last attempt failed transiently (readyz) */
+    bool retry_from_okta; /* naive mode: the last RETRY came from Okta, not PG/Redis */
 } oks_worker_ctx;
 
 /* Set up connections (lazily connected) from cfg; metrics are registered here. */

@@ -54,6 +54,14 @@ const char *oks_worker_action_name(oks_worker_action a)
     return "ignore";
 }
 
+void oks_worker_mark_for(const char *event_type, bool *check_assignment, bool *moves_last_updated)
+{
+    bool lifecycle = strncmp(event_type, "user.lifecycle.", 15) == 0;
+    *check_assignment = lifecycle || strncmp(event_type, "application.user_membership.", 28) == 0 ||
+                        strncmp(event_type, "group.user_membership.", 22) == 0;
+    *moves_last_updated = lifecycle || strcmp(event_type, "user.account.update_profile") == 0;
+}
+
 const char *oks_worker_status_from_okta(const char *okta_status)
 {
     static const char *const active[] = {"ACTIVE", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED",

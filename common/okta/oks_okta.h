@@ -41,6 +41,9 @@
 #include "core/oks_err.h"
 
 typedef struct oks_okta_client oks_okta_client;
+
+/* Longest request URL the client builds or follows (bytes, with the NUL). */
+#define OKS_OKTA_URL_MAX 4096
 typedef struct oks_okta_pager oks_okta_pager;
 
 /* Zero-initialise and set what you need: every numeric field left at 0 takes its default. */
@@ -119,6 +122,21 @@ oks_okta_client *oks_okta_client_new(const oks_okta_client_opts *o, oks_err *err
 void oks_okta_client_free(oks_okta_client *c);
 void oks_okta_client_stats(const oks_okta_client *c, oks_okta_stats *out);
 
+/* What the last request of this client (the last page, for a pager) got back. Okta's Date header
+ * is the "as of when we asked" stamp: it is on Okta's clock, so it may be compared with Okta's
+ * timestamps (lastUpdated, published) and with other Date stamps, never with the local clock. */
+typedef struct oks_okta_last {
+    long status;         /* HTTP status; 0 = transport failure; -1 = no request sent (budget,
+                            bad URL, shutting down) */
+    int64_t date_ms;     /* Date header in ms (1 s resolution); -1 when absent */
+    char error_code[32]; /* errorCode of an error body ("E0000007"), "" when none */
+    bool too_long;       /* the URL was refused as too long (414, or a 400 without Okta's body) */
+} oks_okta_last;
+void oks_okta_last_response(const oks_okta_client *c, oks_okta_last *out);
+/* Length of the client's base URL ("https://acme.okta.com"): what a request URL spends before
+ * its path, for callers that pack a query under a URL length limit. */
+size_t oks_okta_base_url_len(const oks_okta_client *c);
+
 /* ---- single objects ---- */
 
 /* GET /api/v1/users/{id}. 404 -> OKS_E_NOTFOUND. On success *out must be freed with
@@ -128,6 +146,10 @@ int oks_okta_get_user(oks_okta_client *c, const char *user_id, oks_okta_user *ou
 /* GET /api/v1/apps/{app}/users/{user}?expand=user. 404 -> OKS_E_NOTFOUND (= not assigned). */
 int oks_okta_get_app_user(oks_okta_client *c, const char *app_id, const char *user_id,
                           oks_okta_app_user *out, oks_err *err);
+
+/* GET /api/v1/apps/{app} (app_get bucket): 0 when the app exists. A wrong app id ->
+ * OKS_E_NOTFOUND. Tells "user not assigned" from "app id wrong", which answer alike (404). */
+int oks_okta_get_app(oks_okta_client *c, const char *app_id, oks_err *err);
 
 /* Proves token, permission and app id ("Connect to Okta"): GET /api/v1/apps/{app}/users?limit=1.
  * OKS_E_AUTH bad token, OKS_E_FORBIDDEN missing scope, OKS_E_NOTFOUND unknown app. */

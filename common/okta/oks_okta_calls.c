@@ -72,3 +72,19 @@ int oks_okta_check_credentials(oks_okta_client *c, const char *app_id, oks_err *
     json_decref(j);
     return rc;
 }
+
+int oks_okta_get_app(oks_okta_client *c, const char *app_id, oks_err *err)
+{
+    char url[OKS_OKTA_URL_MAX];
+    const char *parts[] = {"/api/v1/apps/", app_id};
+    if (oks_okta__build_url(c, url, sizeof url, parts, 2, err) != 0)
+        return -1;
+    json_t *j = NULL;
+    if (oks_okta__get(c, url, &j, NULL, 0, err) != 0)
+        return -1;
+    int rc = json_is_object(j)
+                 ? 0
+                 : oks_err_set(err, OKS_E_INVALID, "okta: application answer is not a JSON object");
+    json_decref(j);
+    return rc;
+}

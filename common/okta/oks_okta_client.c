@@ -144,6 +144,8 @@ oks_okta_client *oks_okta_client_new(const oks_okta_client_opts *o, oks_err *err
     }
     for (int i = 0; i < OKS_OKTA_BUCKETS; i++)
         c->bstate[i].limit = c->bstate[i].remaining = -1;
+    c->last.status = -1;
+    c->last.date_ms = -1;
     c->rnd = (uint32_t)getpid() ^ (uint32_t)oks_now_wall_ms() ^ (uint32_t)(uintptr_t)c;
     if (!c->rnd)
         c->rnd = 1;
@@ -174,4 +176,14 @@ void oks_okta_client_stats(const oks_okta_client *c, oks_okta_stats *out)
         out->buckets[i].remaining = c->bstate[i].remaining;
         out->buckets[i].reset_s = c->bstate[i].reset_s;
     }
+}
+
+void oks_okta_last_response(const oks_okta_client *c, oks_okta_last *out)
+{
+    *out = c->last;
+}
+
+size_t oks_okta_base_url_len(const oks_okta_client *c)
+{
+    return strlen(c->base_url);
 }

@@ -23,6 +23,7 @@ struct oks_okta_client {
     oks_okta_budget *budget;
     oks_okta_bucket_state bstate[OKS_OKTA_BUCKETS];
     oks_okta_stats stats;
+    oks_okta_last last; /* reset by every oks_okta__get */
     uint32_t rnd;
 };
 

@@ -14,7 +14,7 @@
 
 #include "core/oks_err.h"
 
-#define OKS_OKTA_URL_MAX 4096
+#include "okta/oks_okta.h" /* OKS_OKTA_URL_MAX */
 
 typedef struct oks_okta_resp {
     long status;   /* 0 when the transfer failed */

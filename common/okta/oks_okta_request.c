@@ -96,6 +96,8 @@ static int interpret(oks_okta_client *c, const char *url, const oks_okta_resp *r
     if (r->status < 200 || r->status > 299) {
         oks_okta_error_body eb;
         oks_okta__error_parse(r->body, r->len, &eb);
+        snprintf(c->last.error_code, sizeof c->last.error_code, "%s", eb.code);
+        c->last.too_long = r->status == 414 || (r->status == 400 && !eb.code[0]);
         oks_errcode code = oks_okta__classify_status(r->status, eb.code);
         return oks_err_set(err, code, "okta GET %.160s: HTTP %ld %s (%.80s) request-id %.40s", path,
                            r->status, eb.code[0] ? eb.code : "-", eb.summary,
@@ -140,6 +142,8 @@ static int attempt(oks_okta_client *c, const char *url, int bucket, const char *
     if (rc != 0)
         return -1;
     record_headers(c, bucket, r);
+    c->last.status = r->status;
+    c->last.date_ms = r->date_ms;
     OKS_LOG_DEBUG("okta GET %s -> %ld request-id %s", path_of(url), r->status,
                   r->request_id[0] ? r->request_id : "-");
     return interpret(c, url, r, out, err);
@@ -178,6 +182,9 @@ int oks_okta__get(oks_okta_client *c, const char *url, json_t **out, char *next_
                            c->host, c->port);
     int bucket = oks_okta__bucket_of(url);
     char retry_for[96] = "";
+    memset(&c->last, 0, sizeof c->last);
+    c->last.status = -1;
+    c->last.date_ms = -1;
     for (int n = 0;; n++) {
         bool budget_failed = false;
         if (n > 0)

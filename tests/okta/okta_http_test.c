@@ -281,6 +281,65 @@ OKS_TEST(rate_limit_headers_exposed_in_stats)
     MHD_stop_daemon(d);
 }
 
+/* The reconciler's "as of" stamp and its 404 rule read the last response: Okta's Date, the
+ * status and the errorCode (an HTML 404 has none), and whether the URL was too long. */
+OKS_TEST(last_response_reports_date_status_and_error_code)
+{
+    step s[] = {
+        {200, {"Date: Sun, 06 Nov 2022 08:49:37 GMT"}, USER},
+        {404,
+         {"Date: Sun, 06 Nov 2022 08:49:38 GMT"},
+         "{\"errorCode\":\"E0000007\",\"errorSummary\":\"Not found\"}"},
+        {404, {"Content-Type: text/html"}, "<html><body>Not Found</body></html>"},
+        {414, {"Content-Type: text/html"}, "<html>URI Too Long</html>"},
+        {400,
+         {"Date: Sun, 06 Nov 2022 08:49:40 GMT"},
+         "{\"errorCode\":\"E0000031\",\"errorSummary\":\"Invalid search\"}"},
+    };
+    struct MHD_Daemon *d = serve(s, 5);
+    oks_okta_client *c = client((oks_okta_client_opts){.max_retries = -1});
+    oks_okta_last last;
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, -1); /* nothing sent yet */
+    OKS_ASSERT_EQ_INT(last.date_ms, -1);
+    oks_err err = {0};
+    oks_okta_user u;
+    OKS_ASSERT_EQ_INT(oks_okta_get_user(c, "00u1", &u, &err), 0);
+    oks_okta_user_free(&u);
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, 200);
+    OKS_ASSERT_EQ_INT(last.date_ms, 1667724577000LL);
+    OKS_ASSERT_EQ_STR(last.error_code, "");
+    OKS_ASSERT_EQ_INT(oks_okta_get_user(c, "00u2", &u, &err), -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_NOTFOUND);
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, 404);
+    OKS_ASSERT_EQ_INT(last.date_ms, 1667724578000LL);
+    OKS_ASSERT_EQ_STR(last.error_code, "E0000007");
+    OKS_ASSERT(!last.too_long);
+    OKS_ASSERT_EQ_INT(oks_okta_get_app(c, "0oa1", &err), -1);
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, 404);
+    OKS_ASSERT_EQ_STR(last.error_code, ""); /* not Okta's answer */
+    OKS_ASSERT_EQ_STR(S.req[2].url, "/api/v1/apps/0oa1");
+    json_t *items = NULL;
+    oks_okta_pager *p = oks_okta_list_users(c, NULL, "id eq \"00u1\"", 200, &err);
+    OKS_ASSERT(p != NULL);
+    OKS_ASSERT_EQ_INT(oks_okta_pager_next(p, &items, &err), -1);
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, 414);
+    OKS_ASSERT(last.too_long);
+    OKS_ASSERT_EQ_INT(oks_okta_pager_next(p, &items, &err), -1);
+    oks_okta_last_response(c, &last);
+    OKS_ASSERT_EQ_INT(last.status, 400);
+    OKS_ASSERT(!last.too_long); /* Okta's own 400 (bad filter), not a proxy's length limit */
+    OKS_ASSERT_EQ_STR(last.error_code, "E0000031");
+    oks_okta_pager_free(p);
+    OKS_ASSERT(oks_okta_base_url_len(c) == strlen(S.base));
+    oks_okta_client_free(c);
+    MHD_stop_daemon(d);
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -3,6 +3,7 @@
 #include "core/oks_time.h"
 #include "oks_test.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap
         "--redis-url",
         f->redis_url ? f->redis_url : oks_test_service("OKTASYNC_REDIS_URL"),
         "--kafka-brokers",
-        oks_test_service("OKTASYNC_KAFKA_BROKERS"),
+        wt_brokers(),
         "--kafka-config",
         "session.timeout.ms=6000;heartbeat.interval.ms=500;partition.assignment.strategy=range",
         "--group-id",
@@ -61,18 +62,54 @@ pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap
         "200ms",
         "--log-level",
         "debug",
-        NULL, /* room for --jobs-topic NAME */
+        NULL, /* room for --jobs-topic NAME and f->extra */
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
         NULL,
         NULL};
+    size_t at = 0;
+    while (args[at])
+        at++;
     if (f->jobs[0]) {
-        size_t n = sizeof args / sizeof args[0];
-        args[n - 3] = "--jobs-topic"; /* over the first spare NULL; the last one terminates */
-        args[n - 2] = f->jobs;
+        args[at++] = "--jobs-topic";
+        args[at++] = f->jobs;
+    }
+    for (size_t i = 0; f->extra[i]; i++) {
+        OKS_ASSERT(at + 1 < sizeof args / sizeof args[0]);
+        args[at++] = f->extra[i];
     }
     pid_t pid = wt_spawn("oktasync-worker", args, f->log);
     OKS_ASSERT(wt_wait_file(f->ready, 15000));
     snprintf(admin, cap, "%s", wt_ready_url(f->ready, "admin"));
     return pid;
+}
+
+void wfx_args(wfx *f, ...)
+{
+    size_t at = 0;
+    while (f->extra[at])
+        at++;
+    va_list ap;
+    va_start(ap, f);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *)) {
+        OKS_ASSERT(at + 1 < sizeof f->extra / sizeof f->extra[0]);
+        f->extra[at++] = a;
+    }
+    va_end(ap);
 }
 
 void wfx_start_worker(wfx *f, const char *database_url)
@@ -216,4 +253,49 @@ long wfx_count(wfx *f, const char *sql)
     long n = v ? strtol(v, NULL, 10) : -1;
     free(v);
     return n;
+}
+
+typedef struct {
+    wfx *f;
+    const char *sql;
+    long want;
+} count_wait;
+
+static bool count_is(void *arg)
+{
+    count_wait *w = arg;
+    return wfx_count(w->f, w->sql) == w->want;
+}
+
+bool wfx_wait_count(wfx *f, const char *sql, long want, int ms)
+{
+    count_wait w = {f, sql, want};
+    return oks_test_wait_until(count_is, &w, ms);
+}
+
+void wfx_send_for(wfx *f, const char *tenant, const char *event_uuid, const char *type,
+                  const char *user_id)
+{
+    char *v = wfx_envelope(f, tenant, event_uuid, type, user_id);
+    wt_produce(f->events, tenant, v, strlen(v));
+    free(v);
+}
+
+void wfx_park_tenant(wfx *f, const char *tenant)
+{
+    const char *p[] = {tenant};
+    free(wt_scalar(f->db,
+                   "UPDATE tenants SET okta_domain = 'http://127.0.0.1:1' WHERE id = $1::uuid "
+                   "RETURNING id",
+                   1, p));
+}
+
+int64_t wfx_committed_sum(wfx *f, int partitions)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < partitions; i++) {
+        int64_t c = wt_committed(f->group, f->events, i);
+        sum += c > 0 ? c : 0;
+    }
+    return sum;
 }

@@ -15,6 +15,7 @@ typedef struct wfx {
     char jobs[96];         /* consumed too when set before wfx_start_worker */
     const char *redis_url; /* NULL = the stack's Redis */
     char admin[256];       /* http://host:port of the worker's admin listener */
+    const char *extra[16]; /* more worker flags (NULL-terminated), e.g. "--reconcile-mode" */
     char ready[256], log[256];
 } wfx;
 
@@ -28,6 +29,8 @@ void wfx_teardown(wfx *f);
 void wfx_start_worker(wfx *f, const char *database_url);
 /* Another worker process with the fixture's settings (same group); admin URL into admin. */
 pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap);
+/* Append flags (NULL-terminated) to f->extra. */
+void wfx_args(wfx *f, ...);
 /* SIGTERM the worker; asserts it exits 0. */
 void wfx_stop_worker(wfx *f);
 
@@ -44,6 +47,15 @@ char *wfx_envelope(wfx *f, const char *tenant, const char *event_uuid, const cha
 /* Produce an envelope for the fixture's tenant to the events topic. */
 void wfx_send(wfx *f, const char *event_uuid, const char *type, const char *user_id);
 
+/* Produce an envelope for `tenant` (key = tenant). */
+void wfx_send_for(wfx *f, const char *tenant, const char *event_uuid, const char *type,
+                  const char *user_id);
+/* Point the tenant's okta_domain where nothing answers: its dirty marks stay (the reconciler
+ * backs the tenant off), so intake tests can count them. */
+void wfx_park_tenant(wfx *f, const char *tenant);
+/* Committed offset sum over the events topic's first n partitions (-1001 counts as 0). */
+int64_t wfx_committed_sum(wfx *f, int partitions);
+
 /* Column of the users row (malloc'd; NULL when no row or NULL). */
 char *wfx_user_col(wfx *f, const char *okta_id, const char *col);
 /* Wait until the users row's column equals want. */
@@ -52,5 +64,7 @@ bool wfx_wait_col(wfx *f, const char *okta_id, const char *col, const char *want
 bool wfx_wait_metric(wfx *f, const char *name, const char *labels, double want, int ms);
 /* count(*) of a query with $1 = tenant, as a number. */
 long wfx_count(wfx *f, const char *sql);
+/* Wait until wfx_count(sql) == want. */
+bool wfx_wait_count(wfx *f, const char *sql, long want, int ms);
 
 #endif

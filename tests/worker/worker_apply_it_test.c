@@ -1,5 +1,6 @@
-/* oktasync-worker against the real stack and the Okta simulator: the apply path. One fixture
- * (simulator, database, topics, worker) is shared; every test uses its own users. */
+/* oktasync-worker against the real stack and the Okta simulator: the per-event apply path
+ * (reconcile-mode=naive, the benchmark baseline; the coalescing path has its own tests). One
+ * fixture (simulator, database, topics, worker) is shared; every test uses its own users. */
 #include "oks_test.h"
 #include "redis/oks_redis.h"
 #include "wfixture.h"
@@ -14,6 +15,7 @@ static wfx *fixture(void)
 {
     if (!fx_up) {
         wfx_setup(&fx, 2);
+        wfx_args(&fx, "--reconcile-mode", "naive", NULL);
         wfx_start_worker(&fx, NULL);
         fx_up = true;
     }
@@ -330,7 +332,7 @@ OKS_TEST(metrics_health_and_lag_are_served)
     snprintf(url, sizeof url, "%s/readyz", f->admin);
     OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, NULL), 200);
     char labels[1200];
-    snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"0\"", f->events);
+    snprintf(labels, sizeof labels, "topic=\"%.96s\",partition=\"0\"", f->events);
     /* everything is consumed by now: the lag gauge exists and reads 0 */
     OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_consumer_lag", labels, 0, 10000));
     OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_db_seconds_count", NULL) >= 1);

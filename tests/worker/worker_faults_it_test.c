@@ -1,4 +1,5 @@
-/* oktasync-worker fault handling: dead-letter and Okta 5xx with recovery. */
+/* oktasync-worker fault handling: dead-letter, and (reconcile-mode=naive, the per-event path)
+ * Okta 5xx with recovery and the per-message retry bound. */
 #include "oks_test.h"
 #include "wfixture.h"
 
@@ -22,9 +23,12 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
                                  "user.account.update_profile", id);
     wt_produce(f.events, "00000000-0000-4000-8000-000000000000", unknown, strlen(unknown));
     free(unknown);
-    /* a good event behind them on the same partition is still applied */
+    /* a good event behind them on the same partition is still taken in */
     wfx_send(&f, "ev-after-bad", "user.account.update_profile", id);
-    OKS_ASSERT(wfx_wait_col(&f, id, "status", "active", 20000));
+    OKS_ASSERT(wfx_wait_count(&f,
+                              "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid "
+                              "AND event_uuid = 'ev-after-bad'",
+                              1, 20000));
     /* a full-sync job: this build does not run them, so it is kept in the dead-letter topic */
     char job[256];
     snprintf(job, sizeof job,
@@ -62,6 +66,7 @@ OKS_TEST(okta_5xx_is_retried_until_applied_exactly_once_nothing_skipped)
 {
     wfx f;
     wfx_setup(&f, 1);
+    wfx_args(&f, "--reconcile-mode", "naive", NULL);
     wfx_start_worker(&f, NULL);
     char *a = wfx_user_with_status(&f, "ACTIVE", 0);
     char *b = wfx_user_with_status(&f, "ACTIVE", 1);
@@ -90,6 +95,32 @@ OKS_TEST(okta_5xx_is_retried_until_applied_exactly_once_nothing_skipped)
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 2);
     free(a);
     free(b);
+    wfx_teardown(&f);
+}
+
+/* naive mode: one message whose tenant's Okta never answers is retried message-max-attempts
+ * times, then dead-lettered; the other tenant's event behind it on the partition is applied. */
+OKS_TEST(naive_mode_bounds_the_retries_of_one_message_so_others_on_the_partition_flow)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    char *dead = wt_tenant(f.db, "http://127.0.0.1:1", WFX_TOKEN, 60, NULL);
+    char *id = wfx_user_with_status(&f, "ACTIVE", 0);
+    wfx_args(&f, "--reconcile-mode", "naive", "--message-max-attempts", "3", NULL);
+    wfx_start_worker(&f, NULL);
+    wfx_send_for(&f, dead, "ev-stuck", "user.account.update_profile", id);
+    wfx_send(&f, "ev-flows", "user.account.update_profile", id);
+    OKS_ASSERT(wfx_wait_col(&f, id, "status", "active", 30000));
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_total", NULL, 1, 5000));
+    OKS_ASSERT_EQ_INT(wt_metric(f.admin, "oktasync_worker_retries_total", NULL), 2);
+    json_t *dl = wt_consume_all(f.dlq, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(dl), 1);
+    OKS_ASSERT_CONTAINS(header(json_array_get(dl, 0), "reason"), "gave up after 3 attempts");
+    json_decref(dl);
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 2);
+    free(id);
+    free(dead);
     wfx_teardown(&f);
 }
 

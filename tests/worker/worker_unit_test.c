@@ -143,7 +143,7 @@ OKS_TEST(dead_letter_value_carries_original_and_reason)
     m.len = strlen(payload);
     m.partition = 3;
     m.offset = 42;
-    char *v = oks_worker_dlq_value(&m, "envelope is not a JSON object", "invalid", 0);
+    char *v = oks_worker_dlq_value(&m, "envelope is not a JSON object", "invalid", 0, 65536);
     OKS_ASSERT(v != NULL);
     json_error_t je;
     json_t *j = json_loads(v, 0, &je);
@@ -160,13 +160,117 @@ OKS_TEST(dead_letter_value_carries_original_and_reason)
     unsigned char bin[] = {0xff, 0xfe, 0x00, 0x41};
     m.payload = bin;
     m.len = sizeof bin;
-    v = oks_worker_dlq_value(&m, "r", "invalid", 0);
+    v = oks_worker_dlq_value(&m, "r", "invalid", 0, 65536);
     OKS_ASSERT(v != NULL);
     j = json_loads(v, 0, &je);
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(j, "value_base64")), "//4AQQ==");
     OKS_ASSERT(json_object_get(j, "value") == NULL);
     json_decref(j);
     free(v);
+}
+
+OKS_TEST(dead_letter_reason_is_valid_utf8_and_bounded)
+{
+    char out[OKS_WORKER_DLQ_REASON_MAX];
+    /* invalid bytes (a lone continuation, a truncated sequence, an overlong form) as \xNN */
+    oks_worker_dlq_reason("bad \x80 x\xC3 \xC0\xAF ok \xC3\xA9", out, sizeof out);
+    OKS_ASSERT_EQ_STR(out, "bad \\x80 x\\xC3 \\xC0\\xAF ok \xC3\xA9");
+    json_t *s = json_string(out);
+    OKS_ASSERT(s != NULL); /* jansson accepts it: the dead-letter value can be built */
+    json_decref(s);
+    /* cut on a character boundary, marked */
+    char big[5000];
+    for (size_t i = 0; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xC3\xA9", 2);
+    big[sizeof big - 2] = '\0';
+    oks_worker_dlq_reason(big, out, sizeof out);
+    OKS_ASSERT(strlen(out) < OKS_WORKER_DLQ_REASON_MAX);
+    OKS_ASSERT(strlen(out) > OKS_WORKER_DLQ_REASON_MAX - 8);
+    OKS_ASSERT_EQ_STR(out + strlen(out) - 3, "...");
+    s = json_string(out);
+    OKS_ASSERT(s != NULL);
+    json_decref(s);
+    /* short enough: unchanged */
+    oks_worker_dlq_reason("unknown tenant x", out, sizeof out);
+    OKS_ASSERT_EQ_STR(out, "unknown tenant x");
+    /* a reason with invalid UTF-8 still gives a value (it used to give NULL: a wedge) */
+    rd_kafka_message_t m;
+    memset(&m, 0, sizeof m);
+    m.payload = "x";
+    m.len = 1;
+    char *v = oks_worker_dlq_value(&m, "status \xff\xfe", "permanent", 0, 65536);
+    OKS_ASSERT(v != NULL);
+    OKS_ASSERT_CONTAINS(v, "status \\\\xFF\\\\xFE");
+    free(v);
+}
+
+OKS_TEST(dead_letter_value_of_an_oversize_message_is_cut_to_the_budget)
+{
+    rd_kafka_message_t m;
+    memset(&m, 0, sizeof m);
+    size_t len = 300000;
+    char *payload = malloc(len);
+    OKS_ASSERT(payload != NULL);
+    memset(payload, '"', len); /* escaping doubles every byte: the worst printable case */
+    m.payload = payload;
+    m.len = len;
+    char *v = oks_worker_dlq_value(&m, "too big", "invalid", 0, 65536);
+    OKS_ASSERT(v != NULL);
+    OKS_ASSERT(strlen(v) <= 65536);
+    json_t *j = json_loads(v, 0, NULL);
+    OKS_ASSERT(j != NULL);
+    OKS_ASSERT(json_is_true(json_object_get(j, "value_truncated")));
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(j, "value_bytes")), (long long)len);
+    OKS_ASSERT(json_string_length(json_object_get(j, "value")) > 1000);
+    json_decref(j);
+    free(v);
+    /* binary: base64 of a prefix */
+    memset(payload, 0xff, len);
+    v = oks_worker_dlq_value(&m, "too big", "invalid", 0, 65536);
+    OKS_ASSERT(v != NULL);
+    OKS_ASSERT(strlen(v) <= 65536);
+    j = json_loads(v, 0, NULL);
+    OKS_ASSERT(json_is_true(json_object_get(j, "value_truncated")));
+    OKS_ASSERT(json_string_length(json_object_get(j, "value_base64")) > 1000);
+    json_decref(j);
+    free(v);
+    /* under the budget: whole, not flagged */
+    m.len = 100;
+    memset(payload, 'a', 100);
+    v = oks_worker_dlq_value(&m, "r", "invalid", 0, 65536);
+    j = json_loads(v, 0, NULL);
+    OKS_ASSERT(json_object_get(j, "value_truncated") == NULL);
+    OKS_ASSERT_EQ_INT(json_string_length(json_object_get(j, "value")), 100);
+    json_decref(j);
+    free(v);
+    free(payload);
+}
+
+OKS_TEST(lag_is_measured_from_the_committed_offset_while_the_position_is_unknown)
+{
+    /* position known: it wins */
+    OKS_ASSERT_EQ_INT(oks_worker_lag_base(900, 500, 0), 900);
+    /* restarted, nothing read yet: committed, not the low watermark (was: hi - lo) */
+    OKS_ASSERT_EQ_INT(oks_worker_lag_base(RD_KAFKA_OFFSET_INVALID, 1000, 0), 1000);
+    /* committed below the retained range (deleted by retention): the low watermark */
+    OKS_ASSERT_EQ_INT(oks_worker_lag_base(RD_KAFKA_OFFSET_INVALID, 5, 40), 40);
+    /* never committed: auto.offset.reset=earliest reads from the low watermark */
+    OKS_ASSERT_EQ_INT(oks_worker_lag_base(RD_KAFKA_OFFSET_INVALID, RD_KAFKA_OFFSET_INVALID, 7), 7);
+}
+
+OKS_TEST(every_subscribed_event_marks_dirty_with_the_right_flags)
+{
+    bool chk, moves;
+    oks_worker_mark_for("user.account.update_profile", &chk, &moves);
+    OKS_ASSERT(!chk && moves);
+    oks_worker_mark_for("application.user_membership.remove", &chk, &moves);
+    OKS_ASSERT(chk && !moves);
+    oks_worker_mark_for("group.user_membership.add", &chk, &moves);
+    OKS_ASSERT(chk && !moves);
+    oks_worker_mark_for("user.lifecycle.delete.initiated", &chk, &moves);
+    OKS_ASSERT(chk && moves);
+    oks_worker_mark_for("user.lifecycle.deactivate", &chk, &moves);
+    OKS_ASSERT(chk && moves);
 }
 
 OKS_TEST(job_parse_accepts_contract_and_rejects_garbage)

@@ -203,8 +203,8 @@ static rd_kafka_conf_t *conf_base(void)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     char e[256];
-    OKS_ASSERT(rd_kafka_conf_set(c, "bootstrap.servers", oks_test_service("OKTASYNC_KAFKA_BROKERS"),
-                                 e, sizeof e) == RD_KAFKA_CONF_OK);
+    OKS_ASSERT(rd_kafka_conf_set(c, "bootstrap.servers", wt_brokers(), e, sizeof e) ==
+               RD_KAFKA_CONF_OK);
     return c;
 }
 
@@ -237,11 +237,65 @@ static const char *stack_env(const char *key, char *buf, size_t cap)
     return found;
 }
 
+static char private_bootstrap[256], private_control[256];
+
+const char *wt_brokers(void)
+{
+    return private_bootstrap[0] ? private_bootstrap : oks_test_service("OKTASYNC_KAFKA_BROKERS");
+}
+
+/* "key=value" line of a file written by the devbroker. */
+static bool file_line(const char *path, const char *key, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    size_t kl = strlen(key);
+    while (!found && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            snprintf(out, cap, "%s", line + kl + 1);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+void wt_private_broker(void)
+{
+    char boot[256], ctl[256], a_b[300], a_c[300];
+    snprintf(boot, sizeof boot, "%s", wt_tmp("broker.bootstrap"));
+    snprintf(ctl, sizeof ctl, "%s", wt_tmp("broker.control"));
+    snprintf(a_b, sizeof a_b, "--bootstrap-file=%s", boot);
+    snprintf(a_c, sizeof a_c, "--control-file=%s", ctl);
+    const char *args[] = {
+        a_b, a_c, "--topics=placeholder", "--admin-listen=127.0.0.1:0", "--log-level=warn", NULL};
+    wt_spawn("oktasync-devbroker", args, wt_tmp("broker.log"));
+    OKS_ASSERT(wt_wait_file(boot, 15000));
+    OKS_ASSERT(wt_wait_file(ctl, 15000));
+    char c[200];
+    OKS_ASSERT(file_line(boot, "bootstrap", private_bootstrap, sizeof private_bootstrap));
+    OKS_ASSERT(file_line(ctl, "control", c, sizeof c));
+    snprintf(private_control, sizeof private_control, "http://%s", c);
+}
+
+void wt_broker_control(const char *path_and_query)
+{
+    OKS_ASSERT(private_control[0] != '\0');
+    char url[600];
+    snprintf(url, sizeof url, "%s%s", private_control, path_and_query);
+    OKS_ASSERT_EQ_INT(wt_http("POST", url, "", NULL), 200);
+}
+
 /* The development broker (mock cluster) creates topics through its control API; a real
  * cluster through the Admin API. */
 void wt_create_topic(const char *topic, int partitions)
 {
-    const char *control = getenv("OKTASYNC_DEVBROKER_CONTROL");
+    const char *control =
+        private_control[0] ? private_control : getenv("OKTASYNC_DEVBROKER_CONTROL");
     char from_file[512];
     if (!control || !*control)
         control = stack_env("OKTASYNC_DEVBROKER_CONTROL", from_file, sizeof from_file);
@@ -289,6 +343,25 @@ void wt_produce(const char *topic, const char *key, const char *value, size_t le
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     OKS_ASSERT_EQ_INT(err, 0);
     OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(10000)), 0);
+    rd_kafka_destroy(rk);
+}
+
+void wt_produce_many(const char *topic, const char *key, char *const *values, size_t n)
+{
+    char e[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
+    OKS_ASSERT(rk != NULL);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_resp_err_t err;
+        while (
+            (err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                     RD_KAFKA_V_VALUE(values[i], strlen(values[i])),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+            RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk, 50);
+        OKS_ASSERT_EQ_INT(err, 0);
+    }
+    OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(30000)), 0);
     rd_kafka_destroy(rk);
 }
 

@@ -26,9 +26,19 @@ char *wt_scalar(oks_db *db, const char *sql, int n, const char *const *params);
 char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long created_ago_s,
                 const char *full_sync_time);
 
+/* Start a private oktasync-devbroker (for fault injection: the stack's broker is shared) and
+ * use it from now on for every helper below and for the fixture's workers. */
+void wt_private_broker(void);
+/* The bootstrap servers in use (the stack's unless wt_private_broker ran). */
+const char *wt_brokers(void);
+/* POST to the private broker's control API ("/errors/produce?code=45"); fails unless 200. */
+void wt_broker_control(const char *path_and_query);
+
 /* Topic with n partitions on the stack's broker (Admin API). */
 void wt_create_topic(const char *topic, int partitions);
 void wt_produce(const char *topic, const char *key, const char *value, size_t len);
+/* n messages with one producer (in order, one key). */
+void wt_produce_many(const char *topic, const char *key, char *const *values, size_t n);
 /* Every message in topic right now (up to the high watermarks, at most max_ms), in partition
  * order per partition: a JSON array of {"key","value","headers":{...},"partition","offset"}. */
 json_t *wt_consume_all(const char *topic, int max_ms);

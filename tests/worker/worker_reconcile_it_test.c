@@ -1,0 +1,437 @@
+/*
+ * Reconciler against PostgreSQL and the Okta simulator, in process: dirty marks are inserted
+ * as the intake writes them and oks_worker_reconciler_start runs the rounds. Okta calls are
+ * counted by the simulator.
+ */
+#include "core/oks_metrics.h"
+#include "core/oks_time.h"
+#include "oks_test.h"
+#include "oks_worker_fetch.h"
+#include "rfixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void store_all(rfx *f, const char *tenant, char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rfx_mark(f, tenant, ids[i], 1, false, NULL);
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static double metric(const char *name, const char *tenant)
+{
+    size_t len = 0;
+    char *all = oks_metrics_render(&len), pat[256];
+    snprintf(pat, sizeof pat, "%s{tenant=\"%s\"} ", name, tenant);
+    char *p = all ? strstr(all, pat) : NULL;
+    double v = p ? strtod(p + strlen(pat), NULL) : -1;
+    free(all);
+    return v;
+}
+
+/* 50 users, 20 events each: one round, ≤ 2 list requests, no per-user reads. */
+OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
+{
+    rsim s;
+    rsim_start(&s, 60, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    OKS_ASSERT(n >= 50);
+    for (size_t i = 0; i < 50; i++)
+        rfx_mark(&f, t, ids[i], 20, false, NULL);
+    long before = rsim_requests(&s), lists0 = rsim_calls(&s, "GET /api/v1/users");
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    long lists = rsim_calls(&s, "GET /api/v1/users") - lists0;
+    OKS_ASSERT(lists >= 1 && lists <= 2);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 0);
+    OKS_ASSERT(rsim_requests(&s) - before <= 2);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 50);
+    /* rows are Okta's state */
+    json_t *u = rsim_user(&s, ids[7]);
+    char *email =
+        rfx_q(&f, "SELECT email FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t, ids[7]);
+    OKS_ASSERT_EQ_STR(email,
+                      json_string_value(json_object_get(json_object_get(u, "profile"), "email")));
+    free(email);
+    json_decref(u);
+    OKS_ASSERT_EQ_INT(rfx_count(&f,
+                                "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
+                                "AND action = 'create' AND actor = 'reconcile'",
+                                t, NULL),
+                      50);
+    OKS_ASSERT(metric("oktasync_worker_events_coalesced_total", t) == 1000);
+    OKS_ASSERT(metric("oktasync_worker_users_read_total", t) == 50);
+    char lbl[160];
+    snprintf(lbl, sizeof lbl, "%s\",bucket=\"users", t);
+    OKS_ASSERT(metric("oktasync_worker_okta_requests_total", lbl) == (double)lists);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* okta-max-url-bytes bounds every filter URL: a small limit means more, shorter requests,
+ * each under the limit, and every user still read once. */
+OKS_TEST(filter_urls_stay_under_okta_max_url_bytes)
+{
+    rsim s;
+    rsim_start(&s, 60, NULL);
+    rfx f;
+    rfx_setup(&f);
+    f.cfg.okta_max_url_bytes = 400;
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    for (size_t i = 0; i < 50; i++)
+        rfx_mark(&f, t, ids[i], 1, false, NULL);
+    long lists0 = rsim_calls(&s, "GET /api/v1/users");
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    /* base URL + "/api/v1/users?limit=200&filter=" leaves ~345 bytes: 7 ids of 44 bytes */
+    const char *idp[50];
+    for (int i = 0; i < 50; i++)
+        idp[i] = ids[i];
+    char buf[4096];
+    size_t per = oks_worker_fetch_pack_filter(idp, 50, 400 - strlen(s.url) - 31, buf, sizeof buf);
+    OKS_ASSERT(per >= 5 && per <= 8);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - lists0, (50 + per - 1) / per);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 0);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 50);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* 2,000 dirty users of a tenant with an app id and no stored rows: listing the app
+ * (ceil(assigned / 500) pages) beats 2,000 per-user app GETs; one round; non-members are not
+ * stored. */
+OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
+{
+    rsim s;
+    rsim_start(&s, 2000, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    OKS_ASSERT_EQ_INT(n, 2000);
+    for (size_t i = 0; i < n; i++)
+        rfx_mark(&f, t, ids[i], 1, true, NULL);
+    char url[256], *body = NULL;
+    snprintf(url, sizeof url, "%s/__sim/state", s.url);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, &body), 200);
+    json_t *st = json_loads(body, 0, NULL);
+    free(body);
+    long assigned = 0;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(st, "users"), i, u) assigned +=
+        json_is_true(json_object_get(u, "assigned"));
+    json_decref(st);
+    OKS_ASSERT(assigned > 1000 && assigned < 2000);
+    long before_apps = rsim_calls(&s, "GET /api/v1/apps/{id}/users");
+    f.cfg.reconcile_threads = 1;
+    f.cfg.coalesce_window_ms = 0; /* every mark is due in the first round */
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 30000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users") - before_apps,
+                      (assigned + 499) / 500);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users/{userId}"), 0);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 0);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), assigned);
+    OKS_ASSERT_EQ_INT(rfx_count(&f,
+                                "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
+                                "AND app_assigned IS NOT TRUE",
+                                t, NULL),
+                      0);
+    /* a user that is not assigned has no row (no personal data of non-members) */
+    for (size_t k = 0; k < 40; k++) {
+        bool a = rsim_assigned(&s, ids[k]);
+        OKS_ASSERT_EQ_INT(rfx_count(&f,
+                                    "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
+                                    "AND okta_id = $2",
+                                    t, ids[k]),
+                          a ? 1 : 0);
+    }
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* A few dirty users of a tenant with an app id: per-user app GETs (cheaper than listing). A
+ * member's later profile change costs no apps call at all (app_assigned is stored). */
+OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
+{
+    rsim s;
+    rsim_start(&s, 1200, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    /* 700 stored assigned users make the listing (2 pages) dearer than 1 GET */
+    const char *p[] = {t};
+    oks_err err = {0};
+    PGresult *r = oks_db_exec_params(
+        f.db,
+        "INSERT INTO users (tenant_id, okta_id, status, app_assigned) SELECT $1::uuid, "
+        "'00ufake' || g, 'active', true FROM generate_series(1, 700) g",
+        1, p, &err);
+    OKS_ASSERT(r != NULL);
+    PQclear(r);
+    size_t member = 0;
+    while (!rsim_assigned(&s, ids[member]))
+        member++;
+    long gets0 = rsim_calls(&s, "GET /api/v1/apps/{id}/users/{userId}");
+    rfx_mark(&f, t, ids[member], 3, true, NULL);
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users/{userId}") - gets0, 1);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users"), 0);
+    char *v = rfx_q(&f,
+                    "SELECT app_assigned::text FROM users WHERE tenant_id = $1::uuid "
+                    "AND okta_id = $2",
+                    t, ids[member]);
+    OKS_ASSERT_EQ_STR(v, "true");
+    free(v);
+    /* a profile update of the stored member: users bucket only */
+    char path[128];
+    snprintf(path, sizeof path, "users/%s/profile", ids[member]);
+    OKS_ASSERT_EQ_INT(rsim_post(&s, path, "{\"title\":\"Chief Reconciler\"}"), 200);
+    rfx_mark(&f, t, ids[member], 1, false, NULL);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users/{userId}") - gets0, 1);
+    v = rfx_q(&f, "SELECT title FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t,
+              ids[member]);
+    OKS_ASSERT_EQ_STR(v, "Chief Reconciler");
+    free(v);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* A mark bumped while its Okta read is in flight is not deleted by that round: read again. */
+OKS_TEST(mark_bumped_during_the_read_is_read_again)
+{
+    rsim s;
+    rsim_start(&s, 20, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    long l0 = rsim_calls(&s, "GET /api/v1/users");
+    OKS_ASSERT_EQ_INT(rsim_post(&s, "faults", "{\"latency_ms\":1200}"), 200);
+    rfx_mark(&f, t, ids[0], 1, false, NULL);
+    rfx_start(&f);
+    int64_t end = oks_now_mono_ms() + 10000;
+    while (rsim_calls(&s, "GET /api/v1/users") - l0 < 1 && oks_now_mono_ms() < end)
+        oks_sleep_ms(20);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - l0, 1);
+    /* the read is in flight (1.2 s of latency): its answer has not been applied */
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 0);
+    rfx_mark(&f, t, ids[0], 1, false, NULL); /* an event arrives while Okta is asked */
+    OKS_ASSERT_EQ_INT(rsim_post(&s, "faults", "{\"clear\":true}"), 200);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - l0, 2);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* A bulk read older than the mark's newest event (the filter is eventually consistent) is
+ * re-read with GET /users/{id}; a user missing from the filter (deleted) too, and 404
+ * E0000007 marks it deleted as of Okta's Date. */
+OKS_TEST(stale_or_missing_bulk_reads_fall_back_to_get_user)
+{
+    rsim s;
+    rsim_start(&s, 30, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    store_all(&f, t, ids, 10);
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    long gets0 = rsim_calls(&s, "GET /api/v1/users/{id}");
+    OKS_ASSERT_EQ_INT(gets0, 0);
+    /* two marks whose events are newer than anything the org says (stale filter answer) */
+    rfx_mark(&f, t, ids[1], 1, false, "now()");
+    rfx_mark(&f, t, ids[2], 1, false, "now()");
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 2);
+    /* a real change and its event (published a moment after lastUpdated): the bulk read is
+     * fresh, no GET */
+    char prof[128];
+    snprintf(prof, sizeof prof, "users/%s/profile", ids[4]);
+    OKS_ASSERT_EQ_INT(rsim_post(&s, prof, "{\"title\":\"Fresh\"}"), 200);
+    rfx_mark(&f, t, ids[4], 1, false, "now()");
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 2);
+    char *title =
+        rfx_q(&f, "SELECT title FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t, ids[4]);
+    OKS_ASSERT_EQ_STR(title, "Fresh");
+    free(title);
+    /* deleted in Okta */
+    char path[128];
+    snprintf(path, sizeof path, "DELETE users/%s", ids[3]);
+    char url[256];
+    snprintf(url, sizeof url, "%s/__sim/users/%s", s.url, ids[3]);
+    OKS_ASSERT_EQ_INT(wt_http("DELETE", url, NULL, NULL), 200);
+    int64_t asked_s = oks_now_wall_ms() / 1000;
+    rfx_mark(&f, t, ids[3], 2, false, NULL);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 3);
+    char *v = rfx_q(&f, "SELECT status FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t,
+                    ids[3]);
+    OKS_ASSERT_EQ_STR(v, "deleted");
+    free(v);
+    /* "as of" = the simulator's Date header: whole seconds, at or after we deleted */
+    v = rfx_q(&f,
+              "SELECT (extract(epoch FROM okta_last_updated) * 1000)::bigint::text FROM users "
+              "WHERE tenant_id = $1::uuid AND okta_id = $2",
+              t, ids[3]);
+    long long ms = strtoll(v, NULL, 10);
+    free(v);
+    OKS_ASSERT_EQ_INT(ms % 1000, 0);
+    OKS_ASSERT(ms / 1000 >= asked_s && ms / 1000 <= oks_now_wall_ms() / 1000);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* Watermarks are Okta's Date, not lastUpdated: a stored row's stamp is a whole second at or
+ * after the read, although the user's lastUpdated lies in 2024-2025. */
+OKS_TEST(as_of_stamp_is_the_response_date)
+{
+    rsim s;
+    rsim_start(&s, 10, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    int64_t t0 = oks_now_wall_ms() / 1000;
+    rfx_mark(&f, t, ids[0], 1, false, NULL);
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    int64_t t1 = oks_now_wall_ms() / 1000;
+    char *v = rfx_q(&f,
+                    "SELECT (extract(epoch FROM okta_last_updated) * 1000)::bigint::text FROM "
+                    "users WHERE tenant_id = $1::uuid AND okta_id = $2",
+                    t, ids[0]);
+    long long ms = strtoll(v, NULL, 10);
+    free(v);
+    OKS_ASSERT_EQ_INT(ms % 1000, 0);
+    OKS_ASSERT(ms / 1000 >= t0 && ms / 1000 <= t1);
+    json_t *u = rsim_user(&s, ids[0]);
+    OKS_ASSERT_CONTAINS(json_string_value(json_object_get(u, "lastUpdated")), "202");
+    OKS_ASSERT(strncmp(json_string_value(json_object_get(u, "lastUpdated")), "2026", 4) != 0);
+    json_decref(u);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+/* Unassign then re-assign within the same second (events in any order): Okta's end state
+ * wins, also when both reads carry the same Date second. */
+OKS_TEST(unassign_reassign_in_one_second_converges_to_okta)
+{
+    rsim s;
+    rsim_start(&s, 40, NULL);
+    rfx f;
+    rfx_setup(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    /* a directly assigned ACTIVE user */
+    char *u = NULL;
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/__sim/state", s.url);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, &body), 200);
+    json_t *st = json_loads(body, 0, NULL);
+    free(body);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(st, "users"), i, x)
+    {
+        const char *scope = json_string_value(json_object_get(x, "scope"));
+        if (!u && scope && strcmp(scope, "USER") == 0 &&
+            strcmp(json_string_value(json_object_get(x, "okta_status")), "ACTIVE") == 0)
+            u = strdup(json_string_value(json_object_get(x, "id")));
+    }
+    json_decref(st);
+    OKS_ASSERT(u != NULL);
+    rfx_mark(&f, t, u, 1, true, NULL);
+    f.cfg.coalesce_window_ms = 0;
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    char *v =
+        rfx_q(&f, "SELECT status FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t, u);
+    OKS_ASSERT_EQ_STR(v, "active");
+    free(v);
+    char path[128];
+    for (int round = 0; round < 3; round++) {
+        /* unassign, reconcile, re-assign, reconcile: all inside about one second */
+        snprintf(path, sizeof path, "users/%s/unassign", u);
+        OKS_ASSERT_EQ_INT(rsim_post(&s, path, NULL), 200);
+        rfx_mark(&f, t, u, 1, true, NULL);
+        OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+        v = rfx_q(&f, "SELECT status FROM users WHERE tenant_id = $1::uuid AND okta_id = $2", t, u);
+        OKS_ASSERT_EQ_STR(v, "deactivated");
+        free(v);
+        snprintf(path, sizeof path, "users/%s/assign", u);
+        OKS_ASSERT_EQ_INT(rsim_post(&s, path, NULL), 200);
+        /* two events for the pair, delivered reversed: one mark either way */
+        rfx_mark(&f, t, u, 1, true, NULL);
+        rfx_mark(&f, t, u, 1, true, NULL);
+        OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+        v = rfx_q(&f,
+                  "SELECT status || '/' || app_assigned::text FROM users WHERE tenant_id = "
+                  "$1::uuid AND okta_id = $2",
+                  t, u);
+        OKS_ASSERT_EQ_STR(v, "active/true");
+        free(v);
+    }
+    rfx_stop(&f);
+    free(u);
+    free_ids(ids, n);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    return oks_test_main(argc, argv);
+}

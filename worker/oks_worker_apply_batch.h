@@ -1,0 +1,48 @@
+/*
+ * Batch apply: the Okta state of many users written in ONE statement inside the caller's
+ * transaction (a jsonb recordset, not a round trip per user). Used by the reconciler for a
+ * round's dirty users and shaped for the full sync's pages of 500 (mark_seq 0, source
+ * "full_sync").
+ *
+ * Per user: before image (FOR UPDATE), upsert guarded by okta_last_updated <= as_of (an older
+ * read never overwrites a newer one), app_assigned, an audit_log row with before/after when
+ * something besides updated_at changed, and the dirty mark deleted WHERE seq = the seq read (an
+ * event that arrived meanwhile bumped seq, so the user is read again).
+ */
+#ifndef OKS_WORKER_APPLY_BATCH_H
+#define OKS_WORKER_APPLY_BATCH_H
+
+#include "db/oks_db.h"
+#include "okta/oks_okta.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct oks_worker_state {
+    const char *okta_id;
+    const char *status;        /* "active" | "deactivated" | "deleted"; NULL = write no row
+                                  (a non-member without a row: no personal data is stored) */
+    const oks_okta_user *user; /* profile to upsert (may create the row); NULL = status-only
+                                  update of an existing row */
+    int app_assigned;          /* -1 leave as stored, 0, 1 */
+    int64_t as_of_ms;          /* watermark: Okta's Date of the read (Okta's clock) */
+    int64_t mark_seq;          /* > 0: delete the dirty mark if its seq is still this */
+} oks_worker_state;
+
+typedef struct oks_worker_apply_result {
+    long written;       /* rows inserted or updated */
+    long audited;       /* rows that really changed (audit rows) */
+    long stale;         /* rows the watermark guard left alone (newer state stored) */
+    long marks_cleared; /* dirty marks deleted (seq unchanged) */
+} oks_worker_apply_result;
+
+/* Inside an open transaction. source: "event" | "full_sync"; actor: audit actor. -1 with err
+ * (the caller rolls back; OKS_E_CONFLICT / OKS_E_INVALID point at a row: retry users alone). */
+int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
+                              const char *source, const char *actor, oks_worker_apply_result *res,
+                              oks_err *err);
+
+/* The jsonb recordset of a batch (malloc'd). Exposed for tests. */
+char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n);
+
+#endif

@@ -1,0 +1,294 @@
+#include "oks_worker_intake.h"
+
+#include "core/oks_log.h"
+#include "core/oks_time.h"
+#include "oks_worker_envelope.h"
+#include "oks_worker_rules.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct oks_worker_intake_ev {
+    size_t msg; /* index into the batch */
+    oks_worker_envelope env;
+    bool check_assignment, moves_last_updated;
+};
+
+/* One statement, so one transaction: the new event uuids and their users' dirty marks commit
+ * together or not at all. Duplicates (inside the batch or already recorded) add nothing. A mark
+ * that exists is bumped (seq + 1: a reconciler that read the old seq will not delete it) and
+ * keeps its first_marked_at (the age of the oldest unapplied change). */
+static const char record_sql[] =
+    "WITH ev AS ("
+    "  SELECT DISTINCT ON (t, e) t, e, o, c, p"
+    "  FROM jsonb_to_recordset($1::jsonb) AS x(t uuid, e text, o text, c boolean, p timestamptz)"
+    "), new AS ("
+    "  INSERT INTO processed_events (tenant_id, event_uuid) SELECT t, e FROM ev"
+    "  ON CONFLICT DO NOTHING RETURNING tenant_id, event_uuid"
+    "), dirty AS ("
+    "  INSERT INTO dirty_users AS d (tenant_id, okta_id, events, check_assignment, max_published)"
+    "  SELECT ev.t, ev.o, count(*), bool_or(ev.c), max(ev.p)"
+    "  FROM ev JOIN new ON new.tenant_id = ev.t AND new.event_uuid = ev.e"
+    "  GROUP BY ev.t, ev.o"
+    "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET seq = d.seq + 1,"
+    "    events = d.events + EXCLUDED.events,"
+    "    check_assignment = d.check_assignment OR EXCLUDED.check_assignment,"
+    "    max_published = GREATEST(d.max_published, EXCLUDED.max_published),"
+    "    next_attempt_at = LEAST(d.next_attempt_at, now()), attempts = 0"
+    "  RETURNING 1"
+    ") SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM dirty)";
+
+void oks_worker_intake_init(oks_worker_intake *in, oks_worker_ctx *ctx)
+{
+    memset(in, 0, sizeof *in);
+    in->ctx = ctx;
+}
+
+void oks_worker_intake_free(oks_worker_intake *in)
+{
+    oks_worker_intake_tenants_free(&in->tenants);
+    free(in->ev);
+    memset(in, 0, sizeof *in);
+}
+
+static void dead(oks_worker_intake_msg *m, oks_worker_intake_stats *st)
+{
+    m->verdict = OKS_WORKER_DEAD;
+    st->dead++;
+}
+
+/* Envelope, type, user: what needs no service. Returns the number of events kept in ev. */
+static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_t n,
+                       oks_worker_intake_stats *st)
+{
+    const char *jobs = in->ctx->cfg->jobs_topic;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = msgs[i].m;
+        msgs[i].verdict = OKS_WORKER_DONE;
+        oks_err_clear(&msgs[i].why);
+        if (jobs && jobs[0] && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), jobs) == 0) {
+            if (oks_worker_process_job(in->ctx, m->payload, m->len, &msgs[i].why) ==
+                OKS_WORKER_DEAD)
+                dead(&msgs[i], st);
+            continue;
+        }
+        oks_counter_add(in->ctx->m.events_in, 1);
+        oks_worker_intake_ev *e = &in->ev[k];
+        if (oks_worker_envelope_parse(m->payload, m->len, &e->env, &msgs[i].why) != 0) {
+            dead(&msgs[i], st);
+            continue;
+        }
+        if (oks_worker_action_for(e->env.event_type) == OKS_WORKER_IGNORE) {
+            st->ignored++;
+            continue;
+        }
+        if (!e->env.okta_user_id[0]) {
+            oks_err_set(&msgs[i].why, OKS_E_INVALID, "event %s names no Okta user",
+                        e->env.event_type);
+            dead(&msgs[i], st);
+            continue;
+        }
+        oks_worker_mark_for(e->env.event_type, &e->check_assignment, &e->moves_last_updated);
+        e->msg = i;
+        k++;
+    }
+    return k;
+}
+
+/* Drop events of tenants that do not exist (dead-lettered: replayable once the tenant is
+ * added). */
+static int check_tenants(oks_worker_intake *in, oks_db *db, oks_worker_intake_msg *msgs, size_t *k,
+                         oks_worker_intake_stats *st, oks_err *err)
+{
+    size_t n = *k;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    bool *exists = calloc(n ? n : 1, sizeof *exists);
+    int rc = -1;
+    if (!ids || !exists) {
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = in->ev[i].env.tenant;
+    if (oks_worker_intake_tenants_check(&in->tenants, db, n, ids, exists, err) != 0)
+        goto out;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (exists[i]) {
+            in->ev[w++] = in->ev[i];
+            continue;
+        }
+        oks_worker_intake_msg *m = &msgs[in->ev[i].msg];
+        oks_err_set(&m->why, OKS_E_NOTFOUND, "unknown tenant %s", in->ev[i].env.tenant);
+        dead(m, st);
+    }
+    *k = w;
+    rc = 0;
+out:
+    free(ids);
+    free(exists);
+    return rc;
+}
+
+static int drop_seen(oks_worker_intake *in, size_t *k, oks_worker_intake_stats *st, oks_err *err)
+{
+    size_t n = *k;
+    const char **t = calloc(n ? n : 1, sizeof *t), **u = calloc(n ? n : 1, sizeof *u);
+    bool *seen = calloc(n ? n : 1, sizeof *seen);
+    int rc = -1;
+    if (!t || !u || !seen) {
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        t[i] = in->ev[i].env.tenant;
+        u[i] = in->ev[i].env.event_uuid;
+    }
+    if (oks_worker_dedupe_seen_many(&in->ctx->dedupe, n, t, u, seen, err) != 0)
+        goto out;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (seen[i])
+            st->dup_redis++;
+        else
+            in->ev[w++] = in->ev[i];
+    }
+    *k = w;
+    rc = 0;
+out:
+    free(t);
+    free(u);
+    free(seen);
+    return rc;
+}
+
+static char *events_json(const oks_worker_intake_ev *ev, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        char when[32];
+        oks_time_format_iso8601(ev[i].env.published_ms, when, sizeof when);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:b, s:o}", "t", ev[i].env.tenant, "e", ev[i].env.event_uuid,
+                      "o", ev[i].env.okta_user_id, "c", ev[i].check_assignment, "p",
+                      ev[i].moves_last_updated ? json_string(when) : json_null());
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return s;
+}
+
+/* Run the statement over ev[0..n): rows new and marks touched. */
+static int record(oks_db *db, const oks_worker_intake_ev *ev, size_t n, size_t *recorded,
+                  size_t *marks, oks_err *err)
+{
+    char *json = events_json(ev, n);
+    if (!json)
+        return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
+    const char *params[] = {json};
+    PGresult *r = oks_db_exec_params(db, record_sql, 1, params, err);
+    free(json);
+    if (!r)
+        return -1;
+    *recorded = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    *marks = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+/* The batch failed for a reason that is not the database being down (a tenant deleted since
+ * the cache said it exists, a value the table rejects): take each event alone so only the
+ * guilty ones are dead-lettered. */
+static int record_one_by_one(oks_worker_intake *in, oks_db *db, oks_worker_intake_msg *msgs,
+                             size_t *k, oks_worker_intake_stats *st, oks_err *err)
+{
+    oks_worker_intake_tenants_forget(&in->tenants);
+    size_t w = 0;
+    for (size_t i = 0; i < *k; i++) {
+        size_t rec = 0, marks = 0;
+        oks_err e = {0};
+        if (record(db, &in->ev[i], 1, &rec, &marks, &e) != 0) {
+            if (oks_errcode_is_retriable(e.code)) {
+                *err = e;
+                return -1;
+            }
+            oks_worker_intake_msg *m = &msgs[in->ev[i].msg];
+            oks_err_set(&m->why, OKS_E_PERMANENT, "recording the event failed: %s", e.msg);
+            dead(m, st);
+            continue;
+        }
+        st->recorded += rec;
+        st->marks += marks;
+        in->ev[w++] = in->ev[i];
+    }
+    *k = w;
+    return 0;
+}
+
+int oks_worker_intake_batch(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_t n,
+                            oks_worker_intake_stats *st, oks_err *err)
+{
+    memset(st, 0, sizeof *st);
+    in->n_taken = 0;
+    if (n > in->ev_cap) {
+        oks_worker_intake_ev *grown = realloc(in->ev, n * sizeof *grown);
+        if (!grown)
+            return oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        in->ev = grown;
+        in->ev_cap = n;
+    }
+    size_t k = classify(in, msgs, n, st);
+    if (k == 0)
+        goto done;
+    oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);
+    if (!db || check_tenants(in, db, msgs, &k, st, err) != 0 || drop_seen(in, &k, st, err) != 0)
+        return -1;
+    if (k == 0)
+        goto done;
+    int64_t t0 = oks_now_mono_ms();
+    if (record(db, in->ev, k, &st->recorded, &st->marks, err) != 0) {
+        if (oks_errcode_is_retriable(err->code) || !oks_db_pg(db) ||
+            PQstatus(oks_db_pg(db)) != CONNECTION_OK)
+            return -1;
+        OKS_LOG_WARN("intake batch rejected (%s); recording its events one by one", err->msg);
+        oks_err_clear(err);
+        if (record_one_by_one(in, db, msgs, &k, st, err) != 0)
+            return -1;
+    }
+    oks_histogram_observe(in->ctx->m.db_seconds, (double)(oks_now_mono_ms() - t0) / 1000.0);
+    st->dup_db = k - st->recorded;
+    in->n_taken = k;
+done:
+    oks_counter_add(in->ctx->m.ignored, st->ignored);
+    oks_counter_add(in->ctx->m.dup_redis, st->dup_redis);
+    oks_counter_add(in->ctx->m.dup_db, st->dup_db);
+    oks_counter_add(in->ctx->m.recorded, st->recorded);
+    return 0;
+}
+
+void oks_worker_intake_mark_seen(oks_worker_intake *in)
+{
+    size_t n = in->n_taken;
+    if (n == 0)
+        return;
+    const char **t = calloc(n, sizeof *t), **u = calloc(n, sizeof *u);
+    oks_err e = {0};
+    if (t && u) {
+        for (size_t i = 0; i < n; i++) {
+            t[i] = in->ev[i].env.tenant;
+            u[i] = in->ev[i].env.event_uuid;
+        }
+        if (oks_worker_dedupe_mark_many(&in->ctx->dedupe, n, t, u, &e) != 0)
+            OKS_LOG_WARN("dedupe marks failed (events stay deduplicated by the database): %s",
+                         e.msg);
+    }
+    free(t);
+    free(u);
+    in->n_taken = 0;
+}

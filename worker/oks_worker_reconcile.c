@@ -1,0 +1,210 @@
+/*
+ * Reconciler threads: each has its own PostgreSQL connection and Okta clients, picks a due
+ * tenant, claims it with an advisory lock on its own session (one reconciler per tenant across
+ * the fleet; a crashed holder's session ends and frees it), runs one round, releases it, and
+ * looks again. Idle threads sleep until oks_worker_reconciler_wake or poll-interval.
+ */
+#include "oks_worker_reconcile_int.h"
+
+#include "core/oks_log.h"
+#include "core/oks_time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { DUE_CAP = 16, METRICS_EVERY_MS = 2000, BUDGET_WAIT_MS = 2000 };
+
+/* Sleep until stopped or ms passed, or (wakeable) oks_worker_reconciler_wake was called since
+ * the thread read wakes = seen. */
+static void idle(oks_worker_reconciler *r, uint64_t seen, int64_t ms, bool wakeable)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    while ((!wakeable || r->wakes == seen) && !atomic_load(&r->stop)) {
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* One pass: every due tenant this thread can claim gets a round. Returns rounds run, -1 when
+ * the database failed. */
+static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
+{
+    oks_worker_reconciler *r = t->r;
+    char ids[DUE_CAP][40];
+    oks_err err = {0};
+    int n = oks_worker_rstate_due(db, r->cfg, ids, DUE_CAP, &err);
+    if (n < 0) {
+        OKS_LOG_WARN("reconcile: looking for due tenants: %s", err.msg);
+        return -1;
+    }
+    int rounds = 0;
+    /* Threads start at different offsets so they spread over the due tenants. */
+    for (int k = 0; k < n && !atomic_load(&r->stop); k++) {
+        const char *tenant = ids[(k + t->index) % n];
+        int got = oks_worker_rstate_lock(db, tenant, &err);
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            continue;
+        int still = oks_worker_rstate_still_due(db, r->cfg, tenant, &err);
+        if (still <= 0) {
+            oks_worker_rstate_unlock(db, tenant);
+            if (still < 0)
+                return -1;
+            continue;
+        }
+        oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant);
+        oks_worker_rstate_unlock(db, tenant);
+        if (rc == OKS_WORKER_ROUND_INTERNAL)
+            *internal = true;
+        if (rc == OKS_WORKER_ROUND_DONE)
+            rounds++;
+    }
+    return rounds;
+}
+
+static void *thread_main(void *arg)
+{
+    oks_worker_rthread *t = arg;
+    oks_worker_reconciler *r = t->r;
+    int64_t backoff = 0;
+    while (!atomic_load(&r->stop)) {
+        pthread_mutex_lock(&r->mu);
+        uint64_t seen = r->wakes;
+        pthread_mutex_unlock(&r->mu);
+        oks_err err = {0};
+        oks_db *db = oks_worker_pg_get(&t->pg, &err);
+        bool internal = false;
+        int rounds = -1;
+        if (db) {
+            if (t->index == 0 && oks_now_mono_ms() - t->metrics_at_ms >= METRICS_EVERY_MS) {
+                oks_worker_rmetrics_refresh(db);
+                t->metrics_at_ms = oks_now_mono_ms();
+            }
+            rounds = pass(t, db, &internal);
+        } else {
+            OKS_LOG_WARN("reconcile: database unavailable: %s", err.msg);
+        }
+        if (rounds < 0 || internal) {
+            /* our side is failing: back off on this thread, the marks stay */
+            backoff = backoff ? backoff * 2 : r->cfg->tenant_backoff_min_ms;
+            if (backoff > r->cfg->tenant_backoff_max_ms)
+                backoff = r->cfg->tenant_backoff_max_ms;
+            idle(r, seen, backoff, false); /* new marks do not cut the backoff short */
+            continue;
+        }
+        backoff = 0;
+        if (rounds == 0)
+            idle(r, seen, r->cfg->poll_interval_ms, true);
+    }
+    return NULL;
+}
+
+static void thread_free(oks_worker_rthread *t)
+{
+    oks_worker_okta_cache_free(&t->okta);
+    oks_worker_pg_close(&t->pg);
+}
+
+oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
+                                                   const uint8_t key[OKS_CRYPTO_KEY_LEN],
+                                                   oks_err *err)
+{
+    oks_worker_reconciler *r = calloc(1, sizeof *r);
+    int n = cfg->reconcile_threads > 0 ? (int)cfg->reconcile_threads : 1;
+    if (!r || !(r->threads = calloc((size_t)n, sizeof *r->threads))) {
+        free(r);
+        oks_err_set(err, OKS_E_NOMEM, "reconciler: out of memory");
+        return NULL;
+    }
+    r->cfg = cfg;
+    memcpy(r->key, key, OKS_CRYPTO_KEY_LEN);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    atomic_init(&r->stop, false);
+    if (cfg->dead_letter_topic && *cfg->dead_letter_topic) {
+        r->dlq = oks_worker_rdlq_open(cfg, err);
+        if (!r->dlq)
+            goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        oks_worker_rthread *t = &r->threads[i];
+        t->r = r;
+        t->index = i;
+        if (oks_worker_pg_init(&t->pg, cfg->database_url, cfg->db_statement_timeout_ms, err) != 0)
+            goto fail;
+        t->okta.base.connect_timeout_ms = cfg->okta_timeout_ms < 5000 ? cfg->okta_timeout_ms : 5000;
+        t->okta.base.request_timeout_ms = cfg->okta_timeout_ms;
+        t->okta.base.max_retries = cfg->okta_max_retries == 0 ? -1 : (int)cfg->okta_max_retries;
+        t->okta.base.max_backoff_ms = cfg->retry_backoff_max_ms;
+        t->okta.base.redis_url = cfg->redis_url;
+        /* A tenant out of quota gives the thread back soon: what was read is applied and the
+         * tenant waits on its own clock (a long budget wait would hold a thread for it). */
+        t->okta.base.budget_max_wait_ms = BUDGET_WAIT_MS;
+    }
+    r->n_alloc = n;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&r->threads[i].tid, NULL, thread_main, &r->threads[i]) != 0) {
+            oks_err_set(err, OKS_E_NOMEM, "reconciler: cannot start thread %d", i);
+            oks_worker_reconciler_stop(r);
+            return NULL;
+        }
+        r->n = i + 1;
+    }
+    OKS_LOG_INFO("reconciler: %d threads, batch %lld, coalesce window %lld ms", n,
+                 (long long)cfg->reconcile_batch, (long long)cfg->coalesce_window_ms);
+    return r;
+fail:
+    for (int i = 0; i < n; i++)
+        thread_free(&r->threads[i]);
+    if (r->dlq)
+        rd_kafka_destroy(r->dlq);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r->threads);
+    memset(r->key, 0, sizeof r->key);
+    free(r);
+    return NULL;
+}
+
+void oks_worker_reconciler_wake(oks_worker_reconciler *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->wakes++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void oks_worker_reconciler_stop(oks_worker_reconciler *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stop, true);
+    oks_worker_reconciler_wake(r);
+    for (int i = 0; i < r->n; i++)
+        pthread_join(r->threads[i].tid, NULL);
+    for (int i = 0; i < r->n_alloc; i++)
+        thread_free(&r->threads[i]);
+    if (r->dlq) {
+        rd_kafka_flush(r->dlq, 5000);
+        rd_kafka_destroy(r->dlq);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r->threads);
+    memset(r->key, 0, sizeof r->key);
+    free(r);
+}

@@ -1,0 +1,110 @@
+/* Shared between the oks_worker_reconcile*.c files (private). */
+#ifndef OKS_WORKER_RECONCILE_INT_H
+#define OKS_WORKER_RECONCILE_INT_H
+
+#include "oks_worker_apply_batch.h"
+#include "oks_worker_fail.h"
+#include "oks_worker_fetch.h"
+#include "oks_worker_okta.h"
+#include "oks_worker_pg.h"
+#include "oks_worker_reconcile.h"
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* pg_try_advisory_lock(class, hashtext(tenant)): one reconciler per tenant across the fleet */
+#define OKS_WORKER_RECONCILE_LOCK_CLASS 730901
+
+enum { OKS_WORKER_APP_OK_SLOTS = 64 };
+
+typedef struct oks_worker_rthread {
+    struct oks_worker_reconciler *r;
+    pthread_t tid;
+    int index;
+    oks_worker_pg pg;
+    oks_worker_okta_cache okta; /* this thread's clients: a client is single-threaded */
+    struct {
+        char tenant[40];
+        char app_id[128];
+        int64_t until_ms;
+    } app_ok[OKS_WORKER_APP_OK_SLOTS]; /* app ids proven right lately (skip the check) */
+    int64_t metrics_at_ms;
+} oks_worker_rthread;
+
+struct oks_worker_reconciler {
+    const oks_worker_cfg *cfg;
+    uint8_t key[OKS_CRYPTO_KEY_LEN];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t wakes; /* under mu */
+    atomic_bool stop;
+    rd_kafka_t *dlq; /* dead-letter producer for marks that failed user-max-attempts times */
+    int n;           /* threads started */
+    int n_alloc;     /* threads set up (connections to close) */
+    oks_worker_rthread *threads;
+};
+
+/* ---- tenant picking and state (oks_worker_reconcile_state.c) ---- */
+
+/* Up to cap due tenants, oldest change first, into ids[i] (37 bytes each). -1 on DB error. */
+int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
+                          oks_err *err);
+/* Under the tenant's lock: is it still due? (The list may be stale: another thread may have
+ * just finished its round or recorded a fault.) 1 / 0 / -1 on error. */
+int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                                oks_err *err);
+/* 1 = locked, 0 = another reconciler holds it, -1 = error. */
+int oks_worker_rstate_lock(oks_db *db, const char *tenant, oks_err *err);
+void oks_worker_rstate_unlock(oks_db *db, const char *tenant);
+/* Record a tenant fault with its backoff (parked: parked-recheck). */
+int oks_worker_rstate_fault(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                            oks_worker_fail f, const char *reason, oks_err *err);
+/* In the round's transaction: a successful round clears the tenant's fault. */
+int oks_worker_rstate_clear(oks_db *db, const char *tenant, oks_err *err);
+/* Marks of the round (≤ limit), with the users row's facts. *out malloc'd. */
+int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, long limit,
+                            oks_worker_mark **out, size_t *n, oks_err *err);
+/* Stored users that are (or may be) assigned: the cost model's estimate. */
+int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, oks_err *err);
+
+/* Per-user failures, in the round's transaction: attempts+1, last_error, next_attempt_at
+ * (backoff) WHERE seq = the seq read; dead[i] marks are deleted instead (dead-lettered). */
+typedef struct oks_worker_ufail {
+    const oks_worker_mark *mark;
+    char why[OKS_ERR_MSG_MAX];
+    bool dead;
+} oks_worker_ufail;
+int oks_worker_rstate_user_failures(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                                    const oks_worker_ufail *f, size_t n, oks_err *err);
+
+/* ---- one round (oks_worker_reconcile_round.c) ---- */
+
+typedef enum oks_worker_round_rc {
+    OKS_WORKER_ROUND_IDLE,     /* nothing due after all */
+    OKS_WORKER_ROUND_DONE,     /* applied */
+    OKS_WORKER_ROUND_FAULT,    /* tenant fault recorded */
+    OKS_WORKER_ROUND_INTERNAL, /* our side failed: retried later */
+} oks_worker_round_rc;
+
+oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant);
+
+/* ---- dead-letter of marks (oks_worker_reconcile_dlq.c) ---- */
+
+rd_kafka_t *oks_worker_rdlq_open(const oks_worker_cfg *cfg, oks_err *err);
+/* {"v":1,"kind":"dirty_user","tenant","okta_id","reason","events","attempts","failed_at"} */
+char *oks_worker_rdlq_value(const char *tenant, const oks_worker_mark *m, const char *reason,
+                            int64_t now_ms);
+/* Produce and wait for the acknowledgement (dead-letter-timeout). */
+int oks_worker_rdlq_send(rd_kafka_t *rk, const oks_worker_cfg *cfg, const char *tenant,
+                         const oks_worker_mark *m, const char *reason, oks_err *err);
+
+/* ---- per-tenant metrics (oks_worker_reconcile_metrics.c) ---- */
+
+void oks_worker_rmetrics_okta(const char *tenant, const oks_okta_stats *before,
+                              const oks_okta_stats *after);
+void oks_worker_rmetrics_round(const char *tenant, long events, long users_read);
+/* Refresh the gauges that come from the database (dirty users, oldest change, faults). */
+void oks_worker_rmetrics_refresh(oks_db *db);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * One reconcile round for one tenant (held under its advisory lock by the caller): load the
+ * tenant, read its due marks, ask Okta in bulk, decide, and apply everything in ONE
+ * transaction. See docs/worker-reconcile.md.
+ */
+#include "oks_worker_reconcile_int.h"
+
+#include "core/oks_log.h"
+#include "core/oks_time.h"
+#include "oks_worker_decide.h"
+#include "oks_worker_fetch_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { APP_OK_TTL_MS = 300000, LISTING_BATCH_FACTOR = 10, LISTING_BATCH_MAX = 10000 };
+
+/* Was this tenant's app id (this very id: it may have been changed since) proven right
+ * lately? */
+static bool app_ok(oks_worker_rthread *t, const char *tenant, const char *app_id)
+{
+    int64_t now = oks_now_mono_ms();
+    for (int i = 0; i < OKS_WORKER_APP_OK_SLOTS; i++)
+        if (strcmp(t->app_ok[i].tenant, tenant) == 0)
+            return t->app_ok[i].until_ms > now && strcmp(t->app_ok[i].app_id, app_id) == 0;
+    return false;
+}
+
+static void app_ok_set(oks_worker_rthread *t, const char *tenant, const char *app_id)
+{
+    int slot = 0;
+    for (int i = 0; i < OKS_WORKER_APP_OK_SLOTS; i++) {
+        if (strcmp(t->app_ok[i].tenant, tenant) == 0) {
+            slot = i;
+            break;
+        }
+        if (t->app_ok[i].until_ms < t->app_ok[slot].until_ms)
+            slot = i;
+    }
+    snprintf(t->app_ok[slot].tenant, sizeof t->app_ok[slot].tenant, "%s", tenant);
+    snprintf(t->app_ok[slot].app_id, sizeof t->app_ok[slot].app_id, "%s", app_id);
+    t->app_ok[slot].until_ms = oks_now_mono_ms() + APP_OK_TTL_MS;
+}
+
+static void ascii_only(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            *s = '?';
+}
+
+static oks_worker_round_rc tenant_fault(oks_worker_rthread *t, oks_db *db, const char *tenant,
+                                        oks_worker_fail f, const oks_err *why)
+{
+    if (f == OKS_WORKER_FAIL_INTERNAL || !oks_worker_fail_fault(f)) {
+        OKS_LOG_WARN("reconcile: tenant %s round failed on our side (retried): %s", tenant,
+                     why->msg);
+        return OKS_WORKER_ROUND_INTERNAL;
+    }
+    char reason[OKS_ERR_MSG_MAX];
+    snprintf(reason, sizeof reason, "%s", why->msg);
+    ascii_only(reason);
+    oks_err err = {0};
+    if (oks_worker_rstate_fault(db, t->r->cfg, tenant, f, reason, &err) != 0) {
+        OKS_LOG_WARN("reconcile: recording fault of tenant %s failed: %s", tenant, err.msg);
+        return OKS_WORKER_ROUND_INTERNAL;
+    }
+    oks_log_fields(OKS_LOG_WARN, "tenant fault", "tenant", tenant, "fault",
+                   oks_worker_fail_fault(f), "parked", oks_worker_fail_parked(f) ? "yes" : "no",
+                   "reason", reason, NULL);
+    return OKS_WORKER_ROUND_FAULT;
+}
+
+/* Per-user failures → reasons; dead-letter the ones out of attempts (before the transaction
+ * deletes their marks: a failed produce keeps the mark). */
+static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_worker_ufail *uf,
+                             size_t nf)
+{
+    const oks_worker_cfg *cfg = t->r->cfg;
+    for (size_t i = 0; i < nf; i++) {
+        ascii_only(uf[i].why);
+        if (uf[i].mark->attempts + 1 < cfg->user_max_attempts)
+            continue;
+        oks_err err = {0};
+        if (!t->r->dlq)
+            continue;
+        if (oks_worker_rdlq_send(t->r->dlq, cfg, tenant, uf[i].mark, uf[i].why, &err) == 0) {
+            uf[i].dead = true;
+            oks_log_fields(OKS_LOG_WARN, "dirty user dead-lettered", "tenant", tenant,
+                           "okta_user_id", uf[i].mark->okta_id, "reason", uf[i].why, NULL);
+        } else {
+            OKS_LOG_WARN("reconcile: dead-letter of %s failed (kept, retried): %s",
+                         uf[i].mark->okta_id, err.msg);
+        }
+    }
+}
+
+/* The round's transaction: states, per-user failures, fault cleared. */
+static int commit_round(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+                        const oks_worker_state *st, size_t ns, const oks_worker_ufail *uf,
+                        size_t nf, oks_worker_apply_result *res, oks_err *err)
+{
+    if (oks_db_begin(db, err) != 0)
+        return -1;
+    if (oks_worker_apply_batch_tx(db, tenant, st, ns, "event", "reconcile", res, err) != 0 ||
+        oks_worker_rstate_user_failures(db, cfg, tenant, uf, nf, err) != 0 ||
+        oks_worker_rstate_clear(db, tenant, err) != 0 || oks_db_commit(db, err) != 0) {
+        oks_db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct round {
+    oks_worker_rthread *t;
+    oks_db *db;
+    const char *tenant;
+    oks_worker_tenant ten;
+    oks_worker_mark *marks;
+    oks_worker_read *reads;
+    oks_worker_state *st;
+    oks_worker_ufail *uf;
+    size_t n, ns, nf;
+} round;
+
+static void round_free(round *r)
+{
+    if (r->reads)
+        oks_worker_reads_free(r->reads, r->n);
+    free(r->reads);
+    free(r->marks);
+    free(r->st);
+    free(r->uf);
+    oks_worker_tenant_free(&r->ten);
+}
+
+/* A batch the database refused for one row's sake: apply users one by one so the bad row
+ * becomes a per-user failure and the rest go through. */
+static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
+{
+    const oks_worker_cfg *cfg = r->t->r->cfg;
+    memset(total, 0, sizeof *total);
+    for (size_t i = 0; i < r->ns; i++) {
+        oks_worker_apply_result one;
+        oks_err e1 = {0};
+        if (commit_round(r->db, cfg, r->tenant, &r->st[i], 1, NULL, 0, &one, &e1) == 0) {
+            total->written += one.written;
+            total->audited += one.audited;
+            total->stale += one.stale;
+            total->marks_cleared += one.marks_cleared;
+            continue;
+        }
+        if (oks_worker_fail_classify(OKS_WORKER_SRC_DB, &e1, -1, NULL) != OKS_WORKER_FAIL_USER) {
+            *err = e1;
+            return -1;
+        }
+        for (size_t k = 0; k < r->n; k++) {
+            if (strcmp(r->marks[k].okta_id, r->st[i].okta_id) == 0) {
+                oks_worker_ufail *u = &r->uf[r->nf++];
+                u->mark = &r->marks[k];
+                snprintf(u->why, sizeof u->why, "database refused the row: %.200s", e1.msg);
+                break;
+            }
+        }
+    }
+    r->ns = 0;
+    return 0;
+}
+
+/* Everything Okta had fully answered before a tenant-level failure (e.g. the apps quota ran
+ * out halfway) is applied, so a round that always hits its quota still makes progress; then
+ * the fault is recorded (with its backoff starting over when something was applied). */
+static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
+{
+    bool has_app = r->ten.okta_app_id != NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const oks_worker_mark *m = &r->marks[i];
+        const oks_worker_read *rd = &r->reads[i];
+        bool need = has_app && (m->check_assignment || !m->stored || m->app_assigned < 0);
+        /* "not assigned" counts only once the app id is proven right (a wrong one answers the
+         * same 404): the round may have stopped at that very check */
+        if (rd->assigned == 0 && !f->app_verified)
+            continue;
+        bool complete = rd->kind == OKS_WORKER_READ_GONE ||
+                        (rd->kind == OKS_WORKER_READ_FOUND && !oks_worker_fetch__stale(m, rd) &&
+                         (!need || rd->assigned >= 0)) ||
+                        (rd->kind == OKS_WORKER_READ_NONE && rd->assigned == 0 && !m->stored);
+        char why[OKS_ERR_MSG_MAX];
+        if (complete && oks_worker_decide(m, rd, has_app, &r->st[r->ns], why, sizeof why) == 0)
+            r->ns++;
+    }
+    if (r->ns > 0) {
+        oks_worker_apply_result res;
+        oks_err err = {0};
+        if (commit_round(r->db, r->t->r->cfg, r->tenant, r->st, r->ns, NULL, 0, &res, &err) != 0)
+            OKS_LOG_WARN("reconcile: applying the partial round of tenant %s: %s", r->tenant,
+                         err.msg);
+        else
+            OKS_LOG_DEBUG("reconcile: tenant %s: %zu of %zu users applied before: %s", r->tenant,
+                          r->ns, r->n, f->err.msg);
+    }
+    return tenant_fault(r->t, r->db, r->tenant, f->fail, &f->err);
+}
+
+static oks_worker_round_rc run(round *r)
+{
+    oks_worker_rthread *t = r->t;
+    const oks_worker_cfg *cfg = t->r->cfg;
+    oks_err err = {0};
+    if (oks_worker_tenant_load(&t->pg, t->r->key, r->tenant, &r->ten, &err) != 0)
+        return tenant_fault(t, r->db, r->tenant,
+                            oks_worker_fail_classify(OKS_WORKER_SRC_TENANT, &err, -1, NULL), &err);
+    oks_okta_client *client = oks_worker_okta_client(&t->okta, r->tenant, &r->ten, &err);
+    if (!client)
+        return tenant_fault(t, r->db, r->tenant,
+                            err.code == OKS_E_INVALID ? OKS_WORKER_FAIL_NOT_CONNECTED
+                                                      : OKS_WORKER_FAIL_INTERNAL,
+                            &err);
+    bool has_app = r->ten.okta_app_id != NULL;
+    long limit = cfg->reconcile_batch;
+    if (has_app) /* an app listing answers many users at once: look further ahead */
+        limit = limit * LISTING_BATCH_FACTOR < LISTING_BATCH_MAX ? limit * LISTING_BATCH_FACTOR
+                                                                 : LISTING_BATCH_MAX;
+    if (oks_worker_rstate_marks(r->db, cfg, r->tenant, limit, &r->marks, &r->n, &err) != 0)
+        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+    if (r->n == 0)
+        return OKS_WORKER_ROUND_IDLE;
+    oks_worker_fetch f = {.client = client,
+                          .app_id = r->ten.okta_app_id,
+                          .max_url_bytes = (size_t)cfg->okta_max_url_bytes,
+                          .app_verified = has_app && app_ok(t, r->tenant, r->ten.okta_app_id)};
+    if (has_app) {
+        int64_t est = oks_worker_rstate_assigned_estimate(r->db, r->tenant, &err);
+        if (est < 0)
+            return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        size_t needed = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            const oks_worker_mark *m = &r->marks[i];
+            bool need = m->check_assignment || !m->stored || m->app_assigned < 0;
+            needed += need;
+            est += !m->stored; /* a user we never stored may be assigned */
+        }
+        f.assigned_estimate = est;
+        /* No listing: the look-ahead would only be per-user reads; keep the batch. */
+        if (!oks_worker_fetch_use_listing(needed, est) && r->n > (size_t)cfg->reconcile_batch)
+            r->n = (size_t)cfg->reconcile_batch;
+    }
+    r->reads = calloc(r->n, sizeof *r->reads);
+    r->st = calloc(r->n, sizeof *r->st);
+    r->uf = calloc(r->n, sizeof *r->uf);
+    if (!r->reads || !r->st || !r->uf) {
+        oks_err_set(&err, OKS_E_NOMEM, "reconcile: out of memory");
+        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+    }
+    oks_okta_stats before, after;
+    oks_okta_client_stats(client, &before);
+    int frc = oks_worker_fetch_run(&f, r->marks, r->reads, r->n);
+    oks_okta_client_stats(client, &after);
+    oks_worker_rmetrics_okta(r->tenant, &before, &after);
+    if (f.app_verified && has_app)
+        app_ok_set(t, r->tenant, r->ten.okta_app_id);
+    if (frc != 0)
+        return partial(r, &f);
+    long events = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        char why[OKS_ERR_MSG_MAX];
+        if (oks_worker_decide(&r->marks[i], &r->reads[i], has_app, &r->st[r->ns], why,
+                              sizeof why) == 0) {
+            r->ns++;
+            events += r->marks[i].events;
+        } else {
+            r->uf[r->nf].mark = &r->marks[i];
+            snprintf(r->uf[r->nf].why, sizeof r->uf[r->nf].why, "%s", why);
+            r->nf++;
+        }
+    }
+    oks_worker_apply_result res;
+    int64_t t0 = oks_now_mono_ms();
+    if (commit_round(r->db, cfg, r->tenant, r->st, r->ns, NULL, 0, &res, &err) != 0) {
+        if (oks_worker_fail_classify(OKS_WORKER_SRC_DB, &err, -1, NULL) != OKS_WORKER_FAIL_USER ||
+            isolate(r, &res, &err) != 0)
+            return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+    }
+    if (r->nf) {
+        prepare_failures(t, r->tenant, r->uf, r->nf);
+        oks_worker_apply_result none;
+        if (commit_round(r->db, cfg, r->tenant, NULL, 0, r->uf, r->nf, &none, &err) != 0)
+            OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
+    }
+    oks_worker_rmetrics_round(r->tenant, events, (long)r->n);
+    OKS_LOG_DEBUG("reconcile: tenant %s: %zu users, %ld events, written %ld, audited %ld, "
+                  "stale %ld, marks cleared %ld, failed %zu; okta lists %d gets %d app pages %d "
+                  "app gets %d (%s); %lld ms",
+                  r->tenant, r->n, events, res.written, res.audited, res.stale, res.marks_cleared,
+                  r->nf, f.stats.user_lists, f.stats.user_gets, f.stats.app_pages,
+                  f.stats.app_user_gets, f.stats.listing ? "listing" : "per-user",
+                  (long long)(oks_now_mono_ms() - t0));
+    return OKS_WORKER_ROUND_DONE;
+}
+
+oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant)
+{
+    round r = {.t = t, .db = db, .tenant = tenant};
+    oks_worker_round_rc rc = run(&r);
+    round_free(&r);
+    return rc;
+}
