@@ -7,11 +7,11 @@
 #include <string.h>
 
 /* The guard in both writes is the ordering rule: the newer read (by Okta's Date) wins.
- * b (the before images) must not lock: a SELECT ... FOR UPDATE that reaches a row the same
- * statement already updated (ins runs first when aud reads a before b) skips it, so every
- * re-read of a stored user was audited as a 'create'. The tenant's advisory lock already keeps
- * a second reconciler away. A re-read that only moves the watermark (okta_last_updated is
- * Okta's Date of the read, so every read moves it) changed nothing: no audit row. */
+ * `b` reads the before images from the statement's snapshot. No FOR UPDATE there: it may run
+ * after `ins`/`upd` changed the rows, and a row this command already updated is skipped by a
+ * row lock, which lost the before image. The writes lock their rows; the tenant's advisory lock
+ * keeps other reconcilers out. An audit row is written only when the user changed: updated_at
+ * and the watermark (a new Date on every read) say nothing. */
 static const char sql_apply[] =
     "WITH s AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(okta_id text, status text, "
     "  profile boolean, email text, first_name text, last_name text, picture_url text, "
@@ -44,8 +44,8 @@ static const char sql_apply[] =
     "  actor) SELECT $1::uuid, 'user', a.okta_id, "
     "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4 "
     "  FROM a LEFT JOIN b USING (okta_id) "
-    "  WHERE (b.j - 'updated_at' - 'okta_last_updated') "
-    "    IS DISTINCT FROM (a.j - 'updated_at' - 'okta_last_updated') RETURNING 1), "
+    "  WHERE (b.j - '{updated_at,okta_last_updated}'::text[]) IS DISTINCT FROM "
+    "  (a.j - '{updated_at,okta_last_updated}'::text[]) RETURNING 1), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = $1::uuid "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "

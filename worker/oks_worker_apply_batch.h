@@ -4,10 +4,10 @@
  * round's dirty users and shaped for the full sync's pages of 500 (mark_seq 0, source
  * "full_sync").
  *
- * Per user: before image (FOR UPDATE), upsert guarded by okta_last_updated <= as_of (an older
- * read never overwrites a newer one), app_assigned, an audit_log row with before/after when
- * something besides updated_at changed, and the dirty mark deleted WHERE seq = the seq read (an
- * event that arrived meanwhile bumped seq, so the user is read again).
+ * Per user: before image (the statement's snapshot), upsert guarded by okta_last_updated <= as_of
+ * (an older read never overwrites a newer one), app_assigned, an audit_log row with before/after
+ * when something besides updated_at and the watermark changed, and the dirty mark deleted WHERE seq
+ * = the seq read (an event that arrived meanwhile bumped seq, so the user is read again).
  */
 #ifndef OKS_WORKER_APPLY_BATCH_H
 #define OKS_WORKER_APPLY_BATCH_H

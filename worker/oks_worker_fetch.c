@@ -23,6 +23,11 @@ size_t oks_worker_fetch_listing_page_cap(size_t needed)
     return needed > 0 ? needed : 1;
 }
 
+bool oks_worker_mark_needs_assignment(const oks_worker_mark *m)
+{
+    return m->check_assignment || !m->stored || m->app_assigned < 0;
+}
+
 bool oks_worker_fetch__stale(const oks_worker_mark *m, const oks_worker_read *r)
 {
     return r->kind == OKS_WORKER_READ_FOUND && m->max_published_ms > 0 &&
@@ -117,8 +122,7 @@ int oks_worker_fetch_run(oks_worker_fetch *f, const oks_worker_mark *marks, oks_
     size_t needed = 0;
     for (size_t i = 0; i < n; i++) {
         reads[i].assigned = -1;
-        need[i] = f->app_id &&
-                  (marks[i].check_assignment || !marks[i].stored || marks[i].app_assigned < 0);
+        need[i] = f->app_id && oks_worker_mark_needs_assignment(&marks[i]);
         needed += need[i];
     }
     if (needed && oks_worker_fetch_use_listing(needed, f->assigned_estimate)) {

@@ -44,6 +44,10 @@ typedef struct oks_worker_mark {
     int app_assigned;         /* the row's app_assigned: -1 NULL / no row, 0, 1 */
 } oks_worker_mark;
 
+/* The stored state cannot answer for this user's app assignment (an event that may change it,
+ * no row, or app_assigned never read): Okta must be asked, when the tenant has an app id. */
+bool oks_worker_mark_needs_assignment(const oks_worker_mark *m);
+
 typedef enum oks_worker_read_kind {
     OKS_WORKER_READ_NONE = 0, /* not read (not needed: a non-member without a row) */
     OKS_WORKER_READ_FOUND,    /* user holds Okta's user */

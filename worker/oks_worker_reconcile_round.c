@@ -177,7 +177,7 @@ static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
     for (size_t i = 0; i < r->n; i++) {
         const oks_worker_mark *m = &r->marks[i];
         const oks_worker_read *rd = &r->reads[i];
-        bool need = has_app && (m->check_assignment || !m->stored || m->app_assigned < 0);
+        bool need = has_app && oks_worker_mark_needs_assignment(m);
         /* "not assigned" counts only once the app id is proven right (a wrong one answers the
          * same 404): the round may have stopped at that very check */
         if (rd->assigned == 0 && !f->app_verified)
@@ -237,8 +237,7 @@ static oks_worker_round_rc run(round *r)
         size_t needed = 0;
         for (size_t i = 0; i < r->n; i++) {
             const oks_worker_mark *m = &r->marks[i];
-            bool need = m->check_assignment || !m->stored || m->app_assigned < 0;
-            needed += need;
+            needed += oks_worker_mark_needs_assignment(m);
             est += !m->stored; /* a user we never stored may be assigned */
         }
         f.assigned_estimate = est;

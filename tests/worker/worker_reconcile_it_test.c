@@ -226,6 +226,26 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
               ids[member]);
     OKS_ASSERT_EQ_STR(v, "Chief Reconciler");
     free(v);
+    /* the audit row has the before image and the change */
+    v = rfx_q(&f,
+              "SELECT action || '|' || (before->>'title') || '|' || (after->>'title') FROM "
+              "audit_log WHERE tenant_id = $1::uuid AND entity_id = $2 ORDER BY id DESC LIMIT 1",
+              t, ids[member]);
+    OKS_ASSERT(v != NULL && strncmp(v, "active|", 7) == 0);
+    OKS_ASSERT(strstr(v, "|Chief Reconciler") != NULL);
+    OKS_ASSERT(strstr(v + 7, "Chief Reconciler|") == NULL); /* before is the old title */
+    free(v);
+    /* read again a second later with nothing changed in Okta: a new Date stamp, no audit row */
+    oks_sleep_ms(1100);
+    long audits =
+        rfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t, NULL);
+    rfx_start(&f);
+    rfx_mark(&f, t, ids[member], 1, false, NULL);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t, NULL),
+        audits);
     free_ids(ids, n);
     free(t);
     rfx_teardown(&f);

@@ -346,10 +346,27 @@ void wt_produce(const char *topic, const char *key, const char *value, size_t le
     rd_kafka_destroy(rk);
 }
 
+static void count_failed(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err) {
+        int *failed = opaque;
+        if ((*failed)++ == 0)
+            fprintf(stderr, "# produce failed: %s\n", rd_kafka_err2str(m->err));
+    }
+}
+
+/* Flushed every 500 messages, every delivery report checked. (The dev broker's partitions keep
+ * only a few MB: a burst much bigger than that, produced before a consumer reads it, is partly
+ * deleted by "retention" before it is read.) */
 void wt_produce_many(const char *topic, const char *key, char *const *values, size_t n)
 {
     char e[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
+    int failed = 0;
+    rd_kafka_conf_t *c = conf_base();
+    rd_kafka_conf_set_dr_msg_cb(c, count_failed);
+    rd_kafka_conf_set_opaque(c, &failed);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
     OKS_ASSERT(rk != NULL);
     for (size_t i = 0; i < n; i++) {
         rd_kafka_resp_err_t err;
@@ -360,9 +377,12 @@ void wt_produce_many(const char *topic, const char *key, char *const *values, si
             RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 50);
         OKS_ASSERT_EQ_INT(err, 0);
+        if (i % 500 == 499)
+            OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(30000)), 0);
     }
     OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(30000)), 0);
     rd_kafka_destroy(rk);
+    OKS_ASSERT_EQ_INT(failed, 0);
 }
 
 static json_t *message_json(const rd_kafka_message_t *m)
