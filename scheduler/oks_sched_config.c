@@ -32,6 +32,9 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_DURATION("db-statement-timeout", C, db_statement_timeout_ms, "30s", 100, 600000,
                      "PostgreSQL statement_timeout (covers waiting on another replica's run "
                      "insert)."),
+    OKS_CFG_DURATION("jitter", C, jitter_max_ms, "0s", 0, 43200000,
+                     "Spread full syncs: each tenant starts up to this long after its time of "
+                     "day, by a fixed offset derived from its id (0 = no jitter)."),
     OKS_CFG_BOOL("once", C, once, "false", "Do one pass and exit (0 = every due job published)."),
 };
 #undef C

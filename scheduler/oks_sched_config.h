@@ -19,6 +19,7 @@ typedef struct oks_sched_cfg {
     int64_t tick_interval_ms;
     int64_t produce_timeout_ms;
     int64_t db_statement_timeout_ms;
+    int64_t jitter_max_ms;
     bool once;
 } oks_sched_cfg;
 
