@@ -61,6 +61,7 @@ const char *sim_status_name(int st);
 int sim_status_parse(const char *s); /* -1 when unknown */
 
 #define SIM_MAX_GROUPS 64
+#define SIM_CHAIN_LEN 8
 #define SIM_ID_LEN 21
 
 typedef struct sim_user {
@@ -117,11 +118,23 @@ typedef struct sim_org {
     int deact_apps;       /* enum sim_deact_apps; changed under the write lock */
     uint32_t *overridden; /* users with a profile override (login lookups scan these) */
     uint32_t n_overridden, cap_overridden;
+    /* Org shape (sim_org_shape.c): "rich" adds photoUrl, a shuffled hierarchy (managers listed
+     * after their reports), a fixed chain, and optionally a manager cycle. */
+    bool rich;
+    uint32_t chain[SIM_CHAIN_LEN]; /* chain[0] = top; chain[k] reports to chain[k-1] */
+    uint32_t n_chain;
+    uint32_t cycle[3]; /* cycle[k] reports to cycle[(k+1) % n_cycle] */
+    uint32_t n_cycle;
 } sim_org;
 
 sim_org *sim_org_new(uint32_t n_users, uint32_t n_groups, uint64_t seed, const char *domain,
                      const char *app_id, const char *app_label, int deact_apps, oks_err *err);
 void sim_org_free(sim_org *org);
+/* Apply an org profile after generation: "default" (nothing), "rich" or "demo" (rich
+ * hierarchy and attributes); cycle = 0, 2 or 3 closes a manager cycle of that length. */
+int sim_org_shape(sim_org *org, const char *profile, int cycle, oks_err *err);
+/* Org profile names: default | rich | demo; -1 when unknown. */
+int sim_org_profile_parse(const char *s);
 /* Lookups under the caller's lock; -1 when absent (deleted users are found: check ->deleted). */
 int64_t sim_org_find_id(const sim_org *org, const char *id);
 int64_t sim_org_find_login(const sim_org *org, const char *login);
@@ -144,6 +157,9 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
                             size_t cap);
 /* Append the profile JSON object. */
 void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b);
+/* Override marker: the attribute is left out of the profile (absent, not null). */
+json_t *sim_profile_absent(void);
+bool sim_profile_is_absent(const json_t *v);
 /* New reference: the full profile as a jansson object (for state dump and overrides). */
 json_t *sim_profile_json(const sim_org *org, uint32_t idx);
 
@@ -213,6 +229,9 @@ typedef struct sim_cfg {
     int64_t hook_window_ms, hook_timeout_ms, hook_max_batch, hook_duplicate_permille;
     int64_t hook_drop_permille;
     bool hook_reorder;
+    char *oidc_client_id, *oidc_client_secret, *oidc_grant_types;
+    char *org_profile;
+    int64_t manager_cycle;
 } sim_cfg;
 
 enum sim_bucket {
@@ -265,8 +284,12 @@ void sim_faults_plan(sim_faults *f, sim_fault_plan *p);
 int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err);
 json_t *sim_faults_json(sim_faults *f);
 
+/* OIDC client and org authorization server endpoints (sim_oidc.c). */
+typedef struct sim_oidc sim_oidc;
+
 typedef struct sim_server {
     sim_cfg *cfg;
+    sim_oidc *oidc;
     sim_org *org;
     sim_logs *logs;
     sim_hooks *hooks;
@@ -344,6 +367,15 @@ void sim_http_stop(sim_server *srv);
 void sim_state_render(sim_server *srv, sim_buf *b);
 json_t *sim_stats_json(sim_server *srv);
 void sim_stats_count(sim_server *srv, const char *method, const char *route);
+
+/* OIDC (sim_oidc.c): discovery, JWKS and token endpoint; not rate-limited, no SSWS token. */
+sim_oidc *sim_oidc_new(const sim_cfg *cfg, const char *app_id, oks_err *err);
+void sim_oidc_free(sim_oidc *o);
+/* Serves the request when its path is an OIDC endpoint; false otherwise. */
+bool sim_oidc_route(sim_req *r, sim_resp *resp);
+json_t *sim_oidc_json(sim_oidc *o);
+/* {"client_id","client_secret","grant_types":[...],"reset_stats"}; 400 text in err. */
+int sim_oidc_configure(sim_oidc *o, json_t *obj, oks_err *err);
 
 /* Hooks (sim_hooks.c) */
 sim_hooks *sim_hooks_new(const sim_cfg *cfg, const char *domain);

@@ -83,6 +83,8 @@ static void admin_user(sim_req *r, sim_resp *resp, const char *rest)
         rc = sim_op_delete(srv, (uint32_t)idx, r->path, &err);
     else if (!*op && is(r, "GET"))
         rc = 0;
+    else if (strncmp(op, "profile/", 8) == 0 && is(r, "DELETE"))
+        rc = sim_op_unset_profile(srv, (uint32_t)idx, op + 8, r->path, &err);
     else if (!is(r, "POST"))
         oks_err_set(&err, OKS_E_NOTFOUND, "no such admin operation");
     else if (strcmp(op, "profile") == 0)
@@ -162,10 +164,17 @@ static void admin_info(sim_req *r, sim_resp *resp)
                                                 "name", org->groups[g].name, "app_assigned",
                                                 org->groups[g].app_assigned, "type",
                                                 group_type_name(org->groups[g].type)));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:s,s:s}", "base_url", r->base, "app_id",
-                          org->app_id, "domain", org->domain, "users", (json_int_t)org->n_users,
-                          "groups", groups, "everyone_group_id", org->everyone.id,
-                          "deactivate_apps", sim_deact_apps_name(org->deact_apps));
+    json_t *chain = json_array(), *cycle = json_array();
+    for (uint32_t k = 0; k < org->n_chain; k++)
+        json_array_append_new(chain, json_string(org->users[org->chain[k]].id));
+    for (uint32_t k = 0; k < org->n_cycle; k++)
+        json_array_append_new(cycle, json_string(org->users[org->cycle[k]].id));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:I,s:o,s:s,s:s,s:s,s:o,s:o}", "base_url", r->base, "app_id",
+                  org->app_id, "domain", org->domain, "users", (json_int_t)org->n_users, "groups",
+                  groups, "everyone_group_id", org->everyone.id, "deactivate_apps",
+                  sim_deact_apps_name(org->deact_apps), "org_profile", r->srv->cfg->org_profile,
+                  "manager_chain", chain, "manager_cycle", cycle);
     pthread_rwlock_unlock(&org->lock);
     reply_json(resp, 200, o);
 }
@@ -260,6 +269,28 @@ static void admin_settings(sim_req *r, sim_resp *resp)
     reply_json(resp, 200, o);
 }
 
+/* GET/POST oidc: the org's OIDC client (client_id, client_secret, grant_types) and token
+ * endpoint counters. */
+static void admin_oidc(sim_req *r, sim_resp *resp)
+{
+    oks_err err = {0};
+    if (is(r, "POST")) {
+        json_t *body = parse_body(r, resp, true);
+        if (!body)
+            return;
+        int rc = sim_oidc_configure(r->srv->oidc, body, &err);
+        json_decref(body);
+        if (rc != 0) {
+            reply_err(r, resp, &err);
+            return;
+        }
+    } else if (!is(r, "GET")) {
+        sim_resp_error(resp, 404, "E0000007", "Not found", r->request_id);
+        return;
+    }
+    reply_json(resp, 200, sim_oidc_json(r->srv->oidc));
+}
+
 static void admin_reset(sim_req *r, sim_resp *resp)
 {
     sim_server *srv = r->srv;
@@ -292,6 +323,8 @@ void sim_admin(sim_req *r, sim_resp *resp, const char *rest)
         admin_hooks(r, resp, rest + 6);
     } else if (strcmp(rest, "settings") == 0) {
         admin_settings(r, resp);
+    } else if (strcmp(rest, "oidc") == 0) {
+        admin_oidc(r, resp);
     } else if (strcmp(rest, "reset") == 0 && is(r, "POST")) {
         admin_reset(r, resp);
     } else if (strcmp(rest, "stats") == 0) {

@@ -9,6 +9,9 @@ int sim_op_lifecycle(sim_server *srv, uint32_t idx, const char *op, const char *
 int sim_op_delete(sim_server *srv, uint32_t idx, const char *uri, oks_err *err);
 int sim_op_update_profile(sim_server *srv, uint32_t idx, json_t *attrs, const char *uri,
                           oks_err *err);
+/* Leave attribute `name` out of the profile (absent rather than null). */
+int sim_op_unset_profile(sim_server *srv, uint32_t idx, const char *name, const char *uri,
+                         oks_err *err);
 int sim_op_assign(sim_server *srv, uint32_t idx, bool assign, const char *uri, oks_err *err);
 int sim_op_membership(sim_server *srv, uint32_t idx, int g, bool add, const char *uri,
                       oks_err *err);

@@ -178,6 +178,25 @@ int sim_op_update_profile(sim_server *srv, uint32_t idx, json_t *attrs, const ch
     return 0;
 }
 
+int sim_op_unset_profile(sim_server *srv, uint32_t idx, const char *name, const char *uri,
+                         oks_err *err)
+{
+    sim_user *u = &srv->org->users[idx];
+    if (!*name || strchr(name, '/'))
+        return oks_err_set(err, OKS_E_NOTFOUND, "no such admin operation");
+    if (strcmp(name, "login") == 0 || strcmp(name, "email") == 0)
+        return oks_err_set(err, OKS_E_INVALID, "%s is required and cannot be removed", name);
+    if (!u->override && !(u->override = json_object()))
+        return oks_err_set(err, OKS_E_NOMEM, "out of memory");
+    json_object_set_new(u->override, name, sim_profile_absent());
+    sim_org_note_override(srv->org, idx);
+    if (strcmp(name, "managerId") == 0)
+        u->manager = -1;
+    touch(u);
+    emit(srv, "user.account.update_profile", "Update user profile for Okta", idx, -1, false, uri);
+    return 0;
+}
+
 static void assignment_changed(sim_server *srv, uint32_t idx, bool was, const char *uri)
 {
     sim_user *u = &srv->org->users[idx];

@@ -303,7 +303,7 @@ static enum MHD_Result handle(sim_server *srv, struct MHD_Connection *conn, cons
         sim_admin(&r, &resp, url + 7);
     else if (api)
         api_request(&r, &resp, &h, &plan);
-    else
+    else if (!sim_oidc_route(&r, &resp)) /* OIDC: no rate limit, no SSWS (reference §6) */
         sim_resp_error(&resp, 404, "E0000007", "Not found: Resource not found", r.request_id);
     if (resp.body.oom)
         sim_resp_error(&resp, 500, "E0000009", "Internal Server Error", r.request_id);

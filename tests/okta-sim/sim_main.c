@@ -93,6 +93,18 @@ static const oks_cfg_entry entries[] = {
                 "deliveries lost per thousand: never sent, retry included (counted as dropped)"),
     OKS_CFG_BOOL("hook-reorder", sim_cfg, hook_reorder, "false",
                  "reverse events inside a delivery and send each delivery after the next one"),
+    OKS_CFG_STR("org-profile", sim_cfg, org_profile, "default", 0,
+                "org shape: default, rich (departments, shuffled managers listed after their "
+                "reports, a manager chain, photoUrl) or demo (rich with 2000 users)"),
+    OKS_CFG_INT("manager-cycle", sim_cfg, manager_cycle, "0", 0, 3,
+                "close a manager cycle of this many users (0 = none, 2 or 3)"),
+    OKS_CFG_STR("oidc-client-id", sim_cfg, oidc_client_id, "", 0,
+                "client_id of the org's OIDC client (empty = the app id, as in Okta)"),
+    OKS_CFG_STR("oidc-client-secret", sim_cfg, oidc_client_secret, "sim-client-secret",
+                OKS_CFG_SECRET, "client secret the token endpoint accepts for that client"),
+    OKS_CFG_STR("oidc-grant-types", sim_cfg, oidc_grant_types, "authorization_code", 0,
+                "grant types the client may use (comma list of authorization_code, "
+                "refresh_token, client_credentials, implicit, password)"),
 };
 static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "oktasync-okta-sim", "Okta org simulator for tests and benchmarks", NULL, entries);
@@ -112,12 +124,17 @@ static int init_server(sim_server *srv, sim_cfg *cfg, oks_err *err)
     sim_faults_init(&srv->faults, cfg);
     int64_t t0 = oks_now_mono_ms();
     int deact = sim_deact_apps_parse(cfg->deactivate_apps);
+    if (sim_org_profile_parse(cfg->org_profile) == 2) /* demo: the quickstart's org size */
+        cfg->users = 2000;
     srv->org = sim_org_new((uint32_t)cfg->users, (uint32_t)cfg->groups, (uint64_t)cfg->seed,
                            cfg->domain, cfg->app_id, cfg->app_label, deact, err);
-    if (!srv->org)
+    if (!srv->org || sim_org_shape(srv->org, cfg->org_profile, (int)cfg->manager_cycle, err) != 0)
         return -1;
     OKS_LOG_INFO("generated org: %lld users, %lld groups, app %s in %lld ms", (long long)cfg->users,
                  (long long)cfg->groups, srv->org->app_id, (long long)(oks_now_mono_ms() - t0));
+    srv->oidc = sim_oidc_new(cfg, srv->org->app_id, err);
+    if (!srv->oidc)
+        return -1;
     srv->logs = sim_logs_new((size_t)cfg->log_max_events);
     srv->hooks = sim_hooks_new(cfg, cfg->domain);
     if (!srv->logs || !srv->hooks || !srv->per_endpoint)
@@ -146,6 +163,7 @@ static void free_server(sim_server *srv)
     sim_hooks_free(srv->hooks);
     sim_logs_free(srv->logs);
     sim_org_free(srv->org);
+    sim_oidc_free(srv->oidc);
     json_decref(srv->per_endpoint);
 }
 

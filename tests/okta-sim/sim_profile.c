@@ -75,8 +75,8 @@ typedef struct gen_prof {
     const char *first, *last, *department, *title, *user_type, *cohort;
     const struct place *place;
     char login[400], display[96], employee_number[16], cost_center[16], profile_url[300];
-    char manager_id[SIM_ID_LEN], manager_name[200];
-    bool has_url, has_manager;
+    char manager_id[SIM_ID_LEN], manager_name[200], photo_url[300];
+    bool has_url, has_manager, has_photo;
 } gen_prof;
 
 static void slug(char *out, size_t cap, const char *s)
@@ -108,7 +108,8 @@ static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
     p->first = first_names[sim_rand(s, i, 30) % N_OF(first_names)];
     p->last = last_names[sim_rand(s, i, 31) % N_OF(last_names)];
     unsigned dep = (unsigned)(sim_rand(s, i, 32) % 100);
-    p->department = dep < 2 ? NULL : departments[dep % N_OF(departments)];
+    /* rich: 6 % without a department (null), else 2 %. */
+    p->department = dep < (org->rich ? 6u : 2u) ? NULL : departments[dep % N_OF(departments)];
     p->title = titles[sim_rand(s, i, 33) % N_OF(titles)];
     p->place = &places[sim_rand(s, i, 34) % N_OF(places)];
     p->user_type = sim_rand(s, i, 35) % 10 == 0 ? "Contractor" : "Employee";
@@ -126,6 +127,10 @@ static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
         snprintf(p->profile_url, sizeof p->profile_url, "https://intranet.%s/people/%u.jpg",
                  org->domain, i);
     const sim_user *u = &org->users[i];
+    /* rich: a picture attribute (Okta's base profile has none): 85 % have one, else null. */
+    p->has_photo = org->rich && sim_rand(s, i, 39) % 100 < 85;
+    if (p->has_photo)
+        snprintf(p->photo_url, sizeof p->photo_url, "https://photos.%s/%s.jpg", org->domain, u->id);
     p->has_manager = u->manager >= 0 && (uint32_t)u->manager < org->n_users;
     if (p->has_manager) {
         memcpy(p->manager_id, org->users[u->manager].id, SIM_ID_LEN);
@@ -159,6 +164,7 @@ static const char *gen_get(const gen_prof *p, const char *name, char *buf, size_
         {"manager", p->has_manager ? p->manager_name : NULL},
         {"managerId", p->has_manager ? p->manager_id : NULL},
         {"learningCohort", p->cohort},
+        {"photoUrl", p->has_photo ? p->photo_url : NULL},
     };
     for (size_t k = 0; k < N_OF(m); k++)
         if (strcmp(m[k].name, name) == 0) {
@@ -235,7 +241,19 @@ static void render_generated(const sim_org *org, uint32_t idx, sim_buf *b)
     field(b, "countryCode", p.place->country, false);
     field(b, "profileUrl", p.has_url ? p.profile_url : NULL, false);
     field(b, "learningCohort", p.cohort, false);
+    if (org->rich)
+        field(b, "photoUrl", p.has_photo ? p.photo_url : NULL, false);
     sim_buf_add(b, "}", 1);
+}
+
+json_t *sim_profile_absent(void)
+{
+    return json_pack("{s:b}", "$absent", 1);
+}
+
+bool sim_profile_is_absent(const json_t *v)
+{
+    return json_is_object(v) && json_is_true(json_object_get(v, "$absent"));
 }
 
 json_t *sim_profile_json(const sim_org *org, uint32_t idx)
@@ -250,8 +268,17 @@ json_t *sim_profile_json(const sim_org *org, uint32_t idx)
         obj = b.data ? json_loads(b.data, 0, NULL) : NULL;
         sim_buf_free(&b);
     }
-    if (obj && u->override)
+    if (obj && u->override) {
         json_object_update(obj, u->override);
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(obj, tmp, key, v)
+        {
+            if (sim_profile_is_absent(v))
+                json_object_del(obj, key);
+        }
+    }
     return obj;
 }
 

@@ -11,9 +11,10 @@
 #include <string.h>
 
 static const char *const synced[] = {
-    "login",      "email",      "firstName",         "lastName",   "title",
-    "department", "locale",     "preferredLanguage", "city",       "countryCode",
-    "managerId",  "profileUrl", "learningCohort",    "costCenter",
+    "login",          "email",       "firstName",      "lastName",
+    "title",          "department",  "locale",         "preferredLanguage",
+    "city",           "countryCode", "managerId",      "profileUrl",
+    "learningCohort", "costCenter",  "employeeNumber", "photoUrl",
 };
 
 /* deleted > deactivated (unassigned or DEPROVISIONED) > active. */
@@ -45,7 +46,13 @@ static void render_one(const sim_org *org, uint32_t i, sim_buf *b)
         sim_buf_printf(b, "%s\"%s\":", k ? "," : "", synced[k]);
         sim_buf_jstr(b, v);
     }
-    sim_buf_adds(b, "}}");
+    /* Group memberships (ids; Everyone left out: every user is in it). */
+    sim_buf_adds(b, "},\"groups\":[");
+    for (uint32_t g = 0, n = 0; g < org->n_groups; g++)
+        if (sim_user_in_group(u, (int)g)) {
+            sim_buf_printf(b, "%s\"%s\"", n++ ? "," : "", org->groups[g].id);
+        }
+    sim_buf_adds(b, "]}");
 }
 
 void sim_state_render(sim_server *srv, sim_buf *b)
