@@ -32,6 +32,13 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_BOOL("json", C, json, "false",
                  "Machine-readable JSON output (also --json after "
                  "the command)"),
+    OKS_CFG_KAFKA(C),
+    OKS_CFG_STR("jobs-topic", C, jobs_topic, "jobs", OKS_CFG_REQUIRED,
+                "Topic full-sync jobs are produced to (sync now, tenant connect)."),
+    OKS_CFG_DURATION("produce-timeout", C, produce_timeout_ms, "10s", 100, 300000,
+                     "How long to wait for Kafka to acknowledge a job."),
+    OKS_CFG_DURATION("okta-timeout", C, okta_timeout_ms, "15s", 100, 300000,
+                     "Per-request timeout of the Okta checks of tenant connect."),
 };
 #undef C
 
@@ -47,9 +54,11 @@ static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "  tenant rotate-secret S [--grace 24h]  new webhook secret; the old one works for --grace\n"
     "  tenant remove S                  remove a tenant and its synced data\n"
     "  field add|list|remove S [NAME]   a tenant's custom fields (Okta attributes to copy)\n"
-    "  sync list [S] [--status held]    full-sync runs, newest first\n\n"
+    "  tenant connect S                 check S's Okta credentials, queue its first full sync\n"
+    "  sync list [S] [--status held]    full-sync runs, newest first\n"
+    "  sync now|status|diff|approve|reject  run and review full syncs\n\n"
     "'oktasyncctl COMMAND --help' explains a command. Add --json for machine-readable output.\n"
-    "Exit status: 0 ok, 1 operation failed, 2 bad usage or value.",
+    "Exit status: 0 ok, 1 operation failed, 2 bad usage or value, 3 Okta refused a credential.",
     entries);
 
 /* Is argv[i] ("--name" or "--name=value") one of the global settings (or --config)? */

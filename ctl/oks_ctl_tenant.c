@@ -13,6 +13,7 @@ static const char HELP[] =
     "  set S ...      change settings of tenant S\n"
     "  rotate-secret S [--grace 24h]\n"
     "                 new webhook secret, the previous one keeps working for the grace period\n"
+    "  connect S      check S's Okta credentials, mark it connected, queue its first full sync\n"
     "  remove S       remove tenant S with its synced users, teams and runs (audit log kept)\n\n"
     "'oktasyncctl tenant SUBCOMMAND --help' explains each.\n";
 
@@ -26,7 +27,8 @@ int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv)
                 {"show", oks_ctl_tenant_show},
                 {"set", oks_ctl_tenant_set},
                 {"rotate-secret", oks_ctl_tenant_rotate},
-                {"remove", oks_ctl_tenant_remove}};
+                {"remove", oks_ctl_tenant_remove},
+                {"connect", oks_ctl_tenant_connect}};
     if (argc < 1)
         return oks_ctl_fail(OKS_CTL_USAGE,
                             "missing tenant subcommand (see oktasyncctl tenant --help)");
