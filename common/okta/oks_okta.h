@@ -177,6 +177,11 @@ oks_okta_pager *oks_okta_list_log_events(oks_okta_client *c, int64_t since_ms,
  * base_url, else OKS_E_INVALID). */
 oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_url, oks_err *err);
 
+/* Continue an app users listing (oks_okta_list_app_users) from a URL saved from
+ * oks_okta_pager_next_url(): the full sync's checkpoint (same origin, apps bucket, else
+ * OKS_E_INVALID). */
+oks_okta_pager *oks_okta_resume_app_users(oks_okta_client *c, const char *next_url, oks_err *err);
+
 /* Fetch the next page: 1 = *items_out holds a new reference to a JSON array (caller decrefs),
  * 0 = end of the list (*items_out = NULL), -1 = error (err set; calling again retries the page).
  * Follows Link rel="next" from the response; never builds cursors. */

@@ -141,6 +141,19 @@ oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_
     return p;
 }
 
+oks_okta_pager *oks_okta_resume_app_users(oks_okta_client *c, const char *next_url, oks_err *err)
+{
+    if (!next_url || strlen(next_url) >= OKS_OKTA_URL_MAX || !oks_okta__same_origin(c, next_url) ||
+        oks_okta__bucket_of(next_url) != OKS_OKTA_B_APPS || !strstr(next_url, "/users")) {
+        oks_err_set(err, OKS_E_INVALID, "okta: not an app users listing URL of this org");
+        return NULL;
+    }
+    oks_okta_pager *p = pager_new(c, false, err);
+    if (p)
+        memcpy(p->url, next_url, strlen(next_url) + 1);
+    return p;
+}
+
 int oks_okta_pager_next(oks_okta_pager *p, json_t **items_out, oks_err *err)
 {
     *items_out = NULL;

@@ -1,0 +1,52 @@
+/* Shared between the oks_worker_fullsync*.c files (private). */
+#ifndef OKS_WORKER_FULLSYNC_INT_H
+#define OKS_WORKER_FULLSYNC_INT_H
+
+#include "oks_worker_fullsync.h"
+#include "oks_worker_reconcile_int.h"
+#include "oks_worker_tenant.h"
+
+#include <stdint.h>
+
+enum { OKS_WORKER_FULLSYNC_PAGE = 500 };
+
+/* The run a turn works on (a row of sync_runs, read under the tenant's lock). */
+typedef struct oks_worker_frun {
+    int64_t id;
+    char id_s[24];
+    char tenant[40];
+    bool dry_run;
+    long pages;
+    long users_seen;
+    char *cursor; /* next page URL; NULL before page one and after the last page */
+    int64_t started_mono_ms;
+} oks_worker_frun;
+
+typedef enum oks_worker_fstep {
+    OKS_WORKER_FSTEP_MORE,     /* a page applied, more to come */
+    OKS_WORKER_FSTEP_LISTED,   /* the last page was applied: the end of the run is next */
+    OKS_WORKER_FSTEP_WAIT,     /* out of Okta quota, or another turn moved the run: later */
+    OKS_WORKER_FSTEP_DONE,     /* the run ended (succeeded, held) */
+    OKS_WORKER_FSTEP_FAILED,   /* the run was marked failed */
+    OKS_WORKER_FSTEP_INTERNAL, /* our side failed: nothing recorded, retried later */
+} oks_worker_fstep;
+
+/* This process's name in sync_runs.worker ("host:pid"). */
+const char *oks_worker_fullsync_me(void);
+
+/* Mark the run failed with the reason (errors + 1, finished_at, cursor kept for the record).
+ * Outside a transaction. */
+void oks_worker_fullsync_fail(oks_db *db, const oks_worker_frun *run, const char *why);
+
+/* Fetch and apply one page (oks_worker_fullsync_page.c). */
+oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, const char *app_id,
+                                          oks_worker_frun *run);
+
+/* The end of the listing: removals, guard, apply or hold (oks_worker_fullsync_end.c). */
+oks_worker_fstep oks_worker_fullsync_end(oks_db *db, oks_okta_client *client, oks_worker_frun *run);
+
+/* Metrics (oks_worker_fullsync_metrics.c): a run ended with this outcome
+ * (succeeded, held, failed). */
+void oks_worker_fullsync_metrics_outcome(const char *tenant, const char *outcome);
+
+#endif
