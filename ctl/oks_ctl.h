@@ -5,7 +5,8 @@
  * Exit status: 0 success; 1 the operation failed (database unreachable, tenant not found,
  * already exists); 2 bad usage or a bad value (one line on stderr naming what is wrong);
  * 3 an Okta credential was refused (tenant connect: the line names which one); 4 sync now --wait:
- * a run was held for approval; 5 sync now --wait: a run failed or did not finish in time.
+ * a run was held for approval; 5 sync now --wait: a run failed or did not finish in time;
+ * 6 lag: something is WARN; 7 lag: something is STALLED (docs/operator-cli.md).
  */
 #ifndef OKS_CTL_H
 #define OKS_CTL_H
@@ -27,6 +28,8 @@ enum {
     OKS_CTL_CREDENTIALS = 3, /* tenant connect: Okta refused a credential */
     OKS_CTL_HELD = 4,        /* sync now --wait: a run ended held, waiting for approval */
     OKS_CTL_RUN_FAILED = 5,  /* sync now --wait: a run failed (or timed out waiting) */
+    OKS_CTL_LAG_WARN = 6,    /* lag: something is WARN */
+    OKS_CTL_LAG_STALLED = 7, /* lag: something is STALLED */
 };
 
 typedef struct oks_ctl_cfg {
@@ -43,6 +46,10 @@ typedef struct oks_ctl_cfg {
     char *jobs_topic;
     int64_t produce_timeout_ms;
     int64_t okta_timeout_ms;
+    char *events_topic;
+    char *dead_letter_topic;
+    char *group_id;
+    int64_t kafka_timeout_ms;
 } oks_ctl_cfg;
 
 typedef struct oks_ctl {
@@ -163,6 +170,8 @@ int oks_ctl_cmd_migrate(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_field(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_sync(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_dlq(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_lag(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_list(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv);
