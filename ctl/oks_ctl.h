@@ -124,6 +124,13 @@ void oks_ctl_print_tenant_list(const oks_ctl *ctl, json_t *list);
 /* Print a JSON value on stdout (compact, one line). */
 void oks_ctl_print_json(json_t *v);
 
+/* ---- oks_ctl_tenant_state.c: tenant show's operational state ---- */
+
+/* Add connected, last_full_sync, okta_fault/parked, dirty_users to tenant object t. */
+int oks_ctl_tenant_add_state(oks_ctl *ctl, json_t *t, oks_err *err);
+/* The human lines for those (after oks_ctl_print_tenant). */
+void oks_ctl_print_tenant_state(json_t *t);
+
 /* ---- oks_ctl_tenant_fields.c: the tenant settings shared by add and set ---- */
 
 typedef struct oks_ctl_tenant_fields {

@@ -79,7 +79,10 @@ int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos)
 static const char SHOW_HELP[] =
     "Usage: oktasyncctl tenant show SUBDOMAIN [--json]\n\n"
     "Show a tenant's settings (never its secrets: only whether they are set), its webhook\n"
-    "URL, the user count and the last full sync. Exit 1 when there is no such tenant.\n";
+    "URL, the user count and the last full sync; whether it is connected, its last finished\n"
+    "full sync and outcome, its standing with Okta (a parked credentials fault says to\n"
+    "reconnect) and the dirty users waiting for the reconciler. Exit 1 when there is no such\n"
+    "tenant.\n";
 
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv)
 {
@@ -100,7 +103,14 @@ int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv)
         json_decref(list);
         return oks_ctl_fail(OKS_CTL_FAILED, "no tenant with subdomain '%s'", pos[0]);
     }
-    oks_ctl_print_tenant(ctl, json_array_get(list, 0));
+    json_t *t = json_array_get(list, 0);
+    if (oks_ctl_tenant_add_state(ctl, t, &err) != 0) {
+        json_decref(list);
+        return oks_ctl_fail_err(&err, "reading the tenant's state");
+    }
+    oks_ctl_print_tenant(ctl, t);
+    if (!ctl->json)
+        oks_ctl_print_tenant_state(t);
     json_decref(list);
     return OKS_CTL_OK;
 }

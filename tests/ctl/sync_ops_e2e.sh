@@ -123,6 +123,21 @@ expect_eq "$(sql "SELECT status FROM sync_runs WHERE id = $H2")" "succeeded" "ap
 expect_rc 1 "approve twice" -- "$CTL" sync approve "$H2"
 expect_err "is succeeded, not held"
 
+# tenant show: connected, last finished full sync, Okta state, dirty users
+sql "INSERT INTO dirty_users (tenant_id, okta_id) VALUES ('$ACME', '00u7'), ('$ACME', '00u8');
+     INSERT INTO tenant_okta_state (tenant_id, fault, fault_reason, fault_since)
+     VALUES ('$ACME', 'credentials_invalid', 'E0000011 Invalid token', now())"
+expect_rc 0 "show" -- "$CTL" tenant show acme --json
+expect_eq "$(jq -r '[.connected, .last_full_sync.id, .last_full_sync.status, .okta_fault, .parked, .dirty_users] | map(tostring) | join(" ")' <<<"$OUT")" \
+    "true $H2 succeeded credentials_invalid true 2" "show state"
+expect_rc 0 "show human" -- "$CTL" tenant show acme
+grep -q "^okta state .*credentials_invalid (parked" <<<"$OUT" &&
+    grep -q "^dirty users pending *2, oldest since" <<<"$OUT" &&
+    grep -q "^last finished full sync *run $H2 succeeded" <<<"$OUT" && ok || bad "human show: $OUT"
+expect_rc 0 "show beta" -- "$CTL" tenant show beta --json
+expect_eq "$(jq -r '[.connected, .last_full_sync, .okta_fault, .parked, .dirty_users] | map(tostring) | join(" ")' <<<"$OUT")" \
+    "false null null false 0" "beta state"
+
 expect_rc 1 "diff unknown run" -- "$CTL" sync diff 999999
 expect_err "sync run 999999 not found"
 expect_rc 2 "diff bad run" -- "$CTL" sync diff abc
