@@ -28,6 +28,12 @@ int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
                                       "Jobs that could not be published (retried next tick)", NULL);
     s->tenants =
         oks_metrics_gauge("oktasync_scheduler_tenants", "Tenants seen in the last pass", NULL);
+    s->gap_events = oks_metrics_counter("oktasync_scheduler_gap_fill_events_total",
+                                        "System Log events the hooks had not delivered, "
+                                        "republished by the gap fill",
+                                        NULL);
+    s->gap_failures = oks_metrics_counter("oktasync_scheduler_gap_fill_failures_total",
+                                          "Tenant gap fills that failed (retried next pass)", NULL);
     return 0;
 }
 
@@ -42,7 +48,7 @@ void oks_sched_free(oks_sched *s)
     memset(s, 0, sizeof *s);
 }
 
-static oks_db *db_get(oks_sched *s, oks_err *err)
+oks_db *oks_sched_db(oks_sched *s, oks_err *err)
 {
     if (s->db)
         return oks_db_ensure(s->db, err) == 0 ? s->db : NULL;
@@ -125,7 +131,7 @@ int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
     int failed = 0, published = 0;
     if (n_published)
         *n_published = 0;
-    if (!db_get(s, err))
+    if (!oks_sched_db(s, err))
         return -1;
     PGresult *r = oks_db_exec_params(s->db, sql_tenants, 0, NULL, err);
     if (!r)

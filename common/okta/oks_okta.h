@@ -173,6 +173,13 @@ oks_okta_pager *oks_okta_list_log_events(oks_okta_client *c, int64_t since_ms,
                                          const char *const *event_types, size_t n_types, int limit,
                                          oks_err *err);
 
+/* Bounded System Log read: GET /api/v1/logs?since=...&until=...&filter=...; Okta links
+ * rel="next" only while more matching events lie before `until`, so a window with nothing in
+ * it costs one request (the gap fill's "cheap when nothing was missed"). */
+oks_okta_pager *oks_okta_list_log_events_range(oks_okta_client *c, int64_t since_ms,
+                                               int64_t until_ms, const char *const *event_types,
+                                               size_t n_types, int limit, oks_err *err);
+
 /* Continue a System Log poll from a URL saved from oks_okta_pager_next_url() (same origin as
  * base_url, else OKS_E_INVALID). */
 oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_url, oks_err *err);
