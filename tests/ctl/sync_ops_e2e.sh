@@ -61,6 +61,15 @@ worker succeeded &
 expect_rc 0 "wait succeeded" -- "$CTL" sync now --tenant acme --wait --timeout 30s
 wait
 grep -q "acme run [0-9]* succeeded: pages 2, users 900" <<<"$OUT" && ok || bad "wait output: $OUT"
+# on a terminal: a progress bar (script(1) gives the command a pty)
+LAST=$(sql "SELECT max(id) FROM sync_runs")
+worker succeeded &
+tty_out=$(script -qec "$CTL sync now --tenant acme --wait --timeout 30s" /dev/null)
+wait
+grep -q '\[####################\] acme run [0-9]* succeeded: pages 2, users 900, .* users/s, ETA 0s' \
+    <<<"$tty_out" && ok || bad "progress bar: $tty_out"
+grep -q '\[###########\.\.\.\.\.\.\.\.\.\] acme run [0-9]* running: pages 1, users 500, .* ETA [0-9]*s' \
+    <<<"$tty_out" && ok || bad "progress bar while running (ETA from the last run's 900): $tty_out"
 LAST=$(sql "SELECT max(id) FROM sync_runs")
 worker held &
 expect_rc 4 "wait held" -- "$CTL" sync now --tenant acme --wait --json --timeout 30s
