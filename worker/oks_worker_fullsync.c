@@ -163,7 +163,8 @@ static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
             rc = -1;
         goto out;
     }
-    for (int64_t i = 0; i < cfg->full_sync_pages_per_turn && !atomic_load(&t->r->stop); i++) {
+    int64_t per_turn = cfg->full_sync_pages_per_turn > 0 ? cfg->full_sync_pages_per_turn : 1;
+    for (int64_t i = 0; i < per_turn && !atomic_load(&t->r->stop); i++) {
         oks_worker_fstep s = OKS_WORKER_FSTEP_LISTED;
         if (run.pages == 0 || run.cursor)
             s = oks_worker_fullsync_page(db, client, ten.okta_app_id, &run);
