@@ -64,6 +64,12 @@ oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, c
 /* The end of the listing: removals, guard, apply or hold (oks_worker_fullsync_end.c). */
 oks_worker_fstep oks_worker_fullsync_end(oks_db *db, oks_okta_client *client, oks_worker_frun *run);
 
+/* Groups → teams for every user the run saw (oks_worker_fullsync_groups.c). *changed =
+ * memberships added or removed; *calls += Okta requests. -1: a group listing failed (no
+ * membership changed); -2: the database failed (a chunk rolled back); err says why. */
+int oks_worker_fullsync_groups(oks_db *db, oks_okta_client *client, const oks_worker_frun *run,
+                               long *changed, long *calls, oks_err *err);
+
 /* Metrics (oks_worker_fullsync_metrics.c): a run ended with this outcome
  * (succeeded, held, failed). */
 void oks_worker_fullsync_metrics_outcome(const char *tenant, const char *outcome);

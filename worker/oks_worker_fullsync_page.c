@@ -120,8 +120,9 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
     int64_t ta = oks_now_mono_ms(), tb = ta, tc = ta;
     if (!run->dry_run) {
         oks_worker_apply_result res = {0};
-        if (pg->n_st && oks_worker_apply_batch_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
-                                                  "full_sync", &res, err) != 0)
+        if (pg->n_st &&
+            oks_worker_apply_batch_run_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
+                                          "full_sync", run->id, &res, err) != 0)
             goto fail;
         updated = res.audited - created > 0 ? res.audited - created : 0;
         tb = oks_now_mono_ms();

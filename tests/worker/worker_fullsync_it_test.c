@@ -209,7 +209,7 @@ OKS_TEST(slot_published_twice_is_one_run_and_a_finished_run_does_nothing)
                       assigned);
     OKS_ASSERT_EQ_INT(count_q(&f,
                               "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                              "AND source = 'full_sync' AND action = 'create'",
+                              "AND entity = 'user' AND source = 'full_sync' AND action = 'create'",
                               t),
                       assigned);
     char *dur = run_col(&f, run, "(finished_at >= started_at)");
@@ -643,6 +643,101 @@ OKS_TEST(full_sync_of_one_tenant_does_not_delay_another_tenants_events)
     rfx_teardown(&f);
     rsim_stop(&a);
     rsim_stop(&b);
+}
+
+/* Members of a group listed through the API (the simulator's token). */
+static json_t *group_members(rsim *s, const char *gid)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/api/v1/groups/%s/users?limit=1000", s->url, gid);
+    OKS_ASSERT_EQ_INT(wt_http_hdr("GET", url, "Authorization: SSWS " RFX_TOKEN, NULL, &body), 200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    OKS_ASSERT(json_is_array(j));
+    return j;
+}
+
+/* At the end of the listing: members of the mapped groups get the groups' teams (only users the
+ * run saw), and manager references to users listed on later pages are resolved. */
+OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
+{
+    rsim s;
+    rsim_start(&s, 1500, NULL);
+    rfx f;
+    rfx_setup(&f);
+    fs_cfg(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    char url[256], *body = NULL;
+    snprintf(url, sizeof url, "%s/__sim/info", s.url);
+    OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, &body), 200);
+    json_t *info = json_loads(body, 0, NULL);
+    free(body);
+    const char *gid = NULL;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(info, "groups"), i, g)
+    {
+        const char *type = json_string_value(json_object_get(g, "type"));
+        if (!type || strcmp(type, "BUILT_IN") != 0) {
+            gid = json_string_value(json_object_get(g, "id"));
+            break;
+        }
+    }
+    OKS_ASSERT(gid != NULL);
+    exec_sql(&f,
+             "INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'Guild', 'okta_group')",
+             t, NULL);
+    exec_sql(&f,
+             "INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) "
+             "SELECT $1::uuid, $2, id FROM teams WHERE tenant_id = $1::uuid AND name = 'Guild'",
+             t, gid);
+    long run = request(&f, t, "2026-12-01T03:00:00Z");
+    rfx_start(&f);
+    char *st = wait_end(&f, run, 30000);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    rfx_stop(&f);
+    /* expected: members of the group that the app assigns (the run saw them) */
+    json_t *state = sim_state(&s), *mem = group_members(&s, gid);
+    long want = 0;
+    json_t *m;
+    json_array_foreach(mem, i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        size_t k;
+        json_t *u;
+        json_array_foreach(json_object_get(state, "users"), k, u)
+        {
+            if (strcmp(json_string_value(json_object_get(u, "id")), id) == 0 &&
+                json_is_true(json_object_get(u, "assigned")))
+                want++;
+        }
+    }
+    OKS_ASSERT(want > 0);
+    OKS_ASSERT_EQ_INT(count_q(&f,
+                              "SELECT count(*) FROM team_members tm JOIN teams x ON x.id = "
+                              "tm.team_id WHERE x.tenant_id = $1::uuid AND x.name = 'Guild' "
+                              "AND tm.source = 'okta_group'",
+                              t),
+                      want);
+    /* no reference is left pending whose manager the run stored */
+    OKS_ASSERT_EQ_INT(count_q(&f,
+                              "SELECT count(*) FROM pending_manager_refs p JOIN users u ON "
+                              "u.tenant_id = p.tenant_id AND u.okta_id = p.manager_ref "
+                              "WHERE p.tenant_id = $1::uuid AND u.status = 'active'",
+                              t),
+                      0);
+    OKS_ASSERT(count_q(&f,
+                       "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
+                       "AND manager_user_id IS NOT NULL",
+                       t) > 100);
+    OKS_ASSERT(run_num(&f, run, "okta_calls") >= run_num(&f, run, "pages") + 1);
+    json_decref(mem);
+    json_decref(state);
+    json_decref(info);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* oktasync-worker takes full_sync jobs from the jobs topic (real broker, simulator): a slot
  * published twice is one run, a finished slot's redelivered job does nothing, and a job of a
  * tenant that does not exist is dropped without a run. */
+#include "core/oks_time.h"
 #include "oks_test.h"
 #include "wfixture.h"
 
@@ -64,10 +65,13 @@ OKS_TEST(two_jobs_for_one_slot_are_one_run_and_a_finished_slot_is_not_run_again)
     /* redelivered after the run finished, and a job of an unknown tenant */
     job(&f, f.tenant, 7, slot);
     job(&f, "00000000-0000-4000-8000-000000000000", 9, slot);
+    for (int i = 0; i < 200 && wt_committed(f.group, f.jobs, 0) < 4; i++)
+        oks_sleep_ms(100);
     wfx_stop_worker(&f);
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.jobs, 0), 4);
     OKS_ASSERT_EQ_INT(listing_calls(&f) - calls0, 1);
-    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM sync_runs"), 1);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM sync_runs WHERE $1::uuid IS NOT NULL"),
+                      1);
     OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM sync_runs WHERE tenant_id = $1::uuid "
                                     "AND pages = 1 AND status = 'succeeded'"),
                       1);
