@@ -163,10 +163,16 @@ static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
             rc = -1;
         goto out;
     }
-    for (int64_t i = 0; i < cfg->full_sync_pages_per_turn && !atomic_load(&t->r->stop); i++) {
+    int64_t per_turn = cfg->full_sync_pages_per_turn > 0 ? cfg->full_sync_pages_per_turn : 1;
+    oks_worker_fpage bufs[2] = {{0}, {0}};
+    oks_worker_fpage *cur = NULL; /* the page at run.cursor, fetched ahead */
+    for (int64_t i = 0; i < per_turn && !atomic_load(&t->r->stop); i++) {
         oks_worker_fstep s = OKS_WORKER_FSTEP_LISTED;
-        if (run.pages == 0 || run.cursor)
-            s = oks_worker_fullsync_page(db, client, ten.okta_app_id, &run);
+        if (run.pages == 0 || run.cursor) {
+            oks_worker_fpage *ahead = (i + 1 < per_turn) ? &bufs[cur == &bufs[0] ? 1 : 0] : NULL;
+            s = oks_worker_fullsync_page(db, client, ten.okta_app_id, &run, cur, ahead);
+            cur = ahead && ahead->got != 0 ? ahead : NULL;
+        }
         if (s == OKS_WORKER_FSTEP_LISTED)
             s = oks_worker_fullsync_end(db, client, &run);
         if (s == OKS_WORKER_FSTEP_INTERNAL)
@@ -174,6 +180,8 @@ static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
         if (s != OKS_WORKER_FSTEP_MORE)
             break;
     }
+    if (cur)
+        oks_worker_fullsync_fpage_free(cur);
 out:
     free(run.cursor);
     oks_worker_tenant_free(&ten);

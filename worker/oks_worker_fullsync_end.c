@@ -10,6 +10,7 @@
  *   - otherwise oks_sync_apply_removals (one transaction, audit source full_sync, run
  *     succeeded).
  */
+#include "oks_worker_apply_managers.h"
 #include "oks_worker_fullsync_int.h"
 
 #include "core/oks_log.h"
@@ -44,10 +45,50 @@ static int exec1(oks_db *db, const char *sql, const char *run, oks_err *err)
     return 0;
 }
 
+/* Issue 10's rules that need the whole listing: groups → teams for every user seen, then the
+ * manager references still pending (a manager listed on a later page than the report). A group
+ * listing that fails is an error of the run, not a failure: memberships stay as they were.
+ * -1 only when the database failed (the end is retried). */
+static int rules_pass(oks_db *db, oks_okta_client *client, const oks_worker_frun *run)
+{
+    oks_err err = {0};
+    long changed = 0, calls = 0, resolved = 0, errors = 0;
+    int g = oks_worker_fullsync_groups(db, client, run, &changed, &calls, &err);
+    if (g == -2) {
+        OKS_LOG_WARN("full sync: run %s: groups → teams: %s (retried)", run->id_s, err.msg);
+        return -1;
+    }
+    if (g == -1) {
+        OKS_LOG_WARN("full sync: run %s: groups → teams skipped: %s", run->id_s, err.msg);
+        errors++;
+    }
+    oks_err merr = {0};
+    if (oks_worker_managers_resolve_pending(db, run->tenant, &resolved, &merr) != 0) {
+        OKS_LOG_WARN("full sync: run %s: pending managers: %s (retried)", run->id_s, merr.msg);
+        return -1;
+    }
+    char c[24], e[24];
+    snprintf(c, sizeof c, "%ld", calls);
+    snprintf(e, sizeof e, "%ld", errors);
+    const char *p[] = {run->id_s, c, e};
+    PGresult *r = oks_db_exec_params(db,
+                                     "UPDATE sync_runs SET okta_calls = okta_calls + $2::int, "
+                                     "errors = errors + $3::int WHERE id = $1::bigint",
+                                     3, p, &merr);
+    if (!r)
+        return -1;
+    PQclear(r);
+    OKS_LOG_INFO("full sync: run %s: %ld team memberships changed from groups, %ld pending "
+                 "managers resolved",
+                 run->id_s, changed, resolved);
+    return 0;
+}
+
 oks_worker_fstep oks_worker_fullsync_end(oks_db *db, oks_okta_client *client, oks_worker_frun *run)
 {
-    (void)client; /* the group→team pass will list group members with it (see below) */
     oks_err err = {0};
+    if (!run->dry_run && run->users_seen > 0 && rules_pass(db, client, run) != 0)
+        return OKS_WORKER_FSTEP_INTERNAL;
     if (oks_db_begin(db, &err) != 0)
         goto internal;
     const char *p[] = {run->id_s};
@@ -122,11 +163,6 @@ oks_worker_fstep oks_worker_fullsync_end(oks_db *db, oks_okta_client *client, ok
     }
     if (oks_db_commit(db, &err) != 0)
         goto rollback;
-    /* SEAM (issue 10, not merged yet): pending manager references and groups → teams are
-     * resolved here, after the listing and before the removals, by
-     * oks_worker_managers_resolve_pending(db, tenant, &resolved, &err) and the group→team
-     * function of worker/oks_worker_group_teams.h (members via GET /api/v1/groups/{id}/users
-     * with `client`). Neither exists on this branch yet. */
     long applied = 0;
     if (oks_sync_apply_removals(db, run->id, "full_sync", &applied, &err) != 0) {
         OKS_LOG_WARN("full sync: run %s: applying %ld removals: %s (retried)", run->id_s, gone,

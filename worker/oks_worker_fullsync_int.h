@@ -38,12 +38,37 @@ const char *oks_worker_fullsync_me(void);
  * Outside a transaction. */
 void oks_worker_fullsync_fail(oks_db *db, const oks_worker_frun *run, const char *why);
 
-/* Fetch and apply one page (oks_worker_fullsync_page.c). */
+/* One page as Okta answered it. */
+typedef struct oks_worker_fpage {
+    int got; /* 1 = items; -1 = err */
+    oks_err err;
+    json_t *items;   /* owned */
+    char *next;      /* rel="next" URL, NULL on the last page; owned */
+    int64_t date_ms; /* the response's Date (-1 absent) */
+    long calls;      /* Okta requests it took (retries included) */
+    int64_t ms;
+} oks_worker_fpage;
+
+/* GET the page at cursor (NULL = the listing's first page). */
+void oks_worker_fullsync_fetch(oks_okta_client *client, const char *app_id, const char *cursor,
+                               oks_worker_fpage *out);
+void oks_worker_fullsync_fpage_free(oks_worker_fpage *f);
+
+/* Apply one page (oks_worker_fullsync_page.c): cur = the page at run->cursor already fetched
+ * (consumed), or NULL to fetch it here. ahead != NULL: the next page is fetched while this one
+ * is applied and left in *ahead (got = 0: nothing fetched) when the step is MORE. */
 oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, const char *app_id,
-                                          oks_worker_frun *run);
+                                          oks_worker_frun *run, oks_worker_fpage *cur,
+                                          oks_worker_fpage *ahead);
 
 /* The end of the listing: removals, guard, apply or hold (oks_worker_fullsync_end.c). */
 oks_worker_fstep oks_worker_fullsync_end(oks_db *db, oks_okta_client *client, oks_worker_frun *run);
+
+/* Groups → teams for every user the run saw (oks_worker_fullsync_groups.c). *changed =
+ * memberships added or removed; *calls += Okta requests. -1: a group listing failed (no
+ * membership changed); -2: the database failed (a chunk rolled back); err says why. */
+int oks_worker_fullsync_groups(oks_db *db, oks_okta_client *client, const oks_worker_frun *run,
+                               long *changed, long *calls, oks_err *err);
 
 /* Metrics (oks_worker_fullsync_metrics.c): a run ended with this outcome
  * (succeeded, held, failed). */

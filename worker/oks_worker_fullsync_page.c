@@ -11,8 +11,10 @@
 #include "oks_worker_fullsync_int.h"
 
 #include "core/oks_log.h"
+#include "core/oks_time.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +117,15 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
         goto fail;
     created = (long)pg->n_au - (long)existing;
     PGresult *r;
+    int64_t ta = oks_now_mono_ms(), tb = ta, tc = ta;
     if (!run->dry_run) {
         oks_worker_apply_result res = {0};
-        if (pg->n_st && oks_worker_apply_batch_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
-                                                  "full_sync", &res, err) != 0)
+        if (pg->n_st &&
+            oks_worker_apply_batch_run_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
+                                          "full_sync", run->id, &res, err) != 0)
             goto fail;
         updated = res.audited - created > 0 ? res.audited - created : 0;
+        tb = oks_now_mono_ms();
         const char *p[] = {run->tenant, run->id_s, ids};
         r = oks_db_exec_params(db,
                                "UPDATE users SET last_seen_run_id = $2::bigint "
@@ -150,6 +155,7 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
     if (!r)
         goto fail;
     PQclear(r);
+    tc = oks_now_mono_ms();
     char pages[24], seen[24], cr[24], up[24], er[24], calls[24];
     snprintf(pages, sizeof pages, "%ld", run->pages);
     snprintf(seen, sizeof seen, "%zu", pg->n_au);
@@ -179,6 +185,9 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
     PQclear(r);
     if (oks_db_commit(db, err) != 0)
         goto fail;
+    OKS_LOG_DEBUG("full sync: run %s: count+apply %lld ms, seen %lld ms, run+commit %lld ms",
+                  run->id_s, (long long)(tb - ta), (long long)(tc - tb),
+                  (long long)(oks_now_mono_ms() - tc));
     rc = 1;
     goto out;
 fail:
@@ -195,58 +204,103 @@ static long calls_of(const oks_okta_client *c)
     return (long)s.calls;
 }
 
+void oks_worker_fullsync_fetch(oks_okta_client *client, const char *app_id, const char *cursor,
+                               oks_worker_fpage *out)
+{
+    memset(out, 0, sizeof *out);
+    long calls0 = calls_of(client);
+    int64_t t0 = oks_now_mono_ms();
+    oks_okta_pager *p =
+        cursor ? oks_okta_resume_app_users(client, cursor, &out->err)
+               : oks_okta_list_app_users(client, app_id, OKS_WORKER_FULLSYNC_PAGE, &out->err);
+    out->got = -1;
+    if (p) {
+        out->got = oks_okta_pager_next(p, &out->items, &out->err);
+        oks_okta_last last;
+        oks_okta_last_response(client, &last);
+        out->date_ms = last.date_ms;
+        const char *next = out->got == 1 ? oks_okta_pager_next_url(p) : NULL;
+        if (next && !(out->next = strdup(next))) {
+            out->got = -1;
+            oks_err_set(&out->err, OKS_E_NOMEM, "full sync: out of memory");
+        }
+        oks_okta_pager_free(p);
+    }
+    if (out->got == 0) { /* a resumed pager always fetches; kept for safety */
+        out->items = json_array();
+        out->got = 1;
+    }
+    out->calls = calls_of(client) - calls0;
+    out->ms = oks_now_mono_ms() - t0;
+}
+
+void oks_worker_fullsync_fpage_free(oks_worker_fpage *f)
+{
+    json_decref(f->items);
+    free(f->next);
+    memset(f, 0, sizeof *f);
+}
+
+typedef struct ahead_job {
+    oks_okta_client *client;
+    const char *app_id, *cursor;
+    oks_worker_fpage *out;
+} ahead_job;
+
+static void *ahead_main(void *arg)
+{
+    ahead_job *j = arg;
+    oks_worker_fullsync_fetch(j->client, j->app_id, j->cursor, j->out);
+    return NULL;
+}
+
 oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, const char *app_id,
-                                          oks_worker_frun *run)
+                                          oks_worker_frun *run, oks_worker_fpage *cur,
+                                          oks_worker_fpage *ahead)
 {
     oks_err err = {0};
-    long calls0 = calls_of(client);
-    oks_okta_pager *p =
-        run->cursor ? oks_okta_resume_app_users(client, run->cursor, &err)
-                    : oks_okta_list_app_users(client, app_id, OKS_WORKER_FULLSYNC_PAGE, &err);
-    if (!p) {
-        char why[OKS_ERR_MSG_MAX + 64];
-        snprintf(why, sizeof why, "listing the app's users: %s", err.msg);
-        oks_worker_fullsync_fail(db, run, why);
-        return OKS_WORKER_FSTEP_FAILED;
+    oks_worker_fpage local;
+    if (!cur) {
+        oks_worker_fullsync_fetch(client, app_id, run->cursor, &local);
+        cur = &local;
     }
-    json_t *items = NULL;
-    int got = oks_okta_pager_next(p, &items, &err);
-    oks_okta_last last;
-    oks_okta_last_response(client, &last);
-    char *next = NULL;
-    if (got == 1 && oks_okta_pager_next_url(p))
-        next = strdup(oks_okta_pager_next_url(p));
-    bool next_missing = got == 1 && oks_okta_pager_next_url(p) && !next;
-    oks_okta_pager_free(p);
-    if (got < 0 || next_missing) {
-        if (err.code == OKS_E_RATELIMIT || err.code == OKS_E_NOMEM) {
+    oks_worker_fstep rc;
+    if (cur->got < 0) {
+        if (cur->err.code == OKS_E_RATELIMIT || cur->err.code == OKS_E_NOMEM) {
             /* out of quota (after the client's retries and budget wait): the run waits at its
              * cursor; the next turn asks again */
             OKS_LOG_DEBUG("full sync: run %s page %ld: %s (later)", run->id_s, run->pages + 1,
-                          err.msg);
-            return OKS_WORKER_FSTEP_WAIT;
+                          cur->err.msg);
+            rc = OKS_WORKER_FSTEP_WAIT;
+        } else {
+            /* a failed listing, or one cut short: never "everyone left" */
+            char why[OKS_ERR_MSG_MAX + 64];
+            snprintf(why, sizeof why, "%s at page %ld: %s",
+                     run->pages ? "listing cut short" : "listing failed", run->pages + 1,
+                     cur->err.msg);
+            oks_worker_fullsync_fail(db, run, why);
+            rc = OKS_WORKER_FSTEP_FAILED;
         }
-        /* a failed listing, or one cut short: never "everyone left" */
-        char why[OKS_ERR_MSG_MAX + 64];
-        snprintf(why, sizeof why, "listing cut short at page %ld: %s", run->pages + 1, err.msg);
-        oks_worker_fullsync_fail(db, run, why);
-        return OKS_WORKER_FSTEP_FAILED;
+        oks_worker_fullsync_fpage_free(cur);
+        return rc;
     }
-    if (got == 0)
-        items = json_array(); /* (a resumed pager always fetches; kept for safety) */
-    if (last.date_ms < 0) {
-        json_decref(items);
-        free(next);
+    if (cur->date_ms < 0) {
+        oks_worker_fullsync_fpage_free(cur);
         oks_worker_fullsync_fail(db, run, "Okta's answer has no Date header: no watermark");
         return OKS_WORKER_FSTEP_FAILED;
     }
     page pg = {0};
-    oks_worker_fstep rc;
-    if (build(&pg, items, last.date_ms, run->id_s) != 0) {
+    int64_t t1 = oks_now_mono_ms();
+    /* The next page is fetched while this one is applied (the client is used by that thread
+     * alone until the join). */
+    pthread_t tid;
+    ahead_job job = {client, app_id, cur->next, ahead};
+    bool started = ahead && cur->next && pthread_create(&tid, NULL, ahead_main, &job) == 0;
+    if (build(&pg, cur->items, cur->date_ms, run->id_s) != 0) {
         rc = OKS_WORKER_FSTEP_INTERNAL;
     } else {
         long seen = 0;
-        int c = commit_page(db, run, &pg, next, calls_of(client) - calls0, &seen, &err);
+        int c = commit_page(db, run, &pg, cur->next, cur->calls, &seen, &err);
         if (c < 0) {
             OKS_LOG_WARN("full sync: run %s page %ld: %s", run->id_s, run->pages + 1, err.msg);
             rc = OKS_WORKER_FSTEP_INTERNAL;
@@ -256,13 +310,22 @@ oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, c
             run->pages++;
             run->users_seen = seen;
             free(run->cursor);
-            run->cursor = next;
-            next = NULL;
+            run->cursor = cur->next;
+            cur->next = NULL;
             rc = run->cursor ? OKS_WORKER_FSTEP_MORE : OKS_WORKER_FSTEP_LISTED;
+            OKS_LOG_DEBUG("full sync: run %s page %ld: %zu users, Okta %lld ms, apply %lld ms",
+                          run->id_s, run->pages, pg.n_au, (long long)cur->ms,
+                          (long long)(oks_now_mono_ms() - t1));
         }
     }
+    if (started) {
+        pthread_join(tid, NULL);
+        if (rc != OKS_WORKER_FSTEP_MORE) /* not the page the run continues with */
+            oks_worker_fullsync_fpage_free(ahead);
+    } else if (ahead) {
+        memset(ahead, 0, sizeof *ahead);
+    }
     page_free(&pg);
-    json_decref(items);
-    free(next);
+    oks_worker_fullsync_fpage_free(cur);
     return rc;
 }

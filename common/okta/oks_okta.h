@@ -164,6 +164,9 @@ oks_okta_pager *oks_okta_list_users(oks_okta_client *c, const char *search, cons
 /* GET /api/v1/apps/{app}/users?expand=user, limit 1..500 (0 = 500). Items: AppUser objects. */
 oks_okta_pager *oks_okta_list_app_users(oks_okta_client *c, const char *app_id, int limit,
                                         oks_err *err);
+/* GET /api/v1/groups/{id}/users, limit 1..1000 (0 = 1000). Items: User objects. */
+oks_okta_pager *oks_okta_list_group_users(oks_okta_client *c, const char *group_id, int limit,
+                                          oks_err *err);
 /* GET /api/v1/users/{id}/groups. Items: Group objects. */
 oks_okta_pager *oks_okta_list_user_groups(oks_okta_client *c, const char *user_id, oks_err *err);
 /* GET /api/v1/logs?since=...&filter=eventType eq "..." or ...&sortOrder=ASCENDING.

@@ -82,6 +82,15 @@ oks_okta_pager *oks_okta_list_app_users(oks_okta_client *c, const char *app_id, 
     return start(c, false, parts, 3, err);
 }
 
+oks_okta_pager *oks_okta_list_group_users(oks_okta_client *c, const char *group_id, int limit,
+                                          oks_err *err)
+{
+    char tail[48];
+    snprintf(tail, sizeof tail, "/users?limit=%d", clamp_limit(limit, 1000));
+    const char *parts[] = {"/api/v1/groups/", group_id, tail};
+    return start(c, false, parts, 3, err);
+}
+
 oks_okta_pager *oks_okta_list_user_groups(oks_okta_client *c, const char *user_id, oks_err *err)
 {
     const char *parts[] = {"/api/v1/users/", user_id, "/groups"};
