@@ -3,7 +3,10 @@
  * and output helpers. One file per command group (oks_ctl_migrate.c, oks_ctl_tenant_*.c).
  *
  * Exit status: 0 success; 1 the operation failed (database unreachable, tenant not found,
- * already exists); 2 bad usage or a bad value (one line on stderr naming what is wrong).
+ * already exists); 2 bad usage or a bad value (one line on stderr naming what is wrong);
+ * 3 an Okta credential was refused (tenant connect: the line names which one); 4 sync now --wait:
+ * a run was held for approval; 5 sync now --wait: a run failed or did not finish in time;
+ * 6 lag: something is WARN; 7 lag: something is STALLED (docs/operator-cli.md).
  */
 #ifndef OKS_CTL_H
 #define OKS_CTL_H
@@ -18,7 +21,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { OKS_CTL_OK = 0, OKS_CTL_FAILED = 1, OKS_CTL_USAGE = 2 };
+enum {
+    OKS_CTL_OK = 0,
+    OKS_CTL_FAILED = 1,
+    OKS_CTL_USAGE = 2,
+    OKS_CTL_CREDENTIALS = 3, /* tenant connect: Okta refused a credential */
+    OKS_CTL_HELD = 4,        /* sync now --wait: a run ended held, waiting for approval */
+    OKS_CTL_RUN_FAILED = 5,  /* sync now --wait: a run failed (or timed out waiting) */
+    OKS_CTL_LAG_WARN = 6,    /* lag: something is WARN */
+    OKS_CTL_LAG_STALLED = 7, /* lag: something is STALLED */
+};
 
 typedef struct oks_ctl_cfg {
     char *database_url;
@@ -29,6 +41,15 @@ typedef struct oks_ctl_cfg {
     int64_t statement_timeout_ms;
     char *webhook_base_url;
     bool json;
+    char *kafka_brokers;
+    char *kafka_config;
+    char *jobs_topic;
+    int64_t produce_timeout_ms;
+    int64_t okta_timeout_ms;
+    char *events_topic;
+    char *dead_letter_topic;
+    char *group_id;
+    int64_t kafka_timeout_ms;
 } oks_ctl_cfg;
 
 typedef struct oks_ctl {
@@ -103,6 +124,13 @@ void oks_ctl_print_tenant(const oks_ctl *ctl, json_t *t);
 void oks_ctl_print_tenant_list(const oks_ctl *ctl, json_t *list);
 /* Print a JSON value on stdout (compact, one line). */
 void oks_ctl_print_json(json_t *v);
+
+/* ---- oks_ctl_tenant_state.c: tenant show's operational state ---- */
+
+/* Add connected, last_full_sync, okta_fault/parked, dirty_users to tenant object t. */
+int oks_ctl_tenant_add_state(oks_ctl *ctl, json_t *t, oks_err *err);
+/* The human lines for those (after oks_ctl_print_tenant). */
+void oks_ctl_print_tenant_state(json_t *t);
 
 /* ---- oks_ctl_tenant_fields.c: the tenant settings shared by add and set ---- */
 
@@ -182,6 +210,14 @@ typedef struct oks_ctl_reseal_counts {
  * is needed only when there is something to re-seal. Prints errors; returns an exit code. */
 int oks_ctl_reseal(oks_ctl *ctl, oks_ctl_reseal_counts *counts);
 
+/* ---- oks_ctl_queue.c: queue a full sync exactly as the scheduler does ---- */
+
+/* Insert the sync_runs row (scheduled_for = now, trigger, dry_run) and produce its job
+ * (common/sync/oks_sync_job.h). Prints a one-line error and returns OKS_CTL_FAILED on failure;
+ * *run_id set on success. */
+int oks_ctl_queue_sync(oks_ctl *ctl, const char *tenant_id, const char *trigger, bool dry_run,
+                       int64_t *run_id);
+
 /* ---- commands ---- */
 
 int oks_ctl_cmd_migrate(oks_ctl *ctl, int argc, char **argv);
@@ -189,11 +225,27 @@ int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_field(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_sync(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_cmd_invitations(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_dlq(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_cmd_lag(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_list(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_set(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_rotate(oks_ctl *ctl, int argc, char **argv);
 int oks_ctl_tenant_remove(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_tenant_connect(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_sync_now(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_sync_status(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_sync_diff(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_sync_approve(oks_ctl *ctl, int argc, char **argv);
+int oks_ctl_sync_reject(oks_ctl *ctl, int argc, char **argv);
+/* oks_ctl_sync_review.c: one run as JSON (NULL + err OKS_E_NOTFOUND when absent); the RUN
+ * positional (prints and returns 2 when wrong). */
+json_t *oks_ctl_fetch_run(oks_ctl *ctl, int64_t run_id, oks_err *err);
+int oks_ctl_run_arg(const char *cmd, int n_pos, const char **pos, int64_t *run_id);
+/* Check the tenant's credentials against Okta; on success mark it connected and queue its first
+ * full sync. Returns OKS_CTL_OK, OKS_CTL_CREDENTIALS (a credential was refused: one line naming
+ * it) or OKS_CTL_FAILED. */
+int oks_ctl_connect_tenant(oks_ctl *ctl, const char *subdomain, json_t **result);
 
 #endif

@@ -32,6 +32,21 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_BOOL("json", C, json, "false",
                  "Machine-readable JSON output (also --json after "
                  "the command)"),
+    OKS_CFG_KAFKA(C),
+    OKS_CFG_STR("jobs-topic", C, jobs_topic, "jobs", OKS_CFG_REQUIRED,
+                "Topic full-sync jobs are produced to (sync now, tenant connect)."),
+    OKS_CFG_DURATION("produce-timeout", C, produce_timeout_ms, "10s", 100, 300000,
+                     "How long to wait for Kafka to acknowledge a job."),
+    OKS_CFG_DURATION("okta-timeout", C, okta_timeout_ms, "15s", 100, 300000,
+                     "Per-request timeout of the Okta checks of tenant connect."),
+    OKS_CFG_STR("events-topic", C, events_topic, "events", OKS_CFG_REQUIRED,
+                "The workers' events topic (lag)."),
+    OKS_CFG_STR("dead-letter-topic", C, dead_letter_topic, "dead-letter", OKS_CFG_REQUIRED,
+                "The fleet's dead-letter topic (dlq list, dlq replay)."),
+    OKS_CFG_STR("group-id", C, group_id, "oktasync-workers", OKS_CFG_REQUIRED,
+                "The workers' consumer group (lag reads its committed offsets; never joins)."),
+    OKS_CFG_DURATION("kafka-timeout", C, kafka_timeout_ms, "10s", 100, 300000,
+                     "Bound on each Kafka metadata, offset and read wait (lag, dlq)."),
 };
 #undef C
 
@@ -47,10 +62,15 @@ static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "  tenant rotate-secret S [--grace 24h]  new webhook secret; the old one works for --grace\n"
     "  tenant remove S                  remove a tenant and its synced data\n"
     "  field add|list|remove S [NAME]   a tenant's custom fields (Okta attributes to copy)\n"
+    "  tenant connect S                 check S's Okta credentials, queue its first full sync\n"
     "  sync list [S] [--status held]    full-sync runs, newest first\n"
+    "  sync now|status|diff|approve|reject  run and review full syncs\n"
+    "  lag [--tenant S]                 backlog per events partition and per tenant\n"
+    "  dlq list|replay ...              dead letters: list, send back to their topic\n"
     "  invitations list|mark-sent ...   the invitation outbox a sending system reads\n\n"
     "'oktasyncctl COMMAND --help' explains a command. Add --json for machine-readable output.\n"
-    "Exit status: 0 ok, 1 operation failed, 2 bad usage or value.",
+    "Exit status: 0 ok, 1 operation failed, 2 bad usage or value, 3 Okta refused a credential,\n"
+    "4 a run is held, 5 a run failed, 6 lag WARN, 7 lag STALLED (docs/operator-cli.md).",
     entries);
 
 /* Is argv[i] ("--name" or "--name=value") one of the global settings (or --config)? */
@@ -126,6 +146,10 @@ static int dispatch(oks_ctl *ctl, int argc, char **argv)
         return oks_ctl_cmd_sync(ctl, argc - 1, argv + 1);
     if (strcmp(argv[0], "invitations") == 0)
         return oks_ctl_cmd_invitations(ctl, argc - 1, argv + 1);
+    if (strcmp(argv[0], "lag") == 0)
+        return oks_ctl_cmd_lag(ctl, argc - 1, argv + 1);
+    if (strcmp(argv[0], "dlq") == 0)
+        return oks_ctl_cmd_dlq(ctl, argc - 1, argv + 1);
     if (strcmp(argv[0], "help") == 0) {
         oks_cfg_print_help(&program, stdout);
         return OKS_CTL_OK;

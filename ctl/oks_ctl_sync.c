@@ -1,4 +1,6 @@
-/* oktasyncctl sync list: the full-sync runs (scheduled, running, held for approval, done). */
+/* oktasyncctl sync list: the full-sync runs (scheduled, running, held for approval, done), and
+ * the dispatch of the sync subcommands (now: oks_ctl_sync_now.c; status, diff, approve, reject:
+ * oks_ctl_sync_review.c). */
 #include "oks_ctl.h"
 
 #include "core/oks_config.h"
@@ -7,10 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char SYNC_HELP[] =
+    "Usage: oktasyncctl sync SUBCOMMAND ...\n\n"
+    "  list [S] [--status STATUS]   runs, newest first\n"
+    "  now [--tenant S] [--wait] [--dry-run]\n"
+    "                               queue a full sync now (every connected tenant without\n"
+    "                               --tenant); --wait follows it to the end\n"
+    "  status [--tenant S]          each tenant's latest run\n"
+    "  diff RUN                     the deactivations a run wants to make\n"
+    "  approve RUN                  apply a held run's deactivations\n"
+    "  reject RUN                   reject a held run (nothing changes)\n\n"
+    "'oktasyncctl sync SUBCOMMAND --help' explains each.\n";
+
 static const char HELP[] =
     "Usage: oktasyncctl sync list [SUBDOMAIN] [--status STATUS] [--limit N] [--json]\n\n"
     "List sync runs, newest first (default limit 20, at most 1000), optionally for one tenant\n"
-    "and one status (queued, running, held, succeeded, failed). A 'held' run would have\n"
+    "and one status (queued, running, held, succeeded, failed, rejected). A 'held' run would have\n"
     "deactivated more users than the tenant's threshold allows; its reason is shown.\n";
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -63,7 +77,8 @@ static void print_human(json_t *runs)
 
 static int check_args(const char *status, const char *limit, int n_pos, const char **pos)
 {
-    static const char *const statuses[] = {"queued", "running", "held", "succeeded", "failed"};
+    static const char *const statuses[] = {"queued",    "running", "held",
+                                           "succeeded", "failed",  "rejected"};
     int64_t n;
     if (n_pos == 1 && oks_ctl_subdomain_arg("oktasyncctl sync list", 1, pos) != OKS_CTL_OK)
         return OKS_CTL_USAGE;
@@ -78,7 +93,7 @@ static int check_args(const char *status, const char *limit, int n_pos, const ch
             return OKS_CTL_OK;
     return oks_ctl_fail(OKS_CTL_USAGE,
                         "invalid value for --status: \"%s\": expected queued, running, held, "
-                        "succeeded or failed",
+                        "succeeded, failed or rejected",
                         status);
 }
 
@@ -115,11 +130,21 @@ int oks_ctl_cmd_sync(oks_ctl *ctl, int argc, char **argv)
     if (argc < 1)
         return oks_ctl_fail(OKS_CTL_USAGE, "missing sync subcommand (see oktasyncctl sync --help)");
     if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs(HELP, stdout);
+        fputs(SYNC_HELP, stdout);
         return OKS_CTL_OK;
     }
-    if (strcmp(argv[0], "list") == 0)
-        return list(ctl, argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(oks_ctl *, int, char **);
+    } subs[] = {{"list", list},
+                {"now", oks_ctl_sync_now},
+                {"status", oks_ctl_sync_status},
+                {"diff", oks_ctl_sync_diff},
+                {"approve", oks_ctl_sync_approve},
+                {"reject", oks_ctl_sync_reject}};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(argv[0], subs[i].name) == 0)
+            return subs[i].fn(ctl, argc - 1, argv + 1);
     return oks_ctl_fail(OKS_CTL_USAGE, "unknown sync subcommand '%s' (see oktasyncctl sync --help)",
                         argv[0]);
 }

@@ -13,6 +13,7 @@ static const char HELP[] =
     "  set S ...      change settings of tenant S\n"
     "  rotate-secret S [--grace 24h]\n"
     "                 new webhook secret, the previous one keeps working for the grace period\n"
+    "  connect S      check S's Okta credentials, mark it connected, queue its first full sync\n"
     "  remove S       remove tenant S with its synced users, teams and runs (audit log kept)\n\n"
     "'oktasyncctl tenant SUBCOMMAND --help' explains each.\n";
 
@@ -26,7 +27,8 @@ int oks_ctl_cmd_tenant(oks_ctl *ctl, int argc, char **argv)
                 {"show", oks_ctl_tenant_show},
                 {"set", oks_ctl_tenant_set},
                 {"rotate-secret", oks_ctl_tenant_rotate},
-                {"remove", oks_ctl_tenant_remove}};
+                {"remove", oks_ctl_tenant_remove},
+                {"connect", oks_ctl_tenant_connect}};
     if (argc < 1)
         return oks_ctl_fail(OKS_CTL_USAGE,
                             "missing tenant subcommand (see oktasyncctl tenant --help)");
@@ -77,7 +79,10 @@ int oks_ctl_subdomain_arg(const char *cmd, int n_pos, const char **pos)
 static const char SHOW_HELP[] =
     "Usage: oktasyncctl tenant show SUBDOMAIN [--json]\n\n"
     "Show a tenant's settings (never its secrets: only whether they are set), its webhook\n"
-    "URL, the user count and the last full sync. Exit 1 when there is no such tenant.\n";
+    "URL, the user count and the last full sync; whether it is connected, its last finished\n"
+    "full sync and outcome, its standing with Okta (a parked credentials fault says to\n"
+    "reconnect) and the dirty users waiting for the reconciler. Exit 1 when there is no such\n"
+    "tenant.\n";
 
 int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv)
 {
@@ -98,7 +103,14 @@ int oks_ctl_tenant_show(oks_ctl *ctl, int argc, char **argv)
         json_decref(list);
         return oks_ctl_fail(OKS_CTL_FAILED, "no tenant with subdomain '%s'", pos[0]);
     }
-    oks_ctl_print_tenant(ctl, json_array_get(list, 0));
+    json_t *t = json_array_get(list, 0);
+    if (oks_ctl_tenant_add_state(ctl, t, &err) != 0) {
+        json_decref(list);
+        return oks_ctl_fail_err(&err, "reading the tenant's state");
+    }
+    oks_ctl_print_tenant(ctl, t);
+    if (!ctl->json)
+        oks_ctl_print_tenant_state(t);
     json_decref(list);
     return OKS_CTL_OK;
 }

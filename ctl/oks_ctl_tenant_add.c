@@ -11,7 +11,8 @@ static const char HELP[] =
     "Usage: oktasyncctl tenant add --subdomain S --okta-domain D --app-id A --client-id C\n"
     "         [--api-token T|-] [--client-secret X|-] [--auto-invite on|off]\n"
     "         [--manager-mode individual|team] [--full-sync-time HH:MM|default]\n"
-    "         [--deactivation-threshold-pct N] [--deactivation-threshold-min N] [--json]\n\n"
+    "         [--deactivation-threshold-pct N] [--deactivation-threshold-min N] [--connect]\n"
+    "         [--json]\n\n"
     "Connect a tenant. The API token comes from --api-token, else OKTASYNC_OKTA_API_TOKEN;\n"
     "'-' reads it from the first line of standard input (keeps it out of shell history and\n"
     "ps). The client secret likewise (--client-secret, OKTASYNC_OKTA_CLIENT_SECRET; optional).\n"
@@ -28,7 +29,10 @@ static const char HELP[] =
     "                     scheduler's default-time\n"
     "  --deactivation-threshold-pct / -min\n"
     "                     hold a full sync that would deactivate more than this share and at\n"
-    "                     least this many users (defaults 10 and 10)\n";
+    "                     least this many users (defaults 10 and 10)\n"
+    "  --connect          then check the credentials and queue the first full sync, as\n"
+    "                     `tenant connect S` does (exit 3 when Okta refuses one: the tenant\n"
+    "                     stays added, not connected; the webhook secret is still printed)\n";
 
 static const char INSERT_SQL[] =
     "INSERT INTO tenants (subdomain, okta_domain, okta_app_id, okta_client_id, api_token_enc, "
@@ -87,7 +91,8 @@ static int insert(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fiel
     return rc;
 }
 
-static int run(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields *f, sealed *s)
+static int run(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields *f, sealed *s,
+               bool connect)
 {
     oks_err err = {0};
     char id[64];
@@ -108,9 +113,15 @@ static int run(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields 
         blen--;
     snprintf(url, sizeof url, "%.*s/webhooks/okta/%s", (int)blen, ctl->cfg.webhook_base_url,
              subdomain);
+    json_t *connected = NULL;
+    if (connect)
+        rc = oks_ctl_connect_tenant(ctl, subdomain, &connected);
     if (ctl->json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "subdomain", subdomain,
                               "webhook_url", url, "webhook_secret", s->secret);
+        if (connect)
+            json_object_set_new(o, "connect",
+                                connected ? connected : json_pack("{s:b}", "connected", 0));
         oks_ctl_print_json(o);
         json_decref(o);
     } else {
@@ -120,13 +131,17 @@ static int run(oks_ctl *ctl, const char *subdomain, const oks_ctl_tenant_fields 
                "the secret above. It is shown only now; `oktasyncctl tenant rotate-secret %s`\n"
                "makes a new one.\n",
                subdomain, id, url, s->secret, subdomain);
+        if (connected)
+            printf("connected; first full sync queued (run %" JSON_INTEGER_FORMAT ")\n",
+                   json_integer_value(json_object_get(connected, "first_sync_run_id")));
+        json_decref(connected);
     }
-    return OKS_CTL_OK;
+    return rc;
 }
 
 int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv)
 {
-    oks_ctl_opt opts[] = {{"subdomain", false, NULL}, OKS_CTL_TENANT_OPTS};
+    oks_ctl_opt opts[] = {{"subdomain", false, NULL}, {"connect", true, NULL}, OKS_CTL_TENANT_OPTS};
     const size_t n = sizeof opts / sizeof opts[0];
     oks_ctl_tenant_fields f = {0};
     sealed s = {0};
@@ -158,7 +173,7 @@ int oks_ctl_tenant_add(oks_ctl *ctl, int argc, char **argv)
         goto out;
     }
     oks_crypto_secret_hash(s.secret, s.hash);
-    rc = run(ctl, sub, &f, &s);
+    rc = run(ctl, sub, &f, &s, oks_ctl_opt_get(opts, n, "connect") != NULL);
 out:
     OPENSSL_cleanse(s.key, sizeof s.key);
     OPENSSL_cleanse(s.secret, sizeof s.secret);

@@ -108,7 +108,8 @@ int oks_ctl_tenant_fields_parse(const oks_ctl_opt *opts, size_t n_opts, bool sec
         return rc;
     f->changed = json_array();
     for (size_t i = 0; f->changed && i < n_opts; i++)
-        if (opts[i].value && strcmp(opts[i].name, "subdomain") != 0)
+        if (opts[i].value && strcmp(opts[i].name, "subdomain") != 0 &&
+            strcmp(opts[i].name, "connect") != 0)
             json_array_append_new(f->changed, json_string(opts[i].name));
     if (!f->changed)
         return oks_ctl_fail(OKS_CTL_FAILED, "out of memory");

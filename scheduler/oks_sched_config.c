@@ -32,6 +32,25 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_DURATION("db-statement-timeout", C, db_statement_timeout_ms, "30s", 100, 600000,
                      "PostgreSQL statement_timeout (covers waiting on another replica's run "
                      "insert)."),
+    OKS_CFG_DURATION("jitter", C, jitter_max_ms, "0s", 0, 43200000,
+                     "Spread full syncs: each tenant starts up to this long after its time of "
+                     "day, by a fixed offset derived from its id (0 = no jitter)."),
+    OKS_CFG_DURATION("gap-fill-interval", C, gap_fill_interval_ms, "5m", 0, 86400000,
+                     "How often each connected tenant's System Log is read for events the hooks "
+                     "did not deliver (0 = gap fill off)."),
+    OKS_CFG_DURATION("gap-fill-margin", C, gap_fill_margin_ms, "2m", 0, 3600000,
+                     "The gap fill reads up to now minus this (events still arriving by hook)."),
+    OKS_CFG_INT("gap-fill-max-pages", C, gap_fill_max_pages, "20", 1, 10000,
+                "System Log pages (1000 events each) read per tenant per pass; the rest waits "
+                "for the next pass."),
+    OKS_CFG_STR("events-topic", C, events_topic, "events", OKS_CFG_REQUIRED,
+                "Topic the gap fill publishes recovered events to (the workers' events topic)."),
+    OKS_CFG_STR("secret-key", C, secret_key, "", OKS_CFG_SECRET,
+                "64 hex characters: the key sealing tenants' Okta API tokens (the gap fill "
+                "reads the System Log with them; empty = gap fill off)."),
+    OKS_CFG_REDIS_URL(C, "Redis for the shared per-org Okta request budget (gap fill)."),
+    OKS_CFG_DURATION("okta-timeout", C, okta_timeout_ms, "30s", 100, 300000,
+                     "Per-request timeout of the gap fill's Okta calls."),
     OKS_CFG_BOOL("once", C, once, "false", "Do one pass and exit (0 = every due job published)."),
 };
 #undef C

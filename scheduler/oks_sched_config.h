@@ -19,6 +19,14 @@ typedef struct oks_sched_cfg {
     int64_t tick_interval_ms;
     int64_t produce_timeout_ms;
     int64_t db_statement_timeout_ms;
+    int64_t jitter_max_ms;
+    int64_t gap_fill_interval_ms;
+    int64_t gap_fill_margin_ms;
+    int64_t gap_fill_max_pages;
+    char *events_topic;
+    char *secret_key;
+    char *redis_url;
+    int64_t okta_timeout_ms;
     bool once;
 } oks_sched_cfg;
 

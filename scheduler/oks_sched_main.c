@@ -5,6 +5,7 @@
 #include "core/oks_time.h"
 #include "kafka/oks_kafka_produce.h"
 #include "oks_sched_config.h"
+#include "oks_sched_gapfill.h"
 #include "oks_sched_run.h"
 #include "oks_sched_slot.h"
 
@@ -31,6 +32,9 @@ static void one_pass(oks_sched *s)
     atomic_store(&last_pass_ok, rc == 0);
     if (rc != 0)
         oks_log_fields(OKS_LOG_WARN, "scheduling pass incomplete", "error", err.msg, NULL);
+    oks_err gerr = {0};
+    if (oks_sched_gapfill_pass(s, oks_now_wall_ms(), NULL, &gerr) != 0)
+        oks_log_fields(OKS_LOG_WARN, "gap fill pass incomplete", "error", gerr.msg, NULL);
 }
 
 static int run_daemon(const oks_sched_cfg *cfg, oks_sched *s, oks_err *err)
@@ -73,13 +77,20 @@ int main(int argc, char **argv)
     oks_signal_install();
     oks_sched s;
     int rc = oks_sched_init(&s, &cfg, &err);
+    if (rc == 0 && cfg.gap_fill_interval_ms > 0 && !cfg.secret_key[0])
+        OKS_LOG_WARN("gap fill off: no --secret-key (OKTASYNC_SECRET_KEY) to open API tokens");
     if (rc == 0 && cfg.once) {
         int n = 0;
+        int gap = 0;
         rc = oks_sched_pass(&s, oks_now_wall_ms(), &n, &err);
+        if (rc == 0)
+            rc = oks_sched_gapfill_pass(&s, oks_now_wall_ms(), &gap, &err);
         if (rc == 0) {
-            char num[16];
+            char num[16], gnum[16];
             snprintf(num, sizeof num, "%d", n);
-            oks_log_fields(OKS_LOG_INFO, "pass done", "published", num, NULL);
+            snprintf(gnum, sizeof gnum, "%d", gap);
+            oks_log_fields(OKS_LOG_INFO, "pass done", "published", num, "gap_fill_events", gnum,
+                           NULL);
         }
     } else if (rc == 0) {
         rc = run_daemon(&cfg, &s, &err);

@@ -4,6 +4,7 @@
 #include "core/oks_time.h"
 #include "kafka/oks_kafka_produce.h"
 #include "oks_sched_slot.h"
+#include "sync/oks_sync_job.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,12 @@ int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
                                       "Jobs that could not be published (retried next tick)", NULL);
     s->tenants =
         oks_metrics_gauge("oktasync_scheduler_tenants", "Tenants seen in the last pass", NULL);
+    s->gap_events = oks_metrics_counter("oktasync_scheduler_gap_fill_events_total",
+                                        "System Log events the hooks had not delivered, "
+                                        "republished by the gap fill",
+                                        NULL);
+    s->gap_failures = oks_metrics_counter("oktasync_scheduler_gap_fill_failures_total",
+                                          "Tenant gap fills that failed (retried next pass)", NULL);
     return 0;
 }
 
@@ -41,7 +48,7 @@ void oks_sched_free(oks_sched *s)
     memset(s, 0, sizeof *s);
 }
 
-static oks_db *db_get(oks_sched *s, oks_err *err)
+oks_db *oks_sched_db(oks_sched *s, oks_err *err)
 {
     if (s->db)
         return oks_db_ensure(s->db, err) == 0 ? s->db : NULL;
@@ -51,20 +58,6 @@ static oks_db *db_get(oks_sched *s, oks_err *err)
                      .application_name = "oktasync-scheduler"};
     s->db = oks_db_connect(&o, err);
     return s->db;
-}
-
-/* Produce one job and wait for the acknowledgement (acks=all, idempotent producer). */
-static int produce_job(oks_sched *s, const char *tenant, int64_t run_id, int64_t slot_ms,
-                       oks_err *err)
-{
-    char *value = oks_sched_job_json(tenant, run_id, slot_ms);
-    if (!value)
-        return oks_err_set(err, OKS_E_NOMEM, "building job");
-    const oks_kafka_header headers[] = {{"tenant", tenant}, {"type", "full_sync"}};
-    int rc = oks_kafka_produce_wait(s->producer, s->cfg->jobs_topic, tenant, strlen(tenant), value,
-                                    strlen(value), headers, 2, err);
-    free(value);
-    return rc == 0 ? 0 : oks_err_wrap(err, "job");
 }
 
 static void set_last_run(const char *tenant, int64_t slot_ms)
@@ -101,40 +94,26 @@ static void set_last_run(const char *tenant, int64_t slot_ms)
 static int schedule_tenant(oks_sched *s, const char *tenant, int64_t slot_ms, oks_err *err)
 {
     char when[32], run_id_text[24];
-    oks_time_format_iso8601(slot_ms, when, sizeof when);
-    if (oks_db_begin(s->db, err) != 0)
+    int64_t run_id = 0;
+    oks_sync_queue_req q = {.tenant = tenant,
+                            .scheduled_for_ms = slot_ms,
+                            .trigger = "schedule",
+                            .producer = s->producer,
+                            .jobs_topic = s->cfg->jobs_topic};
+    int rc = oks_sync_queue_run(s->db, &q, &run_id, err);
+    if (rc < 0) {
+        oks_counter_add(s->failures, 1);
         return -1;
-    const char *p[] = {tenant, when};
-    PGresult *r =
-        oks_db_exec_params(s->db,
-                           "INSERT INTO sync_runs (tenant_id, kind, scheduled_for, status) "
-                           "VALUES ($1::uuid, 'full_sync', $2::timestamptz, 'queued') "
-                           "ON CONFLICT (tenant_id, kind, scheduled_for) DO NOTHING RETURNING id",
-                           2, p, err);
-    if (!r)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        oks_db_rollback(s->db);
-        return 0;
     }
-    snprintf(run_id_text, sizeof run_id_text, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    int64_t run_id = strtoll(run_id_text, NULL, 10);
-    if (produce_job(s, tenant, run_id, slot_ms, err) != 0)
-        goto fail;
-    if (oks_db_commit(s->db, err) != 0)
-        goto fail; /* the job went out without its row: the next pass publishes again
-                      (at-least-once; the worker keys full syncs by tenant and slot) */
+    if (rc == 0)
+        return 0;
+    oks_time_format_iso8601(slot_ms, when, sizeof when);
+    snprintf(run_id_text, sizeof run_id_text, "%" PRId64, run_id);
     oks_counter_add(s->published, 1);
     set_last_run(tenant, slot_ms);
     oks_log_fields(OKS_LOG_INFO, "full sync job published", "tenant", tenant, "run_id", run_id_text,
                    "scheduled_for", when, NULL);
     return 1;
-fail:
-    oks_db_rollback(s->db);
-    oks_counter_add(s->failures, 1);
-    return -1;
 }
 
 /* Connected tenants (a full sync of a tenant without Okta credentials cannot run) with their
@@ -152,7 +131,7 @@ int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
     int failed = 0, published = 0;
     if (n_published)
         *n_published = 0;
-    if (!db_get(s, err))
+    if (!oks_sched_db(s, err))
         return -1;
     PGresult *r = oks_db_exec_params(s->db, sql_tenants, 0, NULL, err);
     if (!r)
@@ -164,7 +143,8 @@ int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
         int64_t created_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
         if (!PQgetisnull(r, i, 3))
             set_last_run(tenant, strtoll(PQgetvalue(r, i, 3), NULL, 10));
-        int64_t slot = oks_sched_latest_slot(now_ms, tod >= 0 ? tod % 86400 : s->default_tod_s);
+        int64_t slot = oks_sched_latest_slot_jittered(
+            now_ms, tod >= 0 ? tod % 86400 : s->default_tod_s, tenant, s->cfg->jitter_max_ms);
         if (slot < created_ms)
             continue; /* the tenant did not exist at that slot: nothing was missed */
         oks_err e = {0};

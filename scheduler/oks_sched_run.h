@@ -22,10 +22,15 @@ typedef struct oks_sched {
     oks_counter *published;
     oks_counter *failures;
     oks_gauge *tenants;
+    oks_counter *gap_events;   /* events the gap fill republished */
+    oks_counter *gap_failures; /* tenants whose gap fill failed (retried next pass) */
 } oks_sched;
 
 int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err);
 void oks_sched_free(oks_sched *s);
+
+/* The database connection (connected lazily; NULL with err while unreachable). */
+oks_db *oks_sched_db(oks_sched *s, oks_err *err);
 
 /* One pass at now_ms. Returns 0 when every due job is published (or already was), -1 with err
  * when at least one could not be (it is retried next pass). *n_published may be NULL. */

@@ -1,10 +1,5 @@
 #include "oks_sched_slot.h"
 
-#include "core/oks_time.h"
-
-#include <jansson.h>
-#include <string.h>
-
 int64_t oks_sched_latest_slot(int64_t now_ms, int tod_s)
 {
     /* floor division: correct for times before 1970 too */
@@ -15,15 +10,22 @@ int64_t oks_sched_latest_slot(int64_t now_ms, int tod_s)
     return slot > now_ms ? slot - OKS_SCHED_DAY_MS : slot;
 }
 
-char *oks_sched_job_json(const char *tenant, int64_t run_id, int64_t scheduled_for_ms)
+int64_t oks_sched_jitter_ms(const char *tenant, int64_t max_ms)
 {
-    char when[32];
-    oks_time_format_iso8601(scheduled_for_ms, when, sizeof when);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s}", "v", 1, "kind", "full_sync", "tenant",
-                          tenant, "run_id", (json_int_t)run_id, "scheduled_for", when);
-    if (!j)
-        return NULL;
-    char *out = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return out;
+    if (max_ms <= 0)
+        return 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)tenant; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return (int64_t)(h % (uint64_t)max_ms);
+}
+
+int64_t oks_sched_latest_slot_jittered(int64_t now_ms, int tod_s, const char *tenant,
+                                       int64_t jitter_max_ms)
+{
+    int64_t jitter = oks_sched_jitter_ms(tenant, jitter_max_ms);
+    /* shift the clock back by the jitter, take the plain slot, shift forward again */
+    return oks_sched_latest_slot(now_ms - jitter, tod_s) + jitter;
 }

@@ -25,14 +25,17 @@ static const char sql_processed[] = "INSERT INTO processed_events (tenant_id, ev
 static const char sql_before[] = "SELECT to_jsonb(u.*) FROM users u "
                                  "WHERE u.tenant_id = $1::uuid AND u.okta_id = $2 FOR UPDATE";
 
-/* The WHERE on the conflict branch is the ordering rule: Okta state, not event order, wins. */
+/* The WHERE on the conflict branch is the ordering rule: Okta state, not event order, wins.
+ * This naive path (the benchmark baseline) writes the default fields only; picture is never
+ * written here (no default attribute: profileUrl is a page link, docs/rules.md), and the
+ * product's rules run in the coalescing path (oks_worker_apply_batch). */
 static const char sql_upsert[] =
-    "INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, picture_url, "
+    "INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "title, language, location, department, status, okta_last_updated) "
-    "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::timestamptz) "
+    "VALUES ($1::uuid, $2, $3, $4, $5, $7, $8, $9, $10, $11, $12::timestamptz) "
     "ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
-    "picture_url = EXCLUDED.picture_url, title = EXCLUDED.title, language = EXCLUDED.language, "
+    "title = EXCLUDED.title, language = EXCLUDED.language, "
     "location = EXCLUDED.location, department = EXCLUDED.department, status = EXCLUDED.status, "
     "okta_last_updated = EXCLUDED.okta_last_updated, updated_at = now() "
     "WHERE u.okta_last_updated IS NULL OR u.okta_last_updated <= EXCLUDED.okta_last_updated "
@@ -58,7 +61,7 @@ static PGresult *write_user(oks_db *db, const oks_worker_change *c, const char *
     }
     const oks_okta_user *u = c->user;
     const char *language = u->preferred_language ? u->preferred_language : u->locale;
-    const char *p[] = {c->tenant, c->okta_id, u->email, u->first_name, u->last_name, u->profile_url,
+    const char *p[] = {c->tenant, c->okta_id, u->email, u->first_name, u->last_name, NULL,
                        u->title,  language,   u->city,  u->department, c->status,    ts};
     return oks_db_exec_params(db, sql_upsert, 12, p, err);
 }

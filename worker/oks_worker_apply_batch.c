@@ -1,6 +1,11 @@
 #include "oks_worker_apply_batch.h"
 
 #include "core/oks_time.h"
+#include "oks_worker_apply_invites.h"
+#include "oks_worker_apply_managers.h"
+#include "oks_worker_apply_teams.h"
+
+#include <stdio.h>
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -13,37 +18,57 @@
  * keeps other reconcilers out. An audit row is written only when the user changed: updated_at
  * and the watermark (a new Date on every read) say nothing. */
 static const char sql_apply[] =
-    "WITH s AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(okta_id text, status text, "
-    "  profile boolean, email text, first_name text, last_name text, picture_url text, "
-    "  title text, language text, location text, department text, app_assigned boolean, "
-    "  as_of timestamptz, seq bigint)), "
-    "b AS (SELECT u.okta_id, to_jsonb(u.*) AS j FROM users u JOIN s ON s.okta_id = u.okta_id "
+    "WITH s AS (SELECT e->>'okta_id' AS okta_id, e->>'status' AS status, "
+    "  (e->>'profile')::boolean AS profile, coalesce(e->'f', '{}') AS f, "
+    "  (e->>'app_assigned')::boolean AS app_assigned, (e->>'as_of')::timestamptz AS as_of, "
+    "  (e->>'seq')::bigint AS seq FROM jsonb_array_elements($2::jsonb) e), "
+    "c AS (SELECT u.* FROM users u JOIN s ON s.okta_id = u.okta_id "
     "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL), "
+    "b AS (SELECT c.okta_id, to_jsonb(c.*) AS j FROM c), "
+    /* a mapped attribute absent from the profile leaves the stored value (docs/rules.md) */
+    "m AS (SELECT s.okta_id, s.status, s.as_of, s.app_assigned, "
+    "  CASE WHEN s.f ? 'email' THEN s.f->>'email' ELSE c.email END AS email, "
+    "  CASE WHEN s.f ? 'first_name' THEN s.f->>'first_name' ELSE c.first_name END AS first_name, "
+    "  CASE WHEN s.f ? 'last_name' THEN s.f->>'last_name' ELSE c.last_name END AS last_name, "
+    "  CASE WHEN s.f ? 'picture' THEN s.f->>'picture' ELSE c.picture_url END AS picture_url, "
+    "  CASE WHEN s.f ? 'title' THEN s.f->>'title' ELSE c.title END AS title, "
+    "  CASE WHEN s.f ? 'language' THEN s.f->>'language' ELSE c.language END AS language, "
+    "  CASE WHEN s.f ? 'location' THEN s.f->>'location' ELSE c.location END AS location, "
+    "  CASE WHEN s.f ? 'department' THEN s.f->>'department' ELSE c.department END "
+    "    AS department, "
+    "  CASE WHEN s.f ? 'login' THEN s.f->>'login' ELSE c.login END AS login, "
+    "  CASE WHEN s.f ? 'employee_number' THEN s.f->>'employee_number' "
+    "    ELSE c.employee_number END AS employee_number "
+    "  FROM s LEFT JOIN c USING (okta_id) WHERE s.status IS NOT NULL AND s.profile), "
     "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
-    "  picture_url, title, language, location, department, status, okta_last_updated, "
-    "  app_assigned) "
+    "  picture_url, title, language, location, department, login, employee_number, status, "
+    "  okta_last_updated, app_assigned, first_active_at) "
     "  SELECT $1::uuid, okta_id, email, first_name, last_name, picture_url, title, language, "
-    "  location, department, status, as_of, app_assigned FROM s "
-    "  WHERE status IS NOT NULL AND profile "
+    "  location, department, login, employee_number, status, as_of, app_assigned, "
+    "  CASE WHEN status = 'active' THEN now() END FROM m "
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
     "  picture_url = EXCLUDED.picture_url, title = EXCLUDED.title, "
     "  language = EXCLUDED.language, location = EXCLUDED.location, "
-    "  department = EXCLUDED.department, status = EXCLUDED.status, "
+    "  department = EXCLUDED.department, login = EXCLUDED.login, "
+    "  employee_number = EXCLUDED.employee_number, status = EXCLUDED.status, "
     "  okta_last_updated = EXCLUDED.okta_last_updated, "
-    "  app_assigned = COALESCE(EXCLUDED.app_assigned, u.app_assigned), updated_at = now() "
+    "  app_assigned = COALESCE(EXCLUDED.app_assigned, u.app_assigned), updated_at = now(), "
+    "  first_active_at = COALESCE(u.first_active_at, EXCLUDED.first_active_at) "
     "  WHERE u.okta_last_updated IS NULL OR u.okta_last_updated <= EXCLUDED.okta_last_updated "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
     "upd AS (UPDATE users u SET status = s.status, okta_last_updated = s.as_of, "
-    "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now() FROM s "
+    "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
+    "  first_active_at = COALESCE(u.first_active_at, "
+    "    CASE WHEN s.status = 'active' THEN now() END) FROM s "
     "  WHERE u.tenant_id = $1::uuid AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
     "  AND NOT s.profile AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
     "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
-    "  actor) SELECT $1::uuid, 'user', a.okta_id, "
-    "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4 "
-    "  FROM a LEFT JOIN b USING (okta_id) "
+    "  actor, sync_run_id) SELECT $1::uuid, 'user', a.okta_id, "
+    "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4, "
+    "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
     "  WHERE (b.j - '{updated_at,okta_last_updated}'::text[]) IS DISTINCT FROM "
     "  (a.j - '{updated_at,okta_last_updated}'::text[]) RETURNING 1), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = $1::uuid "
@@ -57,7 +82,8 @@ static int set_str(json_t *o, const char *k, const char *v)
     return json_object_set_new(o, k, v ? json_string(v) : json_null());
 }
 
-char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n)
+char *oks_worker_apply_batch_json_map(const oks_worker_state *s, size_t n,
+                                      const oks_worker_fieldmap *m)
 {
     json_t *arr = json_array();
     if (!arr)
@@ -75,14 +101,8 @@ char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n)
                                                           : json_boolean(x->app_assigned)) ||
                   set_str(o, "as_of", ts) ||
                   json_object_set_new(o, "seq", json_integer(x->mark_seq));
-        if (!bad && u) {
-            const char *language = u->preferred_language ? u->preferred_language : u->locale;
-            bad = set_str(o, "email", u->email) || set_str(o, "first_name", u->first_name) ||
-                  set_str(o, "last_name", u->last_name) ||
-                  set_str(o, "picture_url", u->profile_url) || set_str(o, "title", u->title) ||
-                  set_str(o, "language", language) || set_str(o, "location", u->city) ||
-                  set_str(o, "department", u->department);
-        }
+        if (!bad && u)
+            bad = oks_worker_fields_row(m, u->profile, o) != 0;
         if (bad || json_array_append_new(arr, o) != 0) {
             if (bad)
                 json_decref(o);
@@ -95,26 +115,64 @@ char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n)
     return out;
 }
 
+char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n)
+{
+    oks_worker_fieldmap m;
+    if (oks_worker_fieldmap_defaults(&m) != 0)
+        return NULL;
+    char *out = oks_worker_apply_batch_json_map(s, n, &m);
+    oks_worker_fieldmap_free(&m);
+    return out;
+}
+
 int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
                               const char *source, const char *actor, oks_worker_apply_result *res,
                               oks_err *err)
 {
+    return oks_worker_apply_batch_run_tx(db, tenant, s, n, source, actor, 0, res, err);
+}
+
+int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                  size_t n, const char *source, const char *actor,
+                                  int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err)
+{
     memset(res, 0, sizeof *res);
     if (n == 0)
         return 0;
-    char *js = oks_worker_apply_batch_json(s, n);
+    oks_worker_fieldmap m;
+    if (oks_worker_fieldmap_load(db, tenant, &m, err) != 0)
+        return -1;
+    char *js = oks_worker_apply_batch_json_map(s, n, &m);
+    oks_worker_fieldmap_free(&m);
     if (!js)
         return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
-    const char *p[] = {tenant, js, source, actor};
-    PGresult *r = oks_db_exec_params(db, sql_apply, 4, p, err);
-    free(js);
-    if (!r)
+    char run[24];
+    snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
+    const char *run_p = sync_run_id > 0 ? run : NULL;
+    const char *p[] = {tenant, js, source, actor, run_p};
+    PGresult *r = oks_db_exec_params(db, sql_apply, 5, p, err);
+    if (!r) {
+        free(js);
         return -1;
+    }
     res->written = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     res->audited = strtol(PQgetvalue(r, 0, 1), NULL, 10);
     res->marks_cleared = strtol(PQgetvalue(r, 0, 2), NULL, 10);
     long candidates = strtol(PQgetvalue(r, 0, 3), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     PQclear(r);
-    return 0;
+    /* the product's rules, one statement each, on the rows this batch stored (docs/rules.md) */
+    int rc =
+        oks_worker_apply_fields_tx(db, tenant, js, source, actor, run_p, &res->custom_values, err);
+    if (rc == 0)
+        rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, &res->managers,
+                                          &res->cycles_refused, err);
+    if (rc == 0)
+        rc =
+            oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships, err);
+    if (rc == 0)
+        rc = oks_worker_apply_invites_tx(db, tenant, js, source, actor, run_p, &res->invitations,
+                                         err);
+    free(js);
+    return rc;
 }

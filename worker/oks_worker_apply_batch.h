@@ -14,6 +14,7 @@
 
 #include "db/oks_db.h"
 #include "okta/oks_okta.h"
+#include "oks_worker_apply_fields.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,12 @@ typedef struct oks_worker_apply_result {
     long audited;       /* rows that really changed (audit rows) */
     long stale;         /* rows the watermark guard left alone (newer state stored) */
     long marks_cleared; /* dirty marks deleted (seq unchanged) */
+    /* the product's rules (docs/rules.md), counted by their audit rows */
+    long custom_values;  /* custom field values written */
+    long managers;       /* manager edges / pending references changed */
+    long cycles_refused; /* manager edges refused because they would close a cycle */
+    long memberships;    /* team memberships added, moved or removed */
+    long invitations;    /* invitation outbox rows created */
 } oks_worker_apply_result;
 
 /* Inside an open transaction. source: "event" | "full_sync"; actor: audit actor. -1 with err
@@ -42,7 +49,16 @@ int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_s
                               const char *source, const char *actor, oks_worker_apply_result *res,
                               oks_err *err);
 
-/* The jsonb recordset of a batch (malloc'd). Exposed for tests. */
+/* As above, for a full sync page: audit rows carry sync_run_id (0 = none). Then the rules run
+ * on the rows this batch stored: custom fields, managers, teams, invitations (docs/rules.md). */
+int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                  size_t n, const char *source, const char *actor,
+                                  int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err);
+
+/* The jsonb recordset of a batch (malloc'd) with the default attribute map / a given one.
+ * Exposed for tests. */
 char *oks_worker_apply_batch_json(const oks_worker_state *s, size_t n);
+char *oks_worker_apply_batch_json_map(const oks_worker_state *s, size_t n,
+                                      const oks_worker_fieldmap *m);
 
 #endif

@@ -82,6 +82,13 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_DURATION(
         "poll-interval", C, poll_interval_ms, "250ms", 10, 60000,
         "How often an idle reconciler looks for due tenants marked by other replicas."),
+    /* full sync (issue 11) */
+    OKS_CFG_DURATION("full-sync-takeover", C, full_sync_takeover_ms, "30s", 100, 3600000,
+                     "A running full sync whose worker has not moved its heartbeat (every page) "
+                     "for this long is taken over by another worker, from its saved cursor."),
+    OKS_CFG_INT("full-sync-pages-per-turn", C, full_sync_pages_per_turn, "4", 1, 1000,
+                "Pages of a full sync fetched and applied in one turn under the tenant's lock "
+                "before the thread gives the tenant's events and other tenants a turn."),
 };
 #undef C
 

@@ -48,6 +48,9 @@ typedef struct oks_worker_cfg {
     int64_t parked_recheck_ms;
     int64_t user_max_attempts;
     int64_t poll_interval_ms;
+    /* full sync (issue 11) */
+    int64_t full_sync_takeover_ms;
+    int64_t full_sync_pages_per_turn;
 } oks_worker_cfg;
 
 /* reconcile-mode: coalesce (events mark users dirty, reconcilers read Okta per dirty user) or

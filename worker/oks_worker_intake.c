@@ -69,9 +69,15 @@ static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_
         msgs[i].verdict = OKS_WORKER_DONE;
         oks_err_clear(&msgs[i].why);
         if (jobs && jobs[0] && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), jobs) == 0) {
-            if (oks_worker_process_job(in->ctx, m->payload, m->len, &msgs[i].why) ==
-                OKS_WORKER_DEAD)
+            /* a full_sync job marks its run; the database down fails the batch (retried) */
+            oks_worker_verdict v =
+                oks_worker_process_job(in->ctx, m->payload, m->len, &msgs[i].why);
+            if (v == OKS_WORKER_DEAD)
                 dead(&msgs[i], st);
+            else if (v == OKS_WORKER_RETRY && !in->job_failed) {
+                in->job_failed = true;
+                in->job_err = msgs[i].why;
+            }
             continue;
         }
         oks_counter_add(in->ctx->m.events_in, 1);
@@ -243,7 +249,12 @@ int oks_worker_intake_batch(oks_worker_intake *in, oks_worker_intake_msg *msgs, 
         in->ev = grown;
         in->ev_cap = n;
     }
+    in->job_failed = false;
     size_t k = classify(in, msgs, n, st);
+    if (in->job_failed) {
+        *err = in->job_err;
+        return -1;
+    }
     if (k == 0)
         goto done;
     oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);

@@ -38,6 +38,8 @@ typedef struct oks_worker_intake {
     oks_worker_intake_tenants tenants;
     oks_worker_intake_ev *ev; /* per-batch scratch, grown to intake-batch */
     size_t ev_cap, n_taken;   /* events that reached the database in the last batch */
+    bool job_failed;          /* a job of the batch could not be recorded (database down) */
+    oks_err job_err;
 } oks_worker_intake;
 
 void oks_worker_intake_init(oks_worker_intake *in, oks_worker_ctx *ctx);

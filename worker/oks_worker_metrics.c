@@ -1,6 +1,7 @@
 #include "oks_worker_metrics.h"
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,4 +150,21 @@ void oks_worker_metrics_rate_limits(const char *tenant, const oks_okta_stats *st
         oks_gauge_set(s->remaining, (double)b->remaining);
         oks_gauge_set(s->limit, (double)b->limit);
     }
+}
+
+static pthread_once_t cycles_once = PTHREAD_ONCE_INIT;
+static oks_counter *cycles_refused;
+
+static void cycles_init(void)
+{
+    cycles_refused =
+        oks_metrics_counter("oktasync_worker_manager_cycles_refused_total",
+                            "Manager edges refused because they would close a cycle", NULL);
+}
+
+void oks_worker_metrics_add_manager_cycles(long n)
+{
+    pthread_once(&cycles_once, cycles_init);
+    if (cycles_refused && n > 0)
+        oks_counter_add(cycles_refused, (uint64_t)n);
 }

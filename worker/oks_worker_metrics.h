@@ -40,4 +40,7 @@ void oks_worker_metrics_lag_end(void);
 /* Rate-limit headroom per tenant (= Okta org) and bucket from the client's last responses. */
 void oks_worker_metrics_rate_limits(const char *tenant, const oks_okta_stats *st);
 
+/* Manager edges refused because they would close a cycle (docs/rules.md). */
+void oks_worker_metrics_add_manager_cycles(long n);
+
 #endif

@@ -1,5 +1,7 @@
 #include "oks_worker_process.h"
 
+#include "oks_worker_fullsync.h"
+
 #include "core/oks_log.h"
 #include "core/oks_time.h"
 #include "oks_worker_apply.h"
@@ -226,11 +228,17 @@ oks_worker_verdict oks_worker_process_job(oks_worker_ctx *ctx, const void *value
     oks_counter_add(ctx->m.events_in, 1);
     if (oks_worker_job_parse(value, len, &job, why) != 0)
         return OKS_WORKER_DEAD;
-    /* Full sync is a later stage. Dead-lettering keeps the job (replayable) instead of
-     * dropping it or pretending it ran. */
-    oks_err_set(why, OKS_E_PERMANENT,
-                "%s jobs are not implemented by this worker version (run %lld, tenant %s); "
-                "replay when they are",
-                job.kind, (long long)job.run_id, job.tenant);
-    return OKS_WORKER_DEAD;
+    if (strcmp(job.kind, "full_sync") != 0) {
+        oks_err_set(why, OKS_E_PERMANENT,
+                    "%s jobs are not implemented by this worker version (run %lld, tenant %s); "
+                    "replay when they are",
+                    job.kind, (long long)job.run_id, job.tenant);
+        return OKS_WORKER_DEAD;
+    }
+    /* The job marks its (tenant, kind, scheduled_for) run to be executed; the reconciler
+     * threads run it a page at a time (oks_worker_fullsync.h), never on this thread. */
+    oks_db *db = oks_worker_pg_get(&ctx->pg, why);
+    if (!db || oks_worker_fullsync_request(db, &job, why) != 0)
+        return OKS_WORKER_RETRY;
+    return OKS_WORKER_DONE;
 }

@@ -6,6 +6,8 @@
  */
 #include "oks_worker_reconcile_int.h"
 
+#include "oks_worker_fullsync.h"
+
 #include "core/oks_log.h"
 #include "core/oks_time.h"
 
@@ -93,6 +95,10 @@ static void *thread_main(void *arg)
                 t->metrics_at_ms = oks_now_mono_ms();
             }
             rounds = pass(t, db, &internal);
+            if (rounds >= 0) { /* full sync pages: one more kind of per-tenant turn */
+                int turns = oks_worker_fullsync_pass(t, db, &internal);
+                rounds = turns < 0 ? -1 : rounds + turns;
+            }
         } else {
             OKS_LOG_WARN("reconcile: database unavailable: %s", err.msg);
         }

@@ -279,3 +279,31 @@ out:
     OPENSSL_cleanse(b64, sizeof b64);
     return rc;
 }
+
+char *oks_crypto_open_tenant_hex(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                                 const char *hex, oks_err *err)
+{
+    size_t len = hex ? strlen(hex) : 0;
+    if (len == 0 || len % 2 != 0) {
+        oks_err_set(err, OKS_E_INVALID, "sealed value is not hex");
+        return NULL;
+    }
+    size_t n = len / 2;
+    uint8_t *raw = malloc(n);
+    if (!raw) {
+        oks_err_set(err, OKS_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(raw);
+            oks_err_set(err, OKS_E_INVALID, "sealed value is not hex");
+            return NULL;
+        }
+        raw[i] = (uint8_t)(hi << 4 | lo);
+    }
+    char *pt = oks_crypto_open_tenant(key, tenant_id, raw, n, err);
+    free(raw);
+    return pt;
+}

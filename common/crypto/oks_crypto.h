@@ -52,6 +52,11 @@ char *oks_crypto_open_tenant(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *
                              const uint8_t *in, size_t in_len, oks_err *err)
     __attribute__((warn_unused_result));
 
+/* The same for a value as PostgreSQL's encode(col, 'hex') gives it: the form the programs that
+ * select sealed columns as text read. A string that is not hex is OKS_E_INVALID. */
+char *oks_crypto_open_tenant_hex(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *tenant_id,
+                                 const char *hex, oks_err *err) __attribute__((warn_unused_result));
+
 /* Open a version 1 (unbound) value. Only the re-seal step of `oktasyncctl migrate` calls
  * this; everything else uses oks_crypto_open_tenant. */
 char *oks_crypto_open_v1(const uint8_t key[OKS_CRYPTO_KEY_LEN], const uint8_t *in, size_t in_len,

@@ -164,6 +164,9 @@ oks_okta_pager *oks_okta_list_users(oks_okta_client *c, const char *search, cons
 /* GET /api/v1/apps/{app}/users?expand=user, limit 1..500 (0 = 500). Items: AppUser objects. */
 oks_okta_pager *oks_okta_list_app_users(oks_okta_client *c, const char *app_id, int limit,
                                         oks_err *err);
+/* GET /api/v1/groups/{id}/users, limit 1..1000 (0 = 1000). Items: User objects. */
+oks_okta_pager *oks_okta_list_group_users(oks_okta_client *c, const char *group_id, int limit,
+                                          oks_err *err);
 /* GET /api/v1/users/{id}/groups. Items: Group objects. */
 oks_okta_pager *oks_okta_list_user_groups(oks_okta_client *c, const char *user_id, oks_err *err);
 /* GET /api/v1/logs?since=...&filter=eventType eq "..." or ...&sortOrder=ASCENDING.
@@ -173,9 +176,21 @@ oks_okta_pager *oks_okta_list_log_events(oks_okta_client *c, int64_t since_ms,
                                          const char *const *event_types, size_t n_types, int limit,
                                          oks_err *err);
 
+/* Bounded System Log read: GET /api/v1/logs?since=...&until=...&filter=...; Okta links
+ * rel="next" only while more matching events lie before `until`, so a window with nothing in
+ * it costs one request (the gap fill's "cheap when nothing was missed"). */
+oks_okta_pager *oks_okta_list_log_events_range(oks_okta_client *c, int64_t since_ms,
+                                               int64_t until_ms, const char *const *event_types,
+                                               size_t n_types, int limit, oks_err *err);
+
 /* Continue a System Log poll from a URL saved from oks_okta_pager_next_url() (same origin as
  * base_url, else OKS_E_INVALID). */
 oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_url, oks_err *err);
+
+/* Continue an app users listing (oks_okta_list_app_users) from a URL saved from
+ * oks_okta_pager_next_url(): the full sync's checkpoint (same origin, apps bucket, else
+ * OKS_E_INVALID). */
+oks_okta_pager *oks_okta_resume_app_users(oks_okta_client *c, const char *next_url, oks_err *err);
 
 /* Fetch the next page: 1 = *items_out holds a new reference to a JSON array (caller decrefs),
  * 0 = end of the list (*items_out = NULL), -1 = error (err set; calling again retries the page).

@@ -82,6 +82,15 @@ oks_okta_pager *oks_okta_list_app_users(oks_okta_client *c, const char *app_id, 
     return start(c, false, parts, 3, err);
 }
 
+oks_okta_pager *oks_okta_list_group_users(oks_okta_client *c, const char *group_id, int limit,
+                                          oks_err *err)
+{
+    char tail[48];
+    snprintf(tail, sizeof tail, "/users?limit=%d", clamp_limit(limit, 1000));
+    const char *parts[] = {"/api/v1/groups/", group_id, tail};
+    return start(c, false, parts, 3, err);
+}
+
 oks_okta_pager *oks_okta_list_user_groups(oks_okta_client *c, const char *user_id, oks_err *err)
 {
     const char *parts[] = {"/api/v1/users/", user_id, "/groups"};
@@ -128,6 +137,30 @@ oks_okta_pager *oks_okta_list_log_events(oks_okta_client *c, int64_t since_ms,
     return p;
 }
 
+oks_okta_pager *oks_okta_list_log_events_range(oks_okta_client *c, int64_t since_ms,
+                                               int64_t until_ms, const char *const *event_types,
+                                               size_t n_types, int limit, oks_err *err)
+{
+    char since[32], until[32], filter[2048], path[80];
+    oks_time_format_iso8601(since_ms, since, sizeof since);
+    oks_time_format_iso8601(until_ms, until, sizeof until);
+    if (log_filter(event_types, n_types, filter, sizeof filter, err) != 0)
+        return NULL;
+    snprintf(path, sizeof path, "/api/v1/logs?sortOrder=ASCENDING&limit=%d",
+             clamp_limit(limit, 1000));
+    const char *parts[] = {path};
+    /* bounded: Okta links rel="next" only while more events lie before `until` */
+    oks_okta_pager *p = start(c, false, parts, 1, err);
+    if (!p)
+        return NULL;
+    if (add_param(p, "since", since, err) != 0 || add_param(p, "until", until, err) != 0 ||
+        (filter[0] && add_param(p, "filter", filter, err) != 0)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
 oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_url, oks_err *err)
 {
     if (!next_url || strlen(next_url) >= OKS_OKTA_URL_MAX || !oks_okta__same_origin(c, next_url) ||
@@ -136,6 +169,19 @@ oks_okta_pager *oks_okta_resume_log_events(oks_okta_client *c, const char *next_
         return NULL;
     }
     oks_okta_pager *p = pager_new(c, true, err);
+    if (p)
+        memcpy(p->url, next_url, strlen(next_url) + 1);
+    return p;
+}
+
+oks_okta_pager *oks_okta_resume_app_users(oks_okta_client *c, const char *next_url, oks_err *err)
+{
+    if (!next_url || strlen(next_url) >= OKS_OKTA_URL_MAX || !oks_okta__same_origin(c, next_url) ||
+        oks_okta__bucket_of(next_url) != OKS_OKTA_B_APPS || !strstr(next_url, "/users")) {
+        oks_err_set(err, OKS_E_INVALID, "okta: not an app users listing URL of this org");
+        return NULL;
+    }
+    oks_okta_pager *p = pager_new(c, false, err);
     if (p)
         memcpy(p->url, next_url, strlen(next_url) + 1);
     return p;

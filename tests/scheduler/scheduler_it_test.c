@@ -1,5 +1,6 @@
 /* The scheduler binary against the real stack: replicas, catch-up, produce failure, shape. */
 #include "core/oks_time.h"
+#include "oks_sched_slot.h"
 #include "oks_test.h"
 #include "wtest.h"
 
@@ -369,6 +370,72 @@ OKS_TEST(bad_default_time_is_a_one_line_error)
     fclose(f);
     OKS_ASSERT_CONTAINS(line, "oktasync-scheduler: invalid value for --default-time "
                               "(OKTASYNC_DEFAULT_TIME)");
+}
+
+static pid_t spawn_jittered(const char *db_url, const char *topic, const char *log)
+{
+    const char *args[] = {"--once",
+                          "--database-url",
+                          db_url,
+                          "--kafka-brokers",
+                          oks_test_service("OKTASYNC_KAFKA_BROKERS"),
+                          "--jobs-topic",
+                          topic,
+                          "--jitter",
+                          "12h",
+                          NULL};
+    return wt_spawn("oktasync-scheduler", args, log);
+}
+
+/* --jitter: each tenant's slot is its time of day plus a fixed offset from its id. A tenant
+ * whose offset put its slot an hour ago gets today's slot; one whose jittered slot is an hour
+ * away is caught up (yesterday's); two replicas still publish one job per tenant. */
+OKS_TEST(jitter_moves_the_slot_keeps_catch_up_and_one_run)
+{
+    char *url = NULL;
+    oks_db *db = wt_fresh_db(&url);
+    char topic[96];
+    snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
+    wt_create_topic(topic, 2);
+    char *due = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *later = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    const int64_t max = 12 * 3600000LL;
+    char tod[9];
+    /* time of day = now - offset - 1 h: the jittered slot was one hour ago */
+    time_of_day(-oks_sched_jitter_ms(due, max) - 3600000LL, tod);
+    const char *p1[] = {tod, due};
+    free(wt_scalar(db,
+                   "UPDATE tenants SET full_sync_time = $1::time WHERE id = $2::uuid "
+                   "RETURNING 1",
+                   2, p1));
+    time_of_day(-oks_sched_jitter_ms(later, max) + 3600000LL, tod);
+    const char *p2[] = {tod, later};
+    free(wt_scalar(db,
+                   "UPDATE tenants SET full_sync_time = $1::time WHERE id = $2::uuid "
+                   "RETURNING 1",
+                   2, p2));
+    pid_t a = spawn_jittered(url, topic, wt_tmp("sched-ja.log"));
+    pid_t b = spawn_jittered(url, topic, wt_tmp("sched-jb.log"));
+    OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
+    OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
+    json_t *msgs = wt_consume_all(topic, 15000);
+    OKS_ASSERT_EQ_INT(json_array_size(msgs), 2);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, due), 1);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, later), 1);
+    const char *q1[] = {due}, *q2[] = {later};
+    const char *age_sql = "SELECT extract(epoch FROM now() - scheduled_for)::int / 60 "
+                          "FROM sync_runs WHERE tenant_id = $1::uuid";
+    char *age = wt_scalar(db, age_sql, 1, q1);
+    OKS_ASSERT_EQ_STR(age, "60"); /* today's jittered slot, one hour ago */
+    free(age);
+    age = wt_scalar(db, age_sql, 1, q2);
+    OKS_ASSERT_EQ_STR(age, "1380"); /* yesterday's jittered slot: 23 h ago (catch-up) */
+    free(age);
+    json_decref(msgs);
+    free(due);
+    free(later);
+    oks_db_close(db);
+    free(url);
 }
 
 int main(int argc, char **argv)

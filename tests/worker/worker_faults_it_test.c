@@ -29,10 +29,11 @@ OKS_TEST(bad_envelope_and_unknown_tenant_go_to_dead_letter_and_offset_moves_on)
                               "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid "
                               "AND event_uuid = 'ev-after-bad'",
                               1, 20000));
-    /* a full-sync job: this build does not run them, so it is kept in the dead-letter topic */
+    /* a job of a kind this build does not run is kept in the dead-letter topic (full_sync
+     * jobs run: worker_fullsync_jobs_it_test) */
     char job[256];
     snprintf(job, sizeof job,
-             "{\"v\":1,\"kind\":\"full_sync\",\"tenant\":\"%s\",\"run_id\":7,"
+             "{\"v\":1,\"kind\":\"reindex\",\"tenant\":\"%s\",\"run_id\":7,"
              "\"scheduled_for\":\"2026-11-28T03:00:00.000Z\"}",
              f.tenant);
     wt_produce(f.jobs, f.tenant, job, strlen(job));

@@ -217,6 +217,9 @@ OKS_TEST(batch_json_and_dead_letter_record)
                        .preferred_language = NULL,
                        .locale = "fr_FR",
                        .city = "São Paulo"};
+    u.profile = json_pack("{s:s, s:s, s:n, s:s, s:s, s:s}", "email", "zoë@example.com", "firstName",
+                          "Zoë", "preferredLanguage", "locale", "fr_FR", "city", "São Paulo",
+                          "profileUrl", "https://x.okta.com/profile");
     oks_worker_state s[2] = {
         {.okta_id = "00u1",
          .status = "active",
@@ -231,8 +234,15 @@ OKS_TEST(batch_json_and_dead_letter_record)
     free(js);
     OKS_ASSERT(json_array_size(j) == 2);
     json_t *a = json_array_get(j, 0);
-    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(a, "language")), "fr_FR");
-    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(a, "location")), "São Paulo");
+    json_t *fl = json_object_get(a, "f");
+    /* preferredLanguage null falls back to locale; absent attributes are left out (unchanged);
+     * picture has no default (profileUrl is not a picture) */
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(fl, "language")), "fr_FR");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(fl, "location")), "São Paulo");
+    OKS_ASSERT(json_object_get(fl, "title") == NULL);
+    OKS_ASSERT(json_object_get(fl, "picture") == NULL);
+    OKS_ASSERT(json_is_null(json_object_get(a, "mref")));
+    json_decref(u.profile);
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(a, "as_of")), "2025-12-01T00:00:00.000Z");
     OKS_ASSERT(json_is_true(json_object_get(a, "profile")));
     OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(a, "seq")), 3);

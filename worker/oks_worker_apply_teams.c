@@ -1,0 +1,92 @@
+#include "oks_worker_apply_teams.h"
+
+#include <stdlib.h>
+
+#define SUBJECTS                                                                                   \
+    "s AS (SELECT e->>'okta_id' AS okta_id, (e->>'as_of')::timestamptz AS as_of "                  \
+    "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL), "                   \
+    "u AS (SELECT us.id, us.okta_id, us.status, NULLIF(btrim(us.department), '') AS dep "          \
+    "  FROM users us JOIN s ON us.tenant_id = $1::uuid AND us.okta_id = s.okta_id "                \
+    "  AND us.okta_last_updated = s.as_of), "
+
+#define AUDIT_COLS                                                                                 \
+    "INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "         \
+    "actor, sync_run_id) "
+
+/* Teams created on demand; memberships removed (deleted users: all; otherwise the sync's
+ * department membership of another team); an admin primary demoted when the department names
+ * another team. */
+static const char sql_remove[] =
+    "WITH " SUBJECTS
+    "nt AS (INSERT INTO teams (tenant_id, name, source) SELECT DISTINCT ON (lower(dep)) "
+    "  $1::uuid, dep, 'okta_department' FROM u WHERE dep IS NOT NULL AND status <> 'deleted' "
+    "  ORDER BY lower(dep), dep ON CONFLICT (tenant_id, lower(name)) DO NOTHING "
+    "  RETURNING id, name), "
+    "del AS (DELETE FROM team_members m USING u, teams t WHERE m.tenant_id = $1::uuid "
+    "  AND m.user_id = u.id AND t.id = m.team_id AND (u.status = 'deleted' OR "
+    "  (m.source = 'okta_department' AND (u.dep IS NULL OR lower(t.name) <> lower(u.dep)))) "
+    "  RETURNING u.okta_id, t.name, m.is_primary, m.source), "
+    "dem AS (UPDATE team_members m SET is_primary = false FROM u, teams t "
+    "  WHERE m.tenant_id = $1::uuid AND m.user_id = u.id AND t.id = m.team_id AND m.is_primary "
+    "  AND m.source <> 'okta_department' AND u.status <> 'deleted' AND u.dep IS NOT NULL "
+    "  AND lower(t.name) <> lower(u.dep) RETURNING u.okta_id, t.name, m.source), "
+    "aud AS (" AUDIT_COLS
+    "  SELECT $1::uuid, 'team', nt.name, 'create', NULL, jsonb_build_object('team_id', nt.id, "
+    "  'name', nt.name, 'source', 'okta_department'), $3, $4, $5::bigint FROM nt "
+    "  UNION ALL SELECT $1::uuid, 'membership', del.okta_id, 'remove', jsonb_build_object("
+    "  'team', del.name, 'primary', del.is_primary, 'source', del.source), NULL, $3, $4, "
+    "  $5::bigint FROM del "
+    "  UNION ALL SELECT $1::uuid, 'membership', dem.okta_id, 'unset_primary', jsonb_build_object("
+    "  'team', dem.name, 'primary', true, 'source', dem.source), jsonb_build_object('team', "
+    "  dem.name, 'primary', false, 'source', dem.source), $3, $4, $5::bigint FROM dem "
+    "  RETURNING 1) "
+    "SELECT count(*) FROM aud";
+
+/* The department team as primary membership (an existing membership is promoted), then team
+ * mode. The team row update re-checks manager_source IS NULL under its row lock, so of two
+ * transactions adding first members concurrently only the first sets the manager. */
+static const char sql_add[] =
+    "WITH " SUBJECTS
+    "want AS (SELECT u.id AS user_id, u.okta_id, t.id AS team_id, t.name FROM u JOIN teams t "
+    "  ON t.tenant_id = $1::uuid AND lower(t.name) = lower(u.dep) "
+    "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted'), "
+    "o AS (SELECT m.team_id, m.user_id, m.source FROM team_members m JOIN want "
+    "  USING (team_id, user_id)), "
+    "w AS (INSERT INTO team_members AS m (tenant_id, team_id, user_id, is_primary, source) "
+    "  SELECT $1::uuid, team_id, user_id, true, 'okta_department' FROM want "
+    "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true WHERE NOT m.is_primary "
+    "  RETURNING m.team_id, m.user_id, m.source), "
+    "f AS (SELECT DISTINCT ON (w.team_id) w.team_id, us.manager_user_id AS mgr FROM w "
+    "  JOIN users us ON us.id = w.user_id WHERE us.manager_user_id IS NOT NULL "
+    "  ORDER BY w.team_id, w.user_id), "
+    "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "
+    "  FROM f, tenants tn WHERE t.id = f.team_id AND tn.id = $1::uuid "
+    "  AND tn.manager_mode = 'team' AND t.manager_user_id IS NULL AND t.manager_source IS NULL "
+    "  RETURNING t.id, t.name, t.manager_user_id), "
+    "aud AS (" AUDIT_COLS "  SELECT $1::uuid, 'membership', want.okta_id, "
+    "  CASE WHEN o.user_id IS NULL THEN 'add' ELSE 'set_primary' END, "
+    "  CASE WHEN o.user_id IS NULL THEN NULL ELSE jsonb_build_object('team', want.name, "
+    "  'primary', false, 'source', o.source) END, jsonb_build_object('team', want.name, "
+    "  'primary', true, 'source', w.source), $3, $4, $5::bigint "
+    "  FROM w JOIN want USING (team_id, user_id) LEFT JOIN o USING (team_id, user_id) "
+    "  UNION ALL SELECT $1::uuid, 'team', tm.name, 'set_manager', jsonb_build_object("
+    "  'manager_user_id', NULL), jsonb_build_object('manager_user_id', tm.manager_user_id, "
+    "  'manager_source', 'first_member'), $3, $4, $5::bigint FROM tm RETURNING 1) "
+    "SELECT count(*) FROM aud";
+
+int oks_worker_apply_teams_tx(oks_db *db, const char *tenant, const char *batch_json,
+                              const char *source, const char *actor, const char *run_id,
+                              long *changed, oks_err *err)
+{
+    const char *p[] = {tenant, batch_json, source, actor, run_id};
+    *changed = 0;
+    const char *sql[] = {sql_remove, sql_add};
+    for (int i = 0; i < 2; i++) {
+        PGresult *r = oks_db_exec_params(db, sql[i], 5, p, err);
+        if (!r)
+            return -1;
+        *changed += strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    return 0;
+}
