@@ -169,11 +169,15 @@ OKS_TEST(sigkill_mid_run_with_reconcilers_applies_each_user_once)
     OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND "
                                     "status = 'active'"),
                       USERS);
-    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid"),
-                      USERS);
-    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                    "AND action = 'create'"),
-                      USERS);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid"),
+        USERS);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND action = 'create'"),
+        USERS);
     for (int i = 0; i < TOTAL; i++)
         free(v[i]);
     free(v);
