@@ -219,7 +219,7 @@ static const char sql_fields[] =
     "  'object'), "
     "v AS (SELECT us.id AS user_id, us.okta_id, f.id AS field_id, f.name, "
     "  e.value #>> '{}' AS value, c.user_id IS NOT NULL AS existed, c.value AS old "
-    "  FROM s JOIN users us ON us.id = s.id AND us.tenant_id = $1::uuid "
+    "  FROM s JOIN users us ON us.id = s.id "
     "  CROSS JOIN LATERAL jsonb_each(s.cf) e "
     "  JOIN custom_fields f ON f.tenant_id = $1::uuid AND f.name = e.key AND f.removed_at IS NULL "
     "  LEFT JOIN custom_field_values c ON c.user_id = us.id AND c.field_id = f.id "

@@ -6,7 +6,7 @@ static const char sql_invites[] =
     "WITH s AS (SELECT (e->>'id')::bigint AS id FROM jsonb_array_elements($2::jsonb) e "
     "  WHERE e->>'status' = 'active'), "
     "u AS (SELECT us.id, us.okta_id, us.email FROM s JOIN users us ON us.id = s.id "
-    "  AND us.tenant_id = $1::uuid WHERE us.status = 'active' AND us.first_active_at = now() "
+    "  WHERE us.status = 'active' AND us.first_active_at = now() "
     "  AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = $1::uuid AND t.auto_invite)), "
     "i AS (INSERT INTO invitations (tenant_id, user_id, email) SELECT $1::uuid, u.id, u.email "
     "  FROM u "

@@ -26,10 +26,9 @@ static const char sql_managers[] =
     "  e->>'mref' AS mref FROM jsonb_array_elements($2::jsonb) e "
     "  WHERE (e->>'profile')::boolean AND e->>'status' IS NOT NULL), "
     "bk AS (SELECT us.id, us.okta_id, lower(us.login) AS l, lower(us.email) AS em, "
-    "  us.employee_number AS en FROM s JOIN users us ON us.id = s.id "
-    "  AND us.tenant_id = $1::uuid), "
+    "  us.employee_number AS en FROM s JOIN users us ON us.id = s.id), "
     "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of, " OLD_IMAGE
-    "  FROM s JOIN users us ON us.id = s.id AND us.tenant_id = $1::uuid), "
+    "  FROM s JOIN users us ON us.id = s.id), "
     "pu AS (SELECT us.id, us.okta_id, p.manager_ref AS mref, us.okta_last_updated AS "
     "as_of, " OLD_IMAGE " FROM pending_manager_refs p JOIN users us ON us.tenant_id = p.tenant_id "
     "  AND us.okta_id = p.user_okta_id WHERE p.tenant_id = $1::uuid "
