@@ -230,7 +230,8 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
     /* the audit row has the before image and the change */
     v = rfx_q(&f,
               "SELECT action || '|' || (before->>'title') || '|' || (after->>'title') FROM "
-              "audit_log WHERE tenant_id = $1::uuid AND entity = 'user' AND entity_id = $2 ORDER BY id DESC LIMIT 1",
+              "audit_log WHERE tenant_id = $1::uuid AND entity = 'user' AND entity_id = $2 "
+              "ORDER BY id DESC LIMIT 1",
               t, ids[member]);
     OKS_ASSERT(v != NULL && strncmp(v, "active|", 7) == 0);
     OKS_ASSERT(strstr(v, "|Chief Reconciler") != NULL);
