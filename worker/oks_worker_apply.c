@@ -32,7 +32,7 @@ static const char sql_before[] = "SELECT to_jsonb(u.*) FROM users u "
 static const char sql_upsert[] =
     "INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "title, language, location, department, status, okta_last_updated) "
-    "VALUES ($1::uuid, $2, $3, $4, $5, $7, $8, $9, $10, $11, $12::timestamptz) "
+    "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz) "
     "ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
     "title = EXCLUDED.title, language = EXCLUDED.language, "
@@ -61,9 +61,10 @@ static PGresult *write_user(oks_db *db, const oks_worker_change *c, const char *
     }
     const oks_okta_user *u = c->user;
     const char *language = u->preferred_language ? u->preferred_language : u->locale;
-    const char *p[] = {c->tenant, c->okta_id, u->email, u->first_name, u->last_name, NULL,
-                       u->title,  language,   u->city,  u->department, c->status,    ts};
-    return oks_db_exec_params(db, sql_upsert, 12, p, err);
+    const char *p[] = {c->tenant,     c->okta_id, u->email, u->first_name,
+                       u->last_name,  u->title,   language, u->city,
+                       u->department, c->status,  ts};
+    return oks_db_exec_params(db, sql_upsert, 11, p, err);
 }
 
 /* Inside the open transaction: everything after the processed_events insert. */

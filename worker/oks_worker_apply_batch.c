@@ -18,7 +18,7 @@
  * keeps other reconcilers out. An audit row is written only when the user changed: updated_at
  * and the watermark (a new Date on every read) say nothing. */
 static const char sql_apply[] =
-    "WITH s AS (SELECT e->>'okta_id' AS okta_id, e->>'status' AS status, "
+    "WITH s AS (SELECT e, e->>'okta_id' AS okta_id, e->>'status' AS status, "
     "  (e->>'profile')::boolean AS profile, coalesce(e->'f', '{}') AS f, "
     "  (e->>'app_assigned')::boolean AS app_assigned, (e->>'as_of')::timestamptz AS as_of, "
     "  (e->>'seq')::bigint AS seq FROM jsonb_array_elements($2::jsonb) e), "
@@ -75,7 +75,11 @@ static const char sql_apply[] =
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
-    "   AND (profile OR okta_id IN (SELECT okta_id FROM b)))";
+    "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
+    /* the rows this batch wrote, with their id, for the rules (a key lookup, not a join) */
+    "  (SELECT coalesce(jsonb_agg(s.e || jsonb_build_object('id', ids.m->s.okta_id)), '[]') "
+    "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
+    "   WHERE ids.m ? s.okta_id)";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -160,8 +164,13 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->marks_cleared = strtol(PQgetvalue(r, 0, 2), NULL, 10);
     long candidates = strtol(PQgetvalue(r, 0, 3), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
+    free(js);
+    js = strdup(PQgetvalue(r, 0, 4));
     PQclear(r);
-    /* the product's rules, one statement each, on the rows this batch stored (docs/rules.md) */
+    if (!js)
+        return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
+    /* the product's rules on the rows this batch wrote (docs/rules.md); a stale read (an older
+     * Date than the stored row) runs no rule */
     int rc =
         oks_worker_apply_fields_tx(db, tenant, js, source, actor, run_p, &res->custom_values, err);
     if (rc == 0)

@@ -8,27 +8,35 @@
 
 /* $1 tenant, $2 batch, $3 source, $4 actor, $5 run id, $6 manager_match, $7 every pending.
  * r: the subjects (batch users whose stored state is this read, and pending references that
- * now resolve) with the resolved manager. walk: from each new edge along the manager chain
- * (new edges, and stored edges of everyone else); reaching the start again is a cycle. In a
- * cycle the edge of the latest-read subject (Okta's Date, then okta_id) is the closing one and
- * is refused; cycles of a functional graph are disjoint, so one refusal per cycle breaks all. */
+ * now resolve) with the resolved manager and the before image. walk: from each new edge along
+ * the manager chain (the new edges, else the stored ones: rm holds the new edges as one jsonb
+ * object so each step is a key lookup plus an index read, never a join of two large CTEs);
+ * reaching the start again is a cycle. In a cycle the edge of the latest-read subject (Okta's
+ * Date, then okta_id) is the closing one and is refused; cycles of a functional graph are
+ * disjoint, so one refusal per cycle breaks them all. The path check and the depth bound end
+ * every walk. */
+#define OLD_IMAGE                                                                                  \
+    "jsonb_build_object('manager_user_id', us.manager_user_id, 'override_manager', "               \
+    "us.override_manager, 'manager_ref', us.manager_okta_id) AS oj, us.manager_user_id AS "        \
+    "old_mgr, us.override_manager AS old_ovr, us.manager_okta_id AS old_ref"
+
 static const char sql_managers[] =
     "WITH RECURSIVE "
-    "s AS (SELECT e->>'okta_id' AS okta_id, (e->>'as_of')::timestamptz AS as_of, "
+    "s AS (SELECT (e->>'id')::bigint AS id, "
     "  e->>'mref' AS mref FROM jsonb_array_elements($2::jsonb) e "
     "  WHERE (e->>'profile')::boolean AND e->>'status' IS NOT NULL), "
-    "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of FROM users us "
-    "  JOIN s ON us.tenant_id = $1::uuid AND us.okta_id = s.okta_id "
-    "  AND us.okta_last_updated = s.as_of), "
-    "pu AS (SELECT us.id, us.okta_id, p.manager_ref AS mref, us.okta_last_updated AS as_of "
-    "  FROM pending_manager_refs p JOIN users us ON us.tenant_id = p.tenant_id "
+    "bk AS (SELECT us.id, us.okta_id, lower(us.login) AS l, lower(us.email) AS em, "
+    "  us.employee_number AS en FROM s JOIN users us ON us.id = s.id), "
+    "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of, " OLD_IMAGE
+    "  FROM s JOIN users us ON us.id = s.id), "
+    "pu AS (SELECT us.id, us.okta_id, p.manager_ref AS mref, us.okta_last_updated AS "
+    "as_of, " OLD_IMAGE " FROM pending_manager_refs p JOIN users us ON us.tenant_id = p.tenant_id "
     "  AND us.okta_id = p.user_okta_id WHERE p.tenant_id = $1::uuid "
-    "  AND us.id NOT IN (SELECT id FROM bu) AND ($7::boolean OR EXISTS (SELECT 1 FROM users m "
-    "  JOIN s ON m.okta_id = s.okta_id WHERE m.tenant_id = $1::uuid AND ("
-    "   ($6 = 'okta_id' AND m.okta_id = p.manager_ref) "
-    "   OR ($6 = 'login' AND lower(m.login) = lower(p.manager_ref)) "
-    "   OR ($6 = 'email' AND lower(m.email) = lower(p.manager_ref)) "
-    "   OR ($6 = 'employee_number' AND m.employee_number = p.manager_ref))))), "
+    "  AND us.id NOT IN (SELECT id FROM bu) AND ($7::boolean OR CASE $6 "
+    "  WHEN 'okta_id' THEN p.manager_ref IN (SELECT okta_id FROM bk) "
+    "  WHEN 'login' THEN lower(p.manager_ref) IN (SELECT l FROM bk WHERE l IS NOT NULL) "
+    "  WHEN 'email' THEN lower(p.manager_ref) IN (SELECT em FROM bk WHERE em IS NOT NULL) "
+    "  ELSE p.manager_ref IN (SELECT en FROM bk WHERE en IS NOT NULL) END)), "
     "r0 AS (SELECT x.*, false AS pending, (SELECT m.id FROM users m WHERE m.tenant_id = $1::uuid "
     "  AND m.id <> x.id AND x.mref IS NOT NULL AND ("
     "   ($6 = 'okta_id' AND m.okta_id = x.mref) "
@@ -44,44 +52,42 @@ static const char sql_managers[] =
     "   OR ($6 = 'employee_number' AND m.employee_number = y.mref)) "
     "  ORDER BY m.id LIMIT 1) FROM pu y), "
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
-    "g AS (SELECT id, mgr FROM r WHERE mgr IS NOT NULL UNION ALL SELECT id, manager_user_id "
-    "  FROM users WHERE tenant_id = $1::uuid AND manager_user_id IS NOT NULL "
-    "  AND id NOT IN (SELECT id FROM r)), "
+    "rm AS (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
     "walk (start, cur, path) AS (SELECT id, mgr, ARRAY[id] FROM r WHERE mgr IS NOT NULL "
-    "  UNION ALL SELECT w.start, g.mgr, w.path || w.cur FROM walk w JOIN g ON g.id = w.cur "
-    "  WHERE w.cur <> w.start AND NOT (w.cur = ANY (w.path)) AND cardinality(w.path) < 100000), "
-    "refused AS (SELECT x.id, x.okta_id FROM walk c JOIN r x ON x.id = c.start "
-    "  WHERE c.cur = c.start AND NOT EXISTS (SELECT 1 FROM r y WHERE y.id = ANY (c.path) "
-    "  AND y.id <> x.id AND y.mgr IS NOT NULL AND (y.as_of, y.okta_id) > (x.as_of, x.okta_id))), "
-    "nv AS (SELECT r.id, r.okta_id, r.mref, r.mgr, "
-    "  CASE WHEN f.id IS NULL THEN r.mgr END AS new_mgr, "
-    "  (r.mgr IS NOT NULL AND f.id IS NULL) AS new_ovr FROM r LEFT JOIN refused f USING (id)), "
-    "o AS (SELECT us.id, jsonb_build_object('manager_user_id', us.manager_user_id, "
-    "  'override_manager', us.override_manager, 'manager_ref', us.manager_okta_id) AS j "
-    "  FROM users us JOIN nv USING (id)), "
+    "  UNION ALL SELECT w.start, nx.n, w.path || w.cur FROM walk w CROSS JOIN rm "
+    "  JOIN users us ON us.id = w.cur CROSS JOIN LATERAL (SELECT CASE WHEN rm.m ? w.cur::text "
+    "  THEN (rm.m->>w.cur::text)::bigint ELSE us.manager_user_id END AS n) nx "
+    "  WHERE w.cur <> w.start AND NOT (w.cur = ANY (w.path)) AND nx.n IS NOT NULL "
+    "  AND cardinality(w.path) < 100000), "
+    "refused AS (SELECT c.start AS id FROM walk c JOIN users xu ON xu.id = c.start "
+    "  CROSS JOIN rm WHERE c.cur = c.start AND NOT EXISTS (SELECT 1 FROM unnest(c.path) y(id) "
+    "  JOIN users yu ON yu.id = y.id WHERE y.id <> c.start AND rm.m ? y.id::text "
+    "  AND rm.m->>y.id::text IS NOT NULL AND (yu.okta_last_updated, yu.okta_id) > "
+    "  (xu.okta_last_updated, xu.okta_id))), "
+    "nv0 AS (SELECT r.*, CASE WHEN r.id NOT IN (SELECT id FROM refused) THEN r.mgr END "
+    "  AS new_mgr, (r.mgr IS NOT NULL AND r.id NOT IN (SELECT id FROM refused)) AS new_ovr, "
+    "  r.id IN (SELECT id FROM refused) AS is_refused FROM r), "
+    "nv AS (SELECT * FROM nv0 WHERE old_mgr IS DISTINCT FROM new_mgr OR old_ovr <> new_ovr "
+    "  OR old_ref IS DISTINCT FROM mref), "
     "upd AS (UPDATE users u SET manager_user_id = nv.new_mgr, override_manager = nv.new_ovr, "
-    "  manager_okta_id = nv.mref FROM nv WHERE u.id = nv.id "
-    "  AND (u.manager_user_id IS DISTINCT FROM nv.new_mgr OR u.override_manager <> nv.new_ovr "
-    "  OR u.manager_okta_id IS DISTINCT FROM nv.mref) "
-    "  RETURNING u.id, u.okta_id, jsonb_build_object('manager_user_id', u.manager_user_id, "
-    "  'override_manager', u.override_manager, 'manager_ref', u.manager_okta_id) AS j), "
-    "pdel AS (DELETE FROM pending_manager_refs p USING nv WHERE p.tenant_id = $1::uuid "
-    "  AND p.user_okta_id = nv.okta_id AND (nv.mref IS NULL OR nv.mgr IS NOT NULL) "
-    "  RETURNING p.user_okta_id), "
+    "  manager_okta_id = nv.mref FROM nv WHERE u.id = nv.id RETURNING 1), "
+    "pdel AS (DELETE FROM pending_manager_refs p USING nv0 WHERE p.tenant_id = $1::uuid "
+    "  AND p.user_okta_id = nv0.okta_id AND (nv0.mref IS NULL OR nv0.mgr IS NOT NULL) "
+    "  RETURNING 1), "
     "pins AS (INSERT INTO pending_manager_refs AS p (tenant_id, user_okta_id, manager_ref) "
-    "  SELECT $1::uuid, okta_id, mref FROM nv WHERE mref IS NOT NULL AND mgr IS NULL "
+    "  SELECT $1::uuid, okta_id, mref FROM nv0 WHERE mref IS NOT NULL AND mgr IS NULL "
     "  ON CONFLICT (tenant_id, user_okta_id) DO UPDATE SET manager_ref = EXCLUDED.manager_ref "
     "  WHERE p.manager_ref <> EXCLUDED.manager_ref RETURNING 1), "
     "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
-    "  actor, sync_run_id) SELECT $1::uuid, 'manager', upd.okta_id, "
-    "  CASE WHEN f.id IS NOT NULL THEN 'refuse_cycle' "
-    "    WHEN upd.j->>'manager_user_id' IS NOT NULL THEN 'set' "
-    "    WHEN upd.j->>'manager_ref' IS NOT NULL THEN 'pending' ELSE 'clear' END, "
-    "  o.j, upd.j, $3, $4, $5::bigint FROM upd JOIN o USING (id) "
-    "  LEFT JOIN refused f USING (id) RETURNING 1) "
+    "  actor, sync_run_id) SELECT $1::uuid, 'manager', nv.okta_id, "
+    "  CASE WHEN nv.is_refused THEN 'refuse_cycle' WHEN nv.new_mgr IS NOT NULL THEN 'set' "
+    "    WHEN nv.mref IS NOT NULL THEN 'pending' ELSE 'clear' END, nv.oj, "
+    "  jsonb_build_object('manager_user_id', nv.new_mgr, 'override_manager', nv.new_ovr, "
+    "  'manager_ref', nv.mref), $3, $4, $5::bigint FROM nv RETURNING 1) "
     "SELECT (SELECT count(*) FROM aud), (SELECT count(*) FROM refused), "
-    "  (SELECT string_agg(okta_id, ',') FROM refused), "
-    "  (SELECT count(*) FROM r WHERE pending AND mgr IS NOT NULL)";
+    "  (SELECT string_agg(r.okta_id, ',') FROM r WHERE r.id IN (SELECT id FROM refused)), "
+    "  (SELECT count(*) FROM r WHERE pending AND mgr IS NOT NULL), "
+    "  (SELECT count(*) FROM upd) + (SELECT count(*) FROM pdel) + (SELECT count(*) FROM pins)";
 
 static int run(oks_db *db, const char *tenant, const char *batch_json, const char *source,
                const char *actor, const char *run_id, const char *match, int all_pending,

@@ -3,11 +3,10 @@
 #include <stdlib.h>
 
 #define SUBJECTS                                                                                   \
-    "s AS (SELECT e->>'okta_id' AS okta_id, (e->>'as_of')::timestamptz AS as_of "                  \
+    "s AS (SELECT (e->>'id')::bigint AS id "                                                       \
     "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL), "                   \
     "u AS (SELECT us.id, us.okta_id, us.status, NULLIF(btrim(us.department), '') AS dep "          \
-    "  FROM users us JOIN s ON us.tenant_id = $1::uuid AND us.okta_id = s.okta_id "                \
-    "  AND us.okta_last_updated = s.as_of), "
+    "  FROM s JOIN users us ON us.id = s.id), "
 
 #define AUDIT_COLS                                                                                 \
     "INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "         \
@@ -47,32 +46,32 @@ static const char sql_remove[] =
  * transactions adding first members concurrently only the first sets the manager. */
 static const char sql_add[] =
     "WITH " SUBJECTS
-    "want AS (SELECT u.id AS user_id, u.okta_id, t.id AS team_id, t.name FROM u JOIN teams t "
-    "  ON t.tenant_id = $1::uuid AND lower(t.name) = lower(u.dep) "
-    "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted'), "
-    "o AS (SELECT m.team_id, m.user_id, m.source FROM team_members m JOIN want "
-    "  USING (team_id, user_id)), "
+    "want AS (SELECT u.id AS user_id, u.okta_id, t.id AS team_id, t.name, m.source AS old_source "
+    "  FROM u JOIN teams t ON t.tenant_id = $1::uuid AND lower(t.name) = lower(u.dep) "
+    "  LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = u.id "
+    "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted' AND (m.user_id IS NULL OR NOT "
+    "  m.is_primary)), "
     "w AS (INSERT INTO team_members AS m (tenant_id, team_id, user_id, is_primary, source) "
     "  SELECT $1::uuid, team_id, user_id, true, 'okta_department' FROM want "
-    "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true WHERE NOT m.is_primary "
-    "  RETURNING m.team_id, m.user_id, m.source), "
-    "f AS (SELECT DISTINCT ON (w.team_id) w.team_id, us.manager_user_id AS mgr FROM w "
-    "  JOIN users us ON us.id = w.user_id WHERE us.manager_user_id IS NOT NULL "
-    "  ORDER BY w.team_id, w.user_id), "
+    "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true "
+    "  RETURNING m.team_id, m.user_id), "
+    "f AS (SELECT DISTINCT ON (want.team_id) want.team_id, us.manager_user_id AS mgr FROM want "
+    "  JOIN users us ON us.id = want.user_id WHERE us.manager_user_id IS NOT NULL "
+    "  ORDER BY want.team_id, want.user_id), "
     "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "
     "  FROM f, tenants tn WHERE t.id = f.team_id AND tn.id = $1::uuid "
     "  AND tn.manager_mode = 'team' AND t.manager_user_id IS NULL AND t.manager_source IS NULL "
     "  RETURNING t.id, t.name, t.manager_user_id), "
     "aud AS (" AUDIT_COLS "  SELECT $1::uuid, 'membership', want.okta_id, "
-    "  CASE WHEN o.user_id IS NULL THEN 'add' ELSE 'set_primary' END, "
-    "  CASE WHEN o.user_id IS NULL THEN NULL ELSE jsonb_build_object('team', want.name, "
-    "  'primary', false, 'source', o.source) END, jsonb_build_object('team', want.name, "
-    "  'primary', true, 'source', w.source), $3, $4, $5::bigint "
-    "  FROM w JOIN want USING (team_id, user_id) LEFT JOIN o USING (team_id, user_id) "
+    "  CASE WHEN want.old_source IS NULL THEN 'add' ELSE 'set_primary' END, "
+    "  CASE WHEN want.old_source IS NULL THEN NULL ELSE jsonb_build_object('team', want.name, "
+    "  'primary', false, 'source', want.old_source) END, jsonb_build_object('team', want.name, "
+    "  'primary', true, 'source', coalesce(want.old_source, 'okta_department')), $3, $4, "
+    "  $5::bigint FROM want "
     "  UNION ALL SELECT $1::uuid, 'team', tm.name, 'set_manager', jsonb_build_object("
     "  'manager_user_id', NULL), jsonb_build_object('manager_user_id', tm.manager_user_id, "
     "  'manager_source', 'first_member'), $3, $4, $5::bigint FROM tm RETURNING 1) "
-    "SELECT count(*) FROM aud";
+    "SELECT (SELECT count(*) FROM aud) + 0 * (SELECT count(*) FROM w)";
 
 int oks_worker_apply_teams_tx(oks_db *db, const char *tenant, const char *batch_json,
                               const char *source, const char *actor, const char *run_id,

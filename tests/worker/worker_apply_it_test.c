@@ -60,10 +60,12 @@ OKS_TEST(event_is_applied_and_row_matches_okta)
                             "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
     OKS_ASSERT_EQ_STR(lu, json_string_value(json_object_get(u, "lastUpdated")));
     free(lu);
-    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                   "AND event_uuid = 'ev-apply-1' AND action = 'create' "
-                                   "AND before IS NULL AND after IS NOT NULL"),
-                      1);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND event_uuid = 'ev-apply-1' AND action = 'create' "
+                  "AND before IS NULL AND after IS NOT NULL"),
+        1);
     OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
                                    "$1::uuid AND event_uuid = 'ev-apply-1'"),
                       1);
@@ -114,9 +116,11 @@ OKS_TEST(same_event_twice_is_applied_once)
     wfx_send(f, "ev-dup-1", "user.account.update_profile", id);
     OKS_ASSERT(wfx_wait_metric(f, "oktasync_worker_duplicates_dropped_total", "layer=\"db\"",
                                dupdb0 + 1, 15000));
-    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                   "AND event_uuid = 'ev-dup-1'"),
-                      1);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND event_uuid = 'ev-dup-1'"),
+        1);
     free(id);
 }
 
@@ -158,10 +162,12 @@ OKS_TEST(user_deleted_in_okta_is_marked_deleted)
     OKS_ASSERT(wfx_wait_col(f, id, "status", "deleted", 15000));
     OKS_ASSERT(wt_metric(f->admin, "oktasync_worker_okta_calls_total", "result=\"not_found\"") >=
                1);
-    OKS_ASSERT_EQ_INT(wfx_count(f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                   "AND event_uuid = 'ev-del-2' AND action = 'deleted' "
-                                   "AND before->>'status' = 'active'"),
-                      1);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND event_uuid = 'ev-del-2' AND action = 'deleted' "
+                  "AND before->>'status' = 'active'"),
+        1);
     free(id);
 }
 

@@ -136,7 +136,8 @@ OKS_TEST(sigkill_mid_run_then_restart_records_every_event_exactly_once)
 }
 
 /* With the reconcilers running (the tenant's Okta is the simulator): SIGKILL mid-run, restart,
- * and every user is applied once: one row each, one audit 'create' each, no mark left. */
+ * and every user is applied once: one row each, one audit 'create' each, no mark left, and with
+ * auto-invite on exactly one invitation each (redelivery after SIGKILL, docs/rules.md). */
 OKS_TEST(sigkill_mid_run_with_reconcilers_applies_each_user_once)
 {
     enum { USERS = 8, TOTAL = 1200 };
@@ -153,6 +154,9 @@ OKS_TEST(sigkill_mid_run_with_reconcilers_applies_each_user_once)
         v[i] = wfx_envelope(&f, NULL, uuid, "user.account.update_profile", ids[i % USERS]);
     }
     wt_produce_many(f.events, f.tenant, v, TOTAL);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "WITH x AS (UPDATE tenants SET auto_invite = true WHERE id = "
+                                    "$1::uuid RETURNING 1) SELECT count(*) FROM x"),
+                      1);
     wfx_args(&f, "--intake-batch", "20", "--kafka-config", KCFG, NULL);
     wfx_start_worker(&f, NULL);
     OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_events_recorded_total", NULL, 100, 30000));
@@ -169,10 +173,19 @@ OKS_TEST(sigkill_mid_run_with_reconcilers_applies_each_user_once)
     OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND "
                                     "status = 'active'"),
                       USERS);
-    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid"),
+    OKS_ASSERT_EQ_INT(
+        wfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid"),
+        USERS);
+    OKS_ASSERT_EQ_INT(
+        wfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND action = 'create'"),
+        USERS);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid"),
                       USERS);
-    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                    "AND action = 'create'"),
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM audit_log WHERE entity = 'invitation' "
+                                    "AND tenant_id = $1::uuid"),
                       USERS);
     for (int i = 0; i < TOTAL; i++)
         free(v[i]);

@@ -340,14 +340,16 @@ OKS_TEST(database_sessions_dropped_mid_round_lose_and_double_nothing)
         OKS_ASSERT_EQ_INT(
             rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", ts[k], NULL),
             40);
-        OKS_ASSERT_EQ_INT(rfx_count(&f,
-                                    "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                    "AND action = 'create'",
-                                    ts[k], NULL),
-                          40);
+        OKS_ASSERT_EQ_INT(
+            rfx_count(
+                &f,
+                "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                "AND action = 'create'",
+                ts[k], NULL),
+            40);
         OKS_ASSERT_EQ_INT(rfx_count(&f,
                                     "SELECT count(DISTINCT entity_id) FROM audit_log WHERE "
-                                    "tenant_id = $1::uuid",
+                                    "entity = 'user' AND tenant_id = $1::uuid",
                                     ts[k], NULL),
                           40);
     }

@@ -71,11 +71,12 @@ OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
                       json_string_value(json_object_get(json_object_get(u, "profile"), "email")));
     free(email);
     json_decref(u);
-    OKS_ASSERT_EQ_INT(rfx_count(&f,
-                                "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid "
-                                "AND action = 'create' AND actor = 'reconcile'",
-                                t, NULL),
-                      50);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid "
+                  "AND action = 'create' AND actor = 'reconcile'",
+                  t, NULL),
+        50);
     OKS_ASSERT(metric("oktasync_worker_events_coalesced_total", t) == 1000);
     OKS_ASSERT(metric("oktasync_worker_users_read_total", t) == 50);
     char lbl[160];
@@ -236,7 +237,8 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
     /* the audit row has the before image and the change */
     v = rfx_q(&f,
               "SELECT action || '|' || (before->>'title') || '|' || (after->>'title') FROM "
-              "audit_log WHERE tenant_id = $1::uuid AND entity_id = $2 ORDER BY id DESC LIMIT 1",
+              "audit_log WHERE tenant_id = $1::uuid AND entity = 'user' AND entity_id = $2 "
+              "ORDER BY id DESC LIMIT 1",
               t, ids[member]);
     OKS_ASSERT(v != NULL && strncmp(v, "active|", 7) == 0);
     OKS_ASSERT(strstr(v, "|Chief Reconciler") != NULL);
@@ -244,14 +246,17 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
     free(v);
     /* read again a second later with nothing changed in Okta: a new Date stamp, no audit row */
     oks_sleep_ms(1100);
-    long audits =
-        rfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t, NULL);
+    long audits = rfx_count(
+        &f, "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid", t,
+        NULL);
     rfx_start(&f);
     rfx_mark(&f, t, ids[member], 1, false, NULL);
     OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
     rfx_stop(&f);
     OKS_ASSERT_EQ_INT(
-        rfx_count(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t, NULL),
+        rfx_count(&f,
+                  "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid",
+                  t, NULL),
         audits);
     free_ids(ids, n);
     free(t);
