@@ -220,8 +220,8 @@ static void resume_due(oks_worker_loop *l)
 static int dead_letter(oks_worker_loop *l, const rd_kafka_message_t *m, const oks_err *why)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    char reason[OKS_WORKER_DLQ_REASON_MAX];
-    oks_worker_dlq_reason(why->msg, reason, sizeof reason);
+    char reason[OKS_DEAD_LETTER_REASON_MAX];
+    oks_dead_letter_reason(why->msg, reason, sizeof reason);
     oks_log_fields(OKS_LOG_WARN, "message dead-lettered", "topic", topic, "reason", reason,
                    "error_class", oks_errcode_name(why->code), NULL);
     oks_err derr = {0};

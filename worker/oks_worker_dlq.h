@@ -9,24 +9,26 @@
  *    "source_offset":42,"failed_at":"<iso>","value":"<original value as text>"}
  * with "value_base64" instead of "value" when the original is not valid UTF-8.
  *
- * It cannot wedge: the reason is made valid UTF-8 (invalid bytes written as \xNN) and cut to
- * OKS_WORKER_DLQ_REASON_MAX bytes; an original longer than the value budget
- * (dead-letter-max-bytes) is cut, with "value_truncated":true and "value_bytes":<original
- * length>. A produce that fails is retried by the consumer (the source offset is not stored);
- * a fatal producer error (idempotence broken) makes oks_worker_dlq_fatal true and the worker
- * exits non-zero so the orchestrator restarts it.
+ The value is the fleet's one format (oks_kafka_dead_letter_value, also written by ingest) and
+ * the message is sent with oks_kafka_produce_wait (common/kafka/oks_kafka_produce.h).
+ *
+ * It cannot wedge: the reason is made valid UTF-8 (oks_dead_letter_reason: invalid bytes
+ * written as \xNN, cut below OKS_DEAD_LETTER_REASON_MAX bytes); an original longer than the
+ * value budget (dead-letter-max-bytes) is cut, with "value_truncated":true and
+ * "value_length":<original length>. A produce that fails is retried by the consumer (the source
+ * offset is not stored); a fatal producer error (idempotence broken) makes oks_worker_dlq_fatal
+ * true and the worker exits non-zero so the orchestrator restarts it.
  */
 #ifndef OKS_WORKER_DLQ_H
 #define OKS_WORKER_DLQ_H
 
 #include "core/oks_err.h"
+#include "kafka/oks_kafka_dead_letter.h"
 
 #include <librdkafka/rdkafka.h>
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum { OKS_WORKER_DLQ_REASON_MAX = 1024 };
 
 typedef struct oks_worker_dlq {
     rd_kafka_t *rk;
@@ -39,11 +41,8 @@ int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extr
                         const char *topic, int timeout_ms, size_t max_bytes, oks_err *err);
 void oks_worker_dlq_close(oks_worker_dlq *d);
 
-/* reason as valid UTF-8, invalid bytes as the text \xNN, cut at a character boundary to fit
- * cap (at most OKS_WORKER_DLQ_REASON_MAX) with "..." when cut. Pure; unit-tested. */
-void oks_worker_dlq_reason(const char *reason, char *out, size_t cap);
-
-/* Build the value JSON (malloc'd, NUL-terminated), at most max_bytes long. Pure; unit-tested. */
+/* The value JSON of m (malloc'd, NUL-terminated), at most max_bytes long: the common builder
+ * with the original cut to what fits the budget. Pure; unit-tested. */
 char *oks_worker_dlq_value(const rd_kafka_message_t *m, const char *reason, const char *err_class,
                            int64_t now_ms, size_t max_bytes);
 

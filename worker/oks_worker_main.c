@@ -8,10 +8,8 @@
 #include "oks_worker_reconcile.h"
 
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 /* Not ready while a partition waits to retry after a transient failure (which ones, why). */
 static bool worker_ready(void *arg, char *why, size_t cap)
@@ -114,12 +112,10 @@ out:
     if (consumer)
         stop_consumer(consumer);
     oks_worker_dlq_close(&dlq);
-    if (admin)
-        oks_admin_http_stop(admin); /* before the loop goes: /readyz reads it */
+    /* before the loop goes (/readyz reads it); the ready file goes with it */
+    oks_admin_http_stop_unready(admin, cfg->ready_file);
     oks_worker_loop_free(loop);
     free(loop);
-    if (cfg->ready_file && cfg->ready_file[0])
-        unlink(cfg->ready_file);
     return rc;
 }
 
@@ -127,23 +123,15 @@ int main(int argc, char **argv)
 {
     oks_worker_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
+    int exit_now = oks_cfg_load_main(&oks_worker_program, &cfg, argc, argv, NULL);
+    if (exit_now >= 0)
+        return exit_now;
     oks_err err = {0};
-    oks_cfg_result r = oks_cfg_load(&oks_worker_program, &cfg, argc, argv, NULL, NULL, &err);
-    if (r == OKS_CFG_EXIT)
-        return 0;
-    if (r == OKS_CFG_ERROR) {
-        fprintf(stderr, "oktasync-worker: %s\n", err.msg);
-        return 2;
-    }
     oks_log_init("worker", (oks_log_level)cfg.log_level);
     oks_worker_ctx ctx;
     if (oks_worker_ctx_init(&ctx, &cfg, &err) != 0) {
-        /* secret-key / redis-url are checked here: same one-line form as the table's errors */
-        const char *name = strncmp(err.msg, "secret-key", 10) == 0 ? "secret-key" : "redis-url";
-        const char *env = name[0] == 's' ? "OKTASYNC_SECRET_KEY" : "OKTASYNC_REDIS_URL";
-        const char *colon = strchr(err.msg, ':');
-        fprintf(stderr, "oktasync-worker: invalid value for --%s (%s): %s\n", name, env,
-                colon ? colon + 2 : err.msg);
+        /* secret-key / redis-url are checked there and named by oks_cfg_invalid */
+        fprintf(stderr, "%s: %s\n", oks_worker_program.name, err.msg);
         oks_worker_ctx_free(&ctx);
         oks_cfg_free(&oks_worker_program, &cfg);
         return 2;

@@ -9,17 +9,28 @@
 #include "oks_worker_job.h"
 #include "oks_worker_rules.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* A value the table could not check (needs the parser): the same one-line form as its errors. */
+static int bad_setting(oks_err *err, const char *setting)
+{
+    if (err->code != OKS_E_INVALID)
+        return -1; /* out of memory: not the setting's fault */
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return oks_cfg_invalid(err, setting, why);
+}
 
 int oks_worker_ctx_init(oks_worker_ctx *ctx, const oks_worker_cfg *cfg, oks_err *err)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = cfg;
     if (oks_crypto_key_parse(cfg->secret_key, ctx->key, err) != 0)
-        return oks_err_wrap(err, "secret-key");
+        return bad_setting(err, "secret-key");
     if (oks_worker_dedupe_init(&ctx->dedupe, cfg->redis_url, cfg->redis_timeout_ms,
                                cfg->dedupe_ttl_ms / 1000, err) != 0)
-        return oks_err_wrap(err, "redis-url");
+        return bad_setting(err, "redis-url");
     if (oks_worker_pg_init(&ctx->pg, cfg->database_url, cfg->db_statement_timeout_ms, err) != 0)
         return -1;
     ctx->okta.base.connect_timeout_ms = cfg->okta_timeout_ms < 5000 ? cfg->okta_timeout_ms : 5000;

@@ -1,35 +1,10 @@
 #include "oks_worker_tenant.h"
 
+#include "core/oks_okta_domain.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-char *oks_worker_okta_base_url(const char *domain)
-{
-    if (!domain)
-        return NULL;
-    const char *scheme = "https://", *rest = domain;
-    if (strncasecmp(domain, "https://", 8) == 0) {
-        rest = domain + 8;
-    } else if (strncasecmp(domain, "http://", 7) == 0) {
-        /* plain http only when the operator wrote it (tests against the simulator) */
-        scheme = "http://";
-        rest = domain + 7;
-    } else if (strstr(domain, "://")) {
-        return NULL;
-    }
-    size_t n = strlen(rest);
-    while (n > 0 && rest[n - 1] == '/')
-        n--;
-    if (n == 0 || strcspn(rest, " \t\r\n") < n)
-        return NULL;
-    size_t cap = strlen(scheme) + n + 1;
-    char *out = malloc(cap);
-    if (out)
-        snprintf(out, cap, "%s%.*s", scheme, (int)n, rest);
-    return out;
-}
 
 void oks_worker_tenant_free(oks_worker_tenant *t)
 {
@@ -83,7 +58,7 @@ int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_L
         oks_err_set(err, OKS_E_PERMANENT, "tenant %s is not connected to Okta", id);
         goto out;
     }
-    out->okta_base_url = oks_worker_okta_base_url(PQgetvalue(r, 0, 0));
+    out->okta_base_url = oks_okta_domain_base_url(PQgetvalue(r, 0, 0));
     if (!out->okta_base_url) {
         oks_err_set(err, OKS_E_PERMANENT, "tenant %s has an unusable okta_domain", id);
         goto out;

@@ -17,8 +17,4 @@ int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_L
                            oks_worker_tenant *out, oks_err *err);
 void oks_worker_tenant_free(oks_worker_tenant *t);
 
-/* "acme.okta.com" → "https://acme.okta.com"; "http://127.0.0.1:8080" kept (explicit scheme);
- * trailing slashes dropped. Any other scheme or an empty domain → NULL. malloc'd. */
-char *oks_worker_okta_base_url(const char *okta_domain);
-
 #endif

@@ -5,23 +5,77 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
-/* The reason as a JSON string: cut to the maximum, non-ASCII bytes replaced when the text is
- * not valid UTF-8 (jansson refuses it). */
-static json_t *reason_string(const char *reason)
+/* Length of the valid UTF-8 character at p (1..4), 0 when the bytes are not one. */
+static size_t utf8_len(const unsigned char *p, size_t left)
 {
-    char buf[OKS_DEAD_LETTER_REASON_MAX + 1];
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
 
-    if (!reason)
-        reason = "";
-    size_t n = strnlen(reason, OKS_DEAD_LETTER_REASON_MAX);
-    json_t *s = json_stringn(reason, n);
-    if (s)
-        return s;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (unsigned char)reason[i] < 0x80 ? reason[i] : '?';
-    return json_stringn(buf, n);
+void oks_dead_letter_reason(const char *reason, char *out, size_t cap)
+{
+    if (cap > OKS_DEAD_LETTER_REASON_MAX)
+        cap = OKS_DEAD_LETTER_REASON_MAX;
+    if (cap < 8) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)(reason ? reason : "");
+    size_t left = strlen((const char *)p), o = 0;
+    while (left > 0) {
+        size_t n = utf8_len(p, left);
+        char esc[5];
+        const char *piece = (const char *)p;
+        size_t plen = n;
+        if (n == 0) {
+            snprintf(esc, sizeof esc, "\\x%02X", p[0]);
+            piece = esc;
+            plen = 4;
+            n = 1;
+        }
+        /* keep room for "..." unless this piece is the last one and fits */
+        if (o + plen > cap - 4 && (o + plen > cap - 1 || left > n)) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, piece, plen);
+        o += plen;
+        p += n;
+        left -= n;
+    }
+    out[o] = '\0';
 }
 
 /* Original bytes as text, or base64 when they are not UTF-8; *field names the member. */
@@ -61,7 +115,9 @@ char *oks_kafka_dead_letter_value(const oks_dead_letter *dl, size_t *out_len)
             len--;
     }
     oks_time_format_iso8601(dl->failed_at_ms, failed_at, sizeof failed_at);
-    json_t *reason = reason_string(dl->reason);
+    char why[OKS_DEAD_LETTER_REASON_MAX];
+    oks_dead_letter_reason(dl->reason, why, sizeof why);
+    json_t *reason = json_string(why);
     json_t *orig = original_value(p, len, &field);
     json_t *root = json_pack(
         "{s:i, s:o, s:s, s:s, s:i, s:I, s:s, s:o}", "v", OKS_DEAD_LETTER_VERSION, "reason", reason,

@@ -8,9 +8,10 @@
  * "value_base64" replaces "value" when the original bytes are not UTF-8. A value longer than
  * value_max is cut (at a UTF-8 boundary when it is text) and the object gets
  * "value_truncated":true and "value_length":<original length>, so an oversize original never
- * makes the dead-letter message itself too large for Kafka. A reason that is not UTF-8 has its
- * non-ASCII bytes replaced by '?', and a reason is cut at OKS_DEAD_LETTER_REASON_MAX bytes: the
- * dead-letter path must not fail on the text that explains a failure.
+ * makes the dead-letter message itself too large for Kafka. The reason goes through
+ * oks_dead_letter_reason (invalid UTF-8 bytes written as the text \xNN, cut at a character
+ * boundary with "..." below OKS_DEAD_LETTER_REASON_MAX bytes): the dead-letter path must not
+ * fail on the text that explains a failure.
  */
 #ifndef OKS_KAFKA_DEAD_LETTER_H
 #define OKS_KAFKA_DEAD_LETTER_H
@@ -19,7 +20,7 @@
 #include <stdint.h>
 
 #define OKS_DEAD_LETTER_VERSION 1
-#define OKS_DEAD_LETTER_REASON_MAX 512
+#define OKS_DEAD_LETTER_REASON_MAX 1024
 
 typedef struct oks_dead_letter {
     const char *reason;       /* why it failed (any bytes, NUL-terminated) */
@@ -39,5 +40,10 @@ typedef struct oks_dead_letter {
  * installed its own functions. NULL only when out of memory.
  */
 char *oks_kafka_dead_letter_value(const oks_dead_letter *dl, size_t *out_len);
+
+/* The reason as it is written (value and "reason" header): valid UTF-8, each invalid byte as
+ * the text \xNN, cut at a character boundary to fit cap (at most OKS_DEAD_LETTER_REASON_MAX,
+ * NUL included) with "..." when cut. NULL reason = "". Pure. */
+void oks_dead_letter_reason(const char *reason, char *out, size_t cap);
 
 #endif

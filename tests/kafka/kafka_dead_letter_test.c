@@ -1,5 +1,5 @@
 /* The fleet's dead-letter value (common/kafka/oks_kafka_dead_letter.h): fields, base64 for
- * non-UTF-8 originals, cut oversize originals at a UTF-8 boundary, unprintable reasons. */
+ * non-UTF-8 originals, cut oversize originals at a UTF-8 boundary, the reason rule. */
 #include "kafka/oks_kafka_dead_letter.h"
 #include "oks_test.h"
 
@@ -151,7 +151,7 @@ OKS_TEST(dead_letter_reason_that_is_not_utf8_or_too_long_still_gives_a_value)
     size_t len = 0;
     char *v = oks_kafka_dead_letter_value(&dl, &len);
     json_t *j = load(v, len);
-    OKS_ASSERT_EQ_STR(str(j, "reason"), "bad ?? name");
+    OKS_ASSERT_EQ_STR(str(j, "reason"), "bad \\xFF\\xFE name");
     json_decref(j);
     free(v);
 
@@ -161,9 +161,45 @@ OKS_TEST(dead_letter_reason_that_is_not_utf8_or_too_long_still_gives_a_value)
     dl.reason = long_reason;
     v = oks_kafka_dead_letter_value(&dl, &len);
     j = load(v, len);
-    OKS_ASSERT_EQ_INT(strlen(str(j, "reason")), OKS_DEAD_LETTER_REASON_MAX);
+    OKS_ASSERT_EQ_INT(strlen(str(j, "reason")), OKS_DEAD_LETTER_REASON_MAX - 1);
+    OKS_ASSERT_EQ_STR(str(j, "reason") + OKS_DEAD_LETTER_REASON_MAX - 4, "...");
     json_decref(j);
     free(v);
+}
+
+/* The one reason rule (was the worker's own copy): invalid bytes as \xNN, so the worker's
+ * header and value and ingest's say the same; cut on a character boundary, marked "...". */
+OKS_TEST(dead_letter_reason_escapes_invalid_bytes_and_cuts_on_a_character)
+{
+    char out[OKS_DEAD_LETTER_REASON_MAX];
+    /* a lone continuation, a truncated sequence, an overlong form; valid UTF-8 kept */
+    oks_dead_letter_reason("bad \x80 x\xC3 \xC0\xAF ok \xC3\xA9", out, sizeof out);
+    OKS_ASSERT_EQ_STR(out, "bad \\x80 x\\xC3 \\xC0\\xAF ok \xC3\xA9");
+    /* surrogates and code points above U+10FFFF are not UTF-8 either */
+    oks_dead_letter_reason("\xED\xA0\x80|\xF4\x90\x80\x80", out, sizeof out);
+    OKS_ASSERT_EQ_STR(out, "\\xED\\xA0\\x80|\\xF4\\x90\\x80\\x80");
+    /* two-byte characters past the limit: cut between characters, never inside one */
+    char big[5000];
+    for (size_t i = 0; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xC3\xA9", 2);
+    big[sizeof big - 2] = '\0';
+    oks_dead_letter_reason(big, out, sizeof out);
+    size_t n = strlen(out);
+    OKS_ASSERT(n < OKS_DEAD_LETTER_REASON_MAX && n > OKS_DEAD_LETTER_REASON_MAX - 8);
+    OKS_ASSERT_EQ_STR(out + n - 3, "...");
+    OKS_ASSERT_EQ_INT((n - 3) % 2, 0);
+    json_t *s = json_string(out);
+    OKS_ASSERT(s != NULL); /* jansson accepts it: the value can be built */
+    json_decref(s);
+    /* a smaller buffer bounds it too; text that fits beside "..." is not cut */
+    oks_dead_letter_reason("0123456789abcdef", out, 12);
+    OKS_ASSERT_EQ_STR(out, "01234567...");
+    oks_dead_letter_reason("01234567", out, 12);
+    OKS_ASSERT_EQ_STR(out, "01234567");
+    oks_dead_letter_reason(NULL, out, sizeof out);
+    OKS_ASSERT_EQ_STR(out, "");
+    oks_dead_letter_reason("long enough", out, 4); /* no room for text and "...": empty */
+    OKS_ASSERT_EQ_STR(out, "");
 }
 
 int main(int argc, char **argv)

@@ -126,7 +126,7 @@ OKS_TEST(poison_messages_go_to_dead_letter_and_other_tenants_on_the_partition_ke
         json_loads(json_string_value(json_object_get(json_array_get(dead, 2), "value")), 0, NULL);
     OKS_ASSERT(v3 != NULL);
     OKS_ASSERT(json_is_true(json_object_get(v3, "value_truncated")));
-    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(v3, "value_bytes")), (long long)big);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(v3, "value_length")), (long long)big);
     OKS_ASSERT(json_string_length(json_object_get(v3, "value")) < 512 * 1024);
     json_decref(v3);
     json_decref(dead);
