@@ -42,10 +42,11 @@ void oks_worker_fullsync_fail(oks_db *db, const oks_worker_frun *run, const char
 typedef struct oks_worker_fpage {
     int got; /* 1 = items; -1 = err */
     oks_err err;
-    json_t *items;   /* owned */
-    char *next;      /* rel="next" URL, NULL on the last page; owned */
-    int64_t date_ms; /* the response's Date (-1 absent) */
-    long calls;      /* Okta requests it took (retries included) */
+    json_t *items;    /* owned */
+    char *next;       /* rel="next" URL, NULL on the last page; owned */
+    int64_t date_ms;  /* the response's Date (-1 absent) */
+    long http_status; /* oks_okta_last.status: -1 = no request was sent (budget, Redis) */
+    long calls;       /* Okta requests it took (retries included) */
     int64_t ms;
 } oks_worker_fpage;
 

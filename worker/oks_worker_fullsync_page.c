@@ -219,6 +219,7 @@ void oks_worker_fullsync_fetch(oks_okta_client *client, const char *app_id, cons
         oks_okta_last last;
         oks_okta_last_response(client, &last);
         out->date_ms = last.date_ms;
+        out->http_status = last.status;
         const char *next = out->got == 1 ? oks_okta_pager_next_url(p) : NULL;
         if (next && !(out->next = strdup(next))) {
             out->got = -1;
@@ -266,9 +267,11 @@ oks_worker_fstep oks_worker_fullsync_page(oks_db *db, oks_okta_client *client, c
     }
     oks_worker_fstep rc;
     if (cur->got < 0) {
-        if (cur->err.code == OKS_E_RATELIMIT || cur->err.code == OKS_E_NOMEM) {
-            /* out of quota (after the client's retries and budget wait): the run waits at its
-             * cursor; the next turn asks again */
+        if (cur->err.code == OKS_E_RATELIMIT || cur->err.code == OKS_E_NOMEM ||
+            (cur->http_status == -1 && cur->err.code != OKS_E_INVALID)) {
+            /* out of quota (after the client's retries and budget wait), or no request sent
+             * (the shared budget's Redis failed): the run waits at its cursor; the next turn
+             * asks again */
             OKS_LOG_DEBUG("full sync: run %s page %ld: %s (later)", run->id_s, run->pages + 1,
                           cur->err.msg);
             rc = OKS_WORKER_FSTEP_WAIT;
