@@ -123,10 +123,14 @@ int main(int argc, char **argv)
             n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
-        else {
-            printf("usage: oktasync-bench-worker-rules --database-url URL [--users N] "
+        else if (!strcmp(argv[i], "--help")) {
+            printf("Usage: oktasync-bench-worker-rules --database-url URL [--users N] "
                    "[--repeat R]\n");
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+            return 0;
+        } else {
+            fprintf(stderr, "oktasync-bench-worker-rules: unknown option %s (see --help)\n",
+                    argv[i]);
+            return 2;
         }
     }
     if (!url || n < 1 || n > 1000000 || repeat < 1 || repeat > 50) {
