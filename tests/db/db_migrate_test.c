@@ -195,6 +195,42 @@ OKS_TEST(bad_migration_directories)
     free(url);
 }
 
+OKS_TEST(users_active_before_rules_get_first_active_at)
+{
+    /* 0006: a user active before 0004 has first_active_at = created_at (else the next write
+     * would take them for newly active and invite them); other users are left as they are. */
+    char *url = oks_test_fresh_database(), *dir = temp_dir();
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s'/000[1-5]_*.sql '%s'/", OKS_MIGRATIONS_DIR, dir);
+    OKS_ASSERT(system(cmd) == 0);
+    oks_db *db = dbt_connect(url);
+    oks_err err = {0};
+    OKS_ASSERT(oks_db_migrate(db, dir, &err) == 0);
+    char *t = dbt_tenant(db, "backfill");
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "WITH i AS (INSERT INTO users (tenant_id, okta_id, status, created_at, "
+             "first_active_at) VALUES ('%s', 'old_active', 'active', '2020-01-02T03:04:05Z', "
+             "NULL), ('%s', 'old_deactivated', 'deactivated', '2020-01-02Z', NULL), "
+             "('%s', 'seen', 'active', '2020-01-02Z', '2021-06-07T00:00:00Z') RETURNING 1) "
+             "SELECT count(*) FROM i",
+             t, t, t);
+    char *n = dbt_scalar(db, sql);
+    OKS_ASSERT_EQ_INT(atoi(n), 3);
+    free(n);
+    OKS_ASSERT(oks_db_migrate(db, OKS_MIGRATIONS_DIR, &err) == 0);
+    n = dbt_scalar(db, "SELECT string_agg(okta_id || '=' || coalesce(to_char(first_active_at AT "
+                       "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), 'null'), ',' ORDER BY okta_id) "
+                       "FROM users");
+    OKS_ASSERT_EQ_STR(n, "old_active=2020-01-02 03:04:05,old_deactivated=null,"
+                         "seen=2021-06-07 00:00:00");
+    free(n);
+    free(t);
+    oks_db_close(db);
+    remove_dir(dir);
+    free(url);
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);

@@ -147,9 +147,11 @@ int main(int argc, char **argv)
     if (getenv("OKS_BENCH_EXPLAIN")) { /* slow statements' plans go to the server log */
         PGresult *x = oks_db_exec_params(db, "LOAD 'auto_explain'", 0, NULL, &err);
         PQclear(x);
-        x = oks_db_exec_params(db, "SET auto_explain.log_min_duration = 2000", 0, NULL, &err);
+        x = oks_db_exec_params(db, "SET auto_explain.log_min_duration = 200", 0, NULL, &err);
         PQclear(x);
         x = oks_db_exec_params(db, "SET auto_explain.log_analyze = on", 0, NULL, &err);
+        PQclear(x);
+        x = oks_db_exec_params(db, "SET auto_explain.log_buffers = on", 0, NULL, &err);
         PQclear(x);
     }
     double m[2][2][50]; /* [rules][create|update][repeat] */
