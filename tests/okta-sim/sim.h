@@ -230,6 +230,7 @@ typedef struct sim_cfg {
     int64_t hook_drop_permille;
     bool hook_reorder;
     char *oidc_client_id, *oidc_client_secret, *oidc_grant_types;
+    int64_t oidc_invalid_client_status;
     char *org_profile;
     int64_t manager_cycle;
 } sim_cfg;
