@@ -658,7 +658,8 @@ static json_t *group_members(rsim *s, const char *gid)
 }
 
 /* At the end of the listing: members of the mapped groups get the groups' teams (only users the
- * run saw), and manager references to users listed on later pages are resolved. */
+ * run saw; never the built-in Everyone group's), and manager references to users listed on
+ * later pages are resolved. */
 OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
 {
     rsim s;
@@ -691,12 +692,26 @@ OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
              "INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) "
              "SELECT $1::uuid, $2, id FROM teams WHERE tenant_id = $1::uuid AND name = 'Guild'",
              t, gid);
+    /* Everyone mapped by mistake: ignored, as on the event path */
+    exec_sql(&f,
+             "INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'All', 'okta_group')",
+             t, NULL);
+    exec_sql(&f,
+             "INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) "
+             "SELECT $1::uuid, $2, id FROM teams WHERE tenant_id = $1::uuid AND name = 'All'",
+             t, json_string_value(json_object_get(info, "everyone_group_id")));
     long run = request(&f, t, "2026-12-01T03:00:00Z");
     rfx_start(&f);
     char *st = wait_end(&f, run, 30000);
     OKS_ASSERT_EQ_STR(st, "succeeded");
     free(st);
     rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(count_q(&f,
+                              "SELECT count(*) FROM team_members tm JOIN teams x ON x.id = "
+                              "tm.team_id WHERE x.tenant_id = $1::uuid AND x.name = 'All'",
+                              t),
+                      0);
+    OKS_ASSERT_EQ_INT(run_num(&f, run, "errors"), 0);
     /* expected: members of the group that the app assigns (the run saw them) */
     json_t *state = sim_state(&s), *mem = group_members(&s, gid);
     long want = 0;
