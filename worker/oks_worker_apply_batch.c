@@ -1,4 +1,5 @@
 #include "oks_worker_apply_batch.h"
+#include "oks_worker_sql.h"
 
 #include "core/oks_time.h"
 #include "oks_worker_apply_invites.h"
@@ -23,7 +24,7 @@ static const char sql_apply[] =
     "  (e->>'app_assigned')::boolean AS app_assigned, (e->>'as_of')::timestamptz AS as_of, "
     "  (e->>'seq')::bigint AS seq FROM jsonb_array_elements($2::jsonb) e), "
     "c AS (SELECT u.* FROM users u JOIN s ON s.okta_id = u.okta_id "
-    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL), "
+    "  WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT " AND s.status IS NOT NULL), "
     "b AS (SELECT c.okta_id, to_jsonb(c.*) AS j FROM c), "
     /* a mapped attribute absent from the profile leaves the stored value (docs/rules.md) */
     "m AS (SELECT s.okta_id, s.status, s.as_of, s.app_assigned, "
@@ -61,7 +62,8 @@ static const char sql_apply[] =
     "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
     "  first_active_at = COALESCE(u.first_active_at, "
     "    CASE WHEN s.status = 'active' THEN now() END) FROM s "
-    "  WHERE u.tenant_id = $1::uuid AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
+    "  WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
     "  AND NOT s.profile AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
@@ -71,7 +73,7 @@ static const char sql_apply[] =
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
     "  WHERE (b.j - '{updated_at,okta_last_updated}'::text[]) IS DISTINCT FROM "
     "  (a.j - '{updated_at,okta_last_updated}'::text[]) RETURNING 1), "
-    "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = $1::uuid "
+    "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "

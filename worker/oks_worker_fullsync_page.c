@@ -8,6 +8,7 @@
  * and each page deletes the ones it saw.
  */
 #include "oks_worker_decide.h"
+#include "oks_worker_sql.h"
 #include "oks_worker_fullsync_int.h"
 
 #include "core/oks_log.h"
@@ -89,10 +90,11 @@ static int build(page *pg, json_t *items, int64_t date_ms, const char *run)
 static int64_t count_existing(oks_db *db, const char *tenant, const char *ids, oks_err *err)
 {
     const char *p[] = {tenant, ids};
-    PGresult *r = oks_db_exec_params(db,
-                                     "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
-                                     "AND okta_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
-                                     2, p, err);
+    PGresult *r =
+        oks_db_exec_params(db,
+                           "SELECT count(*) FROM users WHERE tenant_id = " OKS_WORKER_SQL_TENANT " "
+                           "AND okta_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                           2, p, err);
     if (!r)
         return -1;
     int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -129,7 +131,7 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
         const char *p[] = {run->tenant, run->id_s, ids};
         r = oks_db_exec_params(db,
                                "UPDATE users SET last_seen_run_id = $2::bigint "
-                               "WHERE tenant_id = $1::uuid AND okta_id IN "
+                               "WHERE tenant_id = " OKS_WORKER_SQL_TENANT " AND okta_id IN "
                                "(SELECT jsonb_array_elements_text($3::jsonb))",
                                3, p, err);
     } else {
