@@ -2,7 +2,8 @@
  * One page of a full sync: GET the next page of the app's assigned users (expand=user, 500 a
  * page, from the saved rel="next" cursor), then ONE transaction: the page's states through
  * oks_worker_apply_batch_tx (source full_sync, the page's Date as the watermark: the same guard
- * as events), users.last_seen_run_id, and the run's cursor and counters. Memory: one page.
+ * as events; the rows it writes are marked seen by the run in that write), last_seen_run_id for
+ * the page's other listed users, and the run's cursor and counters. Memory: one page.
  *
  * A dry run writes no users: its removals were seeded at its start (the stored active users)
  * and each page deletes the ones it saw.
@@ -130,9 +131,12 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
         tb = oks_now_mono_ms();
         const char *p[] = {run->tenant, run->id_s, ids};
         r = oks_db_exec_params(db,
+                               /* the apply marked the rows it wrote; the rest (a stale
+                                * read, a user whose listing did not parse) here */
                                "UPDATE users SET last_seen_run_id = $2::bigint "
                                "WHERE tenant_id = " OKS_WORKER_SQL_TENANT " AND okta_id IN "
-                               "(SELECT jsonb_array_elements_text($3::jsonb))",
+                               "(SELECT jsonb_array_elements_text($3::jsonb)) "
+                               "AND last_seen_run_id IS DISTINCT FROM $2::bigint",
                                3, p, err);
     } else {
         if (run->pages == 0) { /* the candidates: every stored active user */
