@@ -1,11 +1,13 @@
 /*
  * The OIDC half of "Connect to Okta": is the client id known to the org's authorization server,
- * and is its secret right? Decided by status codes, never by Okta's error text (which Okta says
- * may change; docs/okta-simulator.md "OIDC endpoints"):
+ * and is its secret right? Decided by status codes and the OAuth `error` code, never by Okta's
+ * error text (which Okta says may change; docs/okta-simulator.md "OIDC endpoints"):
  *   GET {domain}/.well-known/openid-configuration?client_id=ID  400 → the client id is unknown;
- *   POST {token_endpoint} (Basic auth, grant_type=authorization_code with a dummy code — no token
- *   is ever minted)  401 → the secret is wrong; 400 invalid_grant / unauthorized_client → both
- *   id and secret passed client authentication.
+ *   POST {token_endpoint} (Basic auth, grant_type=authorization_code with a dummy code — no
+ *   token is ever minted)  401, or 400 invalid_client → the secret is wrong;
+ *   400 invalid_grant / unauthorized_client → both id and secret passed client authentication.
+ * Okta's spec and real orgs answer a failed client authentication with 401 invalid_client;
+ * RFC 6749 §5.2 also allows 400 invalid_client, so that is read the same way.
  */
 #include "oks_ctl_oidc_check.h"
 
@@ -117,15 +119,15 @@ oks_oidc_result oks_ctl_oidc_check(const char *domain, const char *client_id,
                  timeout_ms, &b, why, cap);
     if (st < 0)
         return OKS_OIDC_UNREACHABLE;
-    if (st == 401) {
-        snprintf(why, cap,
-                 "the token endpoint refused the client secret of client %s (401 "
-                 "invalid_client)",
-                 client_id);
-        return OKS_OIDC_BAD_SECRET;
-    }
     json_t *e = json_loadb(b.buf, b.len, 0, NULL);
     const char *code = json_string_value(json_object_get(e, "error"));
+    if (st == 401 || (st == 400 && code && strcmp(code, "invalid_client") == 0)) {
+        snprintf(why, cap,
+                 "the token endpoint refused the client secret of client %s (HTTP %ld%s%s)",
+                 client_id, st, code ? " " : "", code ? code : "");
+        json_decref(e);
+        return OKS_OIDC_BAD_SECRET;
+    }
     bool authed = st == 400 && code &&
                   (strcmp(code, "invalid_grant") == 0 || strcmp(code, "unauthorized_client") == 0);
     if (!authed)

@@ -7,6 +7,7 @@
 
 #include "core/oks_config.h"
 #include "core/oks_time.h"
+#include "sync/oks_sync_job.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ static int select_targets(oks_ctl *ctl, const char *tenant, target **out, int *n
     const char *p[] = {tenant};
     PGresult *r = oks_db_exec_params(
         ctl->db,
-        "SELECT t.subdomain, t.id::text, t.connected_at IS NOT NULL, coalesce((SELECT users_seen "
+        "SELECT t.subdomain, t.id::text, " OKS_SYNC_TENANT_CONNECTED
+        ", coalesce((SELECT users_seen "
         " FROM sync_runs r WHERE r.tenant_id = t.id AND r.status = 'succeeded' AND NOT r.dry_run "
         " ORDER BY r.finished_at DESC NULLS LAST LIMIT 1), 0) "
         "FROM tenants t WHERE ($1::text IS NULL OR t.subdomain = $1) ORDER BY t.subdomain "

@@ -7,6 +7,7 @@
 #include "oks_ctl.h"
 
 #include "core/oks_config.h"
+#include "sync/oks_sync_job.h"
 #include "sync/oks_sync_removals.h"
 
 #include <inttypes.h>
@@ -127,7 +128,7 @@ int oks_ctl_sync_status(oks_ctl *ctl, int argc, char **argv)
         "  WHERE r.tenant_id = t.id AND r.kind = 'full_sync' "
         "  ORDER BY r.scheduled_for DESC, r.id DESC LIMIT 1), "
         "  jsonb_build_object('subdomain', t.subdomain, 'tenant_id', t.id, 'status', NULL)) "
-        "  || jsonb_build_object('connected', t.connected_at IS NOT NULL) AS j "
+        "  || jsonb_build_object('connected', " OKS_SYNC_TENANT_CONNECTED ") AS j "
         " FROM tenants t WHERE ($1::text IS NULL OR t.subdomain = $1)) x",
         1, p, &err);
     if (!r)

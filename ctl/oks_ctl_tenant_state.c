@@ -6,6 +6,8 @@
  */
 #include "oks_ctl.h"
 
+#include "sync/oks_sync_job.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@
 
 static const char STATE_SQL[] =
     "SELECT jsonb_build_object("
-    " 'connected', t.connected_at IS NOT NULL, 'connected_at', " ISO(
+    " 'connected', " OKS_SYNC_TENANT_CONNECTED ", 'connected_at', " ISO(
         "t.connected_at") ","
                           " 'connect_error', t.connect_error,"
                           " 'last_full_sync', (SELECT jsonb_build_object('id', r.id, 'status', "

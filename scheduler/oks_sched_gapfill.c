@@ -7,6 +7,7 @@
 #include "event/oks_event.h"
 #include "kafka/oks_kafka_produce.h"
 #include "okta/oks_okta.h"
+#include "sync/oks_sync_job.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,13 +23,14 @@ typedef struct gap_tenant {
     int64_t since_ms;
 } gap_tenant;
 
-/* Connected tenants whose watermark is older than the interval (or that have none), with the
- * point to read from: the watermark, else the moment they were connected. */
+/* Connected tenants (OKS_SYNC_TENANT_CONNECTED; connecting required a domain and a token)
+ * whose watermark is older than the interval (or that have none), with the point to read from:
+ * the watermark, else the moment they were connected. */
 static const char sql_due[] =
     "SELECT t.id::text, t.okta_domain, encode(t.api_token_enc, 'hex'), "
     " (EXTRACT(EPOCH FROM coalesce(w.since, t.connected_at)) * 1000)::bigint "
     "FROM tenants t LEFT JOIN tenant_log_watermarks w ON w.tenant_id = t.id "
-    "WHERE t.connected_at IS NOT NULL AND t.okta_domain IS NOT NULL "
+    "WHERE " OKS_SYNC_TENANT_CONNECTED " AND t.okta_domain IS NOT NULL "
     " AND t.api_token_enc IS NOT NULL "
     " AND (w.updated_at IS NULL OR w.updated_at <= to_timestamp($1::bigint / 1000.0) - "
     "      $2::bigint * interval '1 millisecond') "

@@ -116,15 +116,15 @@ static int schedule_tenant(oks_sched *s, const char *tenant, int64_t slot_ms, ok
     return 1;
 }
 
-/* Connected tenants (a full sync of a tenant without Okta credentials cannot run) with their
- * time of day, creation time and last run (for the gauge after a restart). */
+/* Connected tenants only (OKS_SYNC_TENANT_CONNECTED: `tenant connect` proved the credentials;
+ * a tenant merely added, or whose connect failed, gets no job) with their time of day, when
+ * they were connected and their last run (for the gauge after a restart). */
 static const char sql_tenants[] =
     "SELECT t.id::text, COALESCE(EXTRACT(EPOCH FROM t.full_sync_time)::int, -1), "
-    "(EXTRACT(EPOCH FROM t.created_at) * 1000)::bigint, "
+    "(EXTRACT(EPOCH FROM t.connected_at) * 1000)::bigint, "
     "(SELECT (EXTRACT(EPOCH FROM max(r.scheduled_for)) * 1000)::bigint FROM sync_runs r "
     " WHERE r.tenant_id = t.id AND r.kind = 'full_sync') "
-    "FROM tenants t WHERE t.okta_domain IS NOT NULL AND t.api_token_enc IS NOT NULL "
-    "ORDER BY t.id";
+    "FROM tenants t WHERE " OKS_SYNC_TENANT_CONNECTED " ORDER BY t.id";
 
 int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
 {
@@ -140,13 +140,14 @@ int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
     for (int i = 0; i < PQntuples(r); i++) {
         const char *tenant = PQgetvalue(r, i, 0);
         int tod = (int)strtol(PQgetvalue(r, i, 1), NULL, 10);
-        int64_t created_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        int64_t connected_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);
         if (!PQgetisnull(r, i, 3))
             set_last_run(tenant, strtoll(PQgetvalue(r, i, 3), NULL, 10));
         int64_t slot = oks_sched_latest_slot_jittered(
             now_ms, tod >= 0 ? tod % 86400 : s->default_tod_s, tenant, s->cfg->jitter_max_ms);
-        if (slot < created_ms)
-            continue; /* the tenant did not exist at that slot: nothing was missed */
+        if (slot < connected_ms)
+            continue; /* not connected yet at that slot: nothing was missed (connecting queued
+                         the first full sync itself) */
         oks_err e = {0};
         int rc = schedule_tenant(s, tenant, slot, &e);
         if (rc < 0) {

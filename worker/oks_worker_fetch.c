@@ -36,8 +36,13 @@ bool oks_worker_fetch__stale(const oks_worker_mark *m, const oks_worker_read *r)
 
 void oks_worker_reads_free(oks_worker_read *reads, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         oks_okta_user_free(&reads[i].user);
+        free(reads[i].groups);
+        reads[i].groups = NULL;
+        reads[i].n_groups = 0;
+        reads[i].groups_read = false;
+    }
 }
 
 void oks_worker_fetch__user_failed(oks_worker_read *r, const char *why)

@@ -11,6 +11,10 @@
  *               app_assigned NULL): per-user GET /apps/{app}/users/{id} or the whole app listing
  *               (expand=user, 500 a page, also returns the user state), whichever costs fewer
  *               apps-bucket calls (oks_worker_fetch_use_listing).
+ *   groups      only when the tenant maps an Okta group to a team, and only for users whose mark
+ *               has check_groups (a group.user_membership.* event) or who are about to be
+ *               created: GET /api/v1/users/{id}/groups (user_groups bucket), one per user,
+ *               after the user state (oks_worker_fetch_groups).
  *
  * Every answer is stamped with the Date header of the response that gave it (Okta's clock).
  */
@@ -18,6 +22,7 @@
 #define OKS_WORKER_FETCH_H
 
 #include "oks_worker_fail.h"
+#include "oks_worker_group_teams.h"
 #include "okta/oks_okta.h"
 
 #include <stdbool.h>
@@ -39,6 +44,7 @@ typedef struct oks_worker_mark {
     int events;               /* events coalesced into the mark */
     int attempts;             /* per-user failures so far */
     bool check_assignment;    /* an event that may change the app assignment */
+    bool check_groups;        /* a group membership event: the user's groups may have changed */
     int64_t max_published_ms; /* newest lastUpdated-moving event; 0 = none */
     bool stored;              /* a users row exists */
     int app_assigned;         /* the row's app_assigned: -1 NULL / no row, 0, 1 */
@@ -62,6 +68,11 @@ typedef struct oks_worker_read {
     int assigned;                /* -1 not asked (not needed / no app id), 0, 1 */
     int64_t assigned_as_of_ms;   /* Date of the response that answered for the assignment */
     char error[OKS_ERR_MSG_MAX]; /* FAILED */
+    /* oks_worker_fetch_groups: the user's Okta groups that the tenant maps (pointers into the
+     * round's oks_worker_group_set; BUILT_IN Everyone left out), valid when groups_read */
+    bool groups_read;
+    const char **groups; /* owned array (oks_worker_reads_free), borrowed strings */
+    size_t n_groups;
 } oks_worker_read;
 
 typedef struct oks_worker_fetch_stats {
@@ -70,6 +81,7 @@ typedef struct oks_worker_fetch_stats {
     int app_pages;     /* app listing pages */
     int app_user_gets; /* GET /apps/{app}/users/{id} */
     int app_checks;    /* GET /apps/{app} (is the app id right?) */
+    int group_reads;   /* GET /users/{id}/groups */
     int stale;         /* bulk reads older than the mark's newest event */
     bool listing;      /* the cost model chose the app listing */
 } oks_worker_fetch_stats;
@@ -93,6 +105,21 @@ typedef struct oks_worker_fetch {
 int oks_worker_fetch_run(oks_worker_fetch *f, const oks_worker_mark *marks, oks_worker_read *reads,
                          size_t n);
 void oks_worker_reads_free(oks_worker_read *reads, size_t n);
+
+/* Does this user's read need their groups (pure)? The mark has check_groups, or the round is
+ * about to create the user's row (no row yet, and Okta says the user is found and, for a tenant
+ * with an app id, assigned). Only FOUND users: a deleted one leaves every team anyway, a failed
+ * one is retried. The caller asks only when the tenant maps a group. */
+bool oks_worker_read_needs_groups(const oks_worker_mark *m, const oks_worker_read *r, bool has_app);
+
+/* GET /api/v1/users/{id}/groups for every read whose want[i] is set: reads[i].groups = the
+ * user's groups found in `mapped` (other groups and type BUILT_IN are left out), groups_read set.
+ * A 404 or an answer that does not parse makes that user FAILED (retried: never "left every
+ * group"). 0, or -1 on a tenant-level failure (f->fail, f->err; nothing is applied for users
+ * whose groups were not read). */
+int oks_worker_fetch_groups(oks_worker_fetch *f, const oks_worker_mark *marks,
+                            oks_worker_read *reads, const bool *want, size_t n,
+                            const oks_worker_group_set *mapped);
 
 /* Cost model (pure): 1 when listing the app (≈ ceil(assigned_estimate / 500) pages) costs no
  * more apps-bucket calls than one GET per user that needs an assignment answer. */

@@ -1,6 +1,7 @@
 /*
  * Groups → teams at the end of a full sync (docs/rules.md "Teams from groups"): the members of
- * each group the tenant maps (GET /api/v1/groups/{id}/users, 1,000 a page) are inverted into
+ * each group the tenant maps (GET /api/v1/groups/{id} for its type: the built-in Everyone group
+ * is skipped; then GET /api/v1/groups/{id}/users, 1,000 a page) are inverted into
  * user → groups and handed, for every user the run saw (an empty set for users in no mapped
  * group), to oks_worker_group_teams_apply_tx in chunks of CHUNK users, one transaction each.
  * Memory: one (user, group) pair per membership of a mapped group, not per user of the org.
@@ -176,6 +177,16 @@ int oks_worker_fullsync_groups(oks_db *db, oks_okta_client *client, const oks_wo
     if (mapped_groups(db, run->tenant, &p, err) != 0)
         goto out;
     for (size_t g = 0; g < p.n_groups; g++) {
+        /* the built-in Everyone group is never a team, even when mapped (as on the event path,
+         * which leaves type BUILT_IN out of a user's groups): it counts as having no members */
+        char type[32];
+        (*calls)++;
+        if (oks_okta_get_group_type(client, p.groups[g], type, sizeof type, err) != 0) {
+            rc = err->code == OKS_E_NOMEM ? -2 : -1;
+            goto out;
+        }
+        if (strcmp(type, "BUILT_IN") == 0)
+            continue;
         if (members(client, &p, g, calls, err) != 0) {
             rc = err->code == OKS_E_NOMEM ? -2 : -1;
             goto out;

@@ -12,7 +12,7 @@
 struct oks_worker_intake_ev {
     size_t msg; /* index into the batch */
     oks_worker_envelope env;
-    bool check_assignment, moves_last_updated;
+    bool check_assignment, check_groups, moves_last_updated;
 };
 
 /* One statement, so one transaction: the new event uuids and their users' dirty marks commit
@@ -21,19 +21,22 @@ struct oks_worker_intake_ev {
  * keeps its first_marked_at (the age of the oldest unapplied change). */
 static const char record_sql[] =
     "WITH ev AS ("
-    "  SELECT DISTINCT ON (t, e) t, e, o, c, p"
-    "  FROM jsonb_to_recordset($1::jsonb) AS x(t uuid, e text, o text, c boolean, p timestamptz)"
+    "  SELECT DISTINCT ON (t, e) t, e, o, c, g, p"
+    "  FROM jsonb_to_recordset($1::jsonb) AS x(t uuid, e text, o text, c boolean, g boolean,"
+    "    p timestamptz)"
     "), new AS ("
     "  INSERT INTO processed_events (tenant_id, event_uuid) SELECT t, e FROM ev"
     "  ON CONFLICT DO NOTHING RETURNING tenant_id, event_uuid"
     "), dirty AS ("
-    "  INSERT INTO dirty_users AS d (tenant_id, okta_id, events, check_assignment, max_published)"
-    "  SELECT ev.t, ev.o, count(*), bool_or(ev.c), max(ev.p)"
+    "  INSERT INTO dirty_users AS d (tenant_id, okta_id, events, check_assignment, check_groups,"
+    "    max_published)"
+    "  SELECT ev.t, ev.o, count(*), bool_or(ev.c), bool_or(ev.g), max(ev.p)"
     "  FROM ev JOIN new ON new.tenant_id = ev.t AND new.event_uuid = ev.e"
     "  GROUP BY ev.t, ev.o"
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET seq = d.seq + 1,"
     "    events = d.events + EXCLUDED.events,"
     "    check_assignment = d.check_assignment OR EXCLUDED.check_assignment,"
+    "    check_groups = d.check_groups OR EXCLUDED.check_groups,"
     "    max_published = GREATEST(d.max_published, EXCLUDED.max_published),"
     "    next_attempt_at = LEAST(d.next_attempt_at, now()), attempts = 0"
     "  RETURNING 1"
@@ -96,7 +99,8 @@ static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_
             dead(&msgs[i], st);
             continue;
         }
-        oks_worker_mark_for(e->env.event_type, &e->check_assignment, &e->moves_last_updated);
+        oks_worker_mark_for(e->env.event_type, &e->check_assignment, &e->check_groups,
+                            &e->moves_last_updated);
         e->msg = i;
         k++;
     }
@@ -176,10 +180,10 @@ static char *events_json(const oks_worker_intake_ev *ev, size_t n)
     for (size_t i = 0; arr && i < n; i++) {
         char when[32];
         oks_time_format_iso8601(ev[i].env.published_ms, when, sizeof when);
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:b, s:o}", "t", ev[i].env.tenant, "e", ev[i].env.event_uuid,
-                      "o", ev[i].env.okta_user_id, "c", ev[i].check_assignment, "p",
-                      ev[i].moves_last_updated ? json_string(when) : json_null());
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "t", ev[i].env.tenant, "e",
+                              ev[i].env.event_uuid, "o", ev[i].env.okta_user_id, "c",
+                              ev[i].check_assignment, "g", ev[i].check_groups, "p",
+                              ev[i].moves_last_updated ? json_string(when) : json_null());
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

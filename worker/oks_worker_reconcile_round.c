@@ -96,19 +96,25 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
     }
 }
 
-/* The round's transaction: states, per-user failures, fault cleared. */
+/* The round's transaction: states, the teams from the groups read for them (after the users
+ * rows exist), per-user failures, fault cleared. */
 static int commit_round(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
-                        const oks_worker_state *st, size_t ns, const oks_worker_ufail *uf,
-                        size_t nf, oks_worker_apply_result *res, oks_err *err)
+                        const oks_worker_state *st, size_t ns, const oks_worker_user_groups *ug,
+                        size_t nug, const oks_worker_ufail *uf, size_t nf,
+                        oks_worker_apply_result *res, oks_err *err)
 {
+    long group_changes = 0;
     if (oks_db_begin(db, err) != 0)
         return -1;
     if (oks_worker_apply_batch_tx(db, tenant, st, ns, "event", "reconcile", res, err) != 0 ||
+        oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
+                                        &group_changes, err) != 0 ||
         oks_worker_rstate_user_failures(db, cfg, tenant, uf, nf, err) != 0 ||
         oks_worker_rstate_clear(db, tenant, err) != 0 || oks_db_commit(db, err) != 0) {
         oks_db_rollback(db);
         return -1;
     }
+    res->memberships += group_changes;
     return 0;
 }
 
@@ -120,7 +126,12 @@ typedef struct round {
     oks_worker_mark *marks;
     oks_worker_read *reads;
     oks_worker_state *st;
+    size_t *st_read; /* st[k] answers for reads[st_read[k]] */
     oks_worker_ufail *uf;
+    oks_worker_group_set groups; /* the tenant's mapped groups (read only when a mark may need
+                                    them); empty: no groups call at all */
+    oks_worker_user_groups *ug;
+    bool *want_groups;
     size_t n, ns, nf;
 } round;
 
@@ -128,11 +139,43 @@ static void round_free(round *r)
 {
     if (r->reads)
         oks_worker_reads_free(r->reads, r->n);
+    oks_worker_group_set_free(&r->groups);
+    free(r->ug);
+    free(r->want_groups);
+    free(r->st_read);
     free(r->reads);
     free(r->marks);
     free(r->st);
     free(r->uf);
     oks_worker_tenant_free(&r->ten);
+}
+
+static bool needs_groups(const round *r, size_t i)
+{
+    return r->groups.n > 0 &&
+           oks_worker_read_needs_groups(&r->marks[i], &r->reads[i], r->ten.okta_app_id != NULL);
+}
+
+/* The groups read for states st[from..from+count) (users whose groups were read), into r->ug. */
+static size_t groups_for(round *r, size_t from, size_t count)
+{
+    size_t k = 0;
+    for (size_t s = from; s < from + count; s++) {
+        const oks_worker_read *rd = &r->reads[r->st_read[s]];
+        if (!rd->groups_read || !r->st[s].status)
+            continue;
+        r->ug[k++] = (oks_worker_user_groups){
+            .okta_id = r->st[s].okta_id, .group_ids = rd->groups, .n_groups = rd->n_groups};
+    }
+    return k;
+}
+
+/* Every state decided so far (and its groups) in one transaction. */
+static int commit_states(round *r, oks_worker_apply_result *res, oks_err *err)
+{
+    size_t nug = groups_for(r, 0, r->ns);
+    return commit_round(r->db, r->t->r->cfg, r->tenant, r->st, r->ns, r->ug, nug, NULL, 0, res,
+                        err);
 }
 
 /* A batch the database refused for one row's sake: apply users one by one so the bad row
@@ -144,11 +187,14 @@ static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
     for (size_t i = 0; i < r->ns; i++) {
         oks_worker_apply_result one;
         oks_err e1 = {0};
-        if (commit_round(r->db, cfg, r->tenant, &r->st[i], 1, NULL, 0, &one, &e1) == 0) {
+        size_t nug = groups_for(r, i, 1);
+        if (commit_round(r->db, cfg, r->tenant, &r->st[i], 1, r->ug, nug, NULL, 0, &one, &e1) ==
+            0) {
             total->written += one.written;
             total->audited += one.audited;
             total->stale += one.stale;
             total->marks_cleared += one.marks_cleared;
+            total->memberships += one.memberships;
             continue;
         }
         if (oks_worker_fail_classify(OKS_WORKER_SRC_DB, &e1, -1, NULL) != OKS_WORKER_FAIL_USER) {
@@ -186,14 +232,17 @@ static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
                         (rd->kind == OKS_WORKER_READ_FOUND && !oks_worker_fetch__stale(m, rd) &&
                          (!need || rd->assigned >= 0)) ||
                         (rd->kind == OKS_WORKER_READ_NONE && rd->assigned == 0 && !m->stored);
+        /* the groups a user's mark asks for must be read too: the mark goes with the apply */
+        if (complete && needs_groups(r, i) && !rd->groups_read)
+            complete = false;
         char why[OKS_ERR_MSG_MAX];
         if (complete && oks_worker_decide(m, rd, has_app, &r->st[r->ns], why, sizeof why) == 0)
-            r->ns++;
+            r->st_read[r->ns++] = i;
     }
     if (r->ns > 0) {
         oks_worker_apply_result res;
         oks_err err = {0};
-        if (commit_round(r->db, r->t->r->cfg, r->tenant, r->st, r->ns, NULL, 0, &res, &err) != 0)
+        if (commit_states(r, &res, &err) != 0)
             OKS_LOG_WARN("reconcile: applying the partial round of tenant %s: %s", r->tenant,
                          err.msg);
         else
@@ -247,14 +296,30 @@ static oks_worker_round_rc run(round *r)
     }
     r->reads = calloc(r->n, sizeof *r->reads);
     r->st = calloc(r->n, sizeof *r->st);
+    r->st_read = calloc(r->n, sizeof *r->st_read);
     r->uf = calloc(r->n, sizeof *r->uf);
-    if (!r->reads || !r->st || !r->uf) {
+    r->ug = calloc(r->n, sizeof *r->ug);
+    r->want_groups = calloc(r->n, sizeof *r->want_groups);
+    if (!r->reads || !r->st || !r->st_read || !r->uf || !r->ug || !r->want_groups) {
         oks_err_set(&err, OKS_E_NOMEM, "reconcile: out of memory");
         return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
     }
+    /* The tenant's group map, only when a mark may need groups (a group membership event, or a
+     * user not stored yet): read before Okta is asked, so a round cut short knows who needed
+     * them (docs/worker-reconcile.md). */
+    bool maybe_groups = false;
+    for (size_t i = 0; i < r->n && !maybe_groups; i++)
+        maybe_groups = r->marks[i].check_groups || !r->marks[i].stored;
+    if (maybe_groups && oks_worker_group_set_load(r->db, r->tenant, &r->groups, &err) != 0)
+        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
     oks_okta_stats before, after;
     oks_okta_client_stats(client, &before);
     int frc = oks_worker_fetch_run(&f, r->marks, r->reads, r->n);
+    if (frc == 0 && r->groups.n > 0) {
+        for (size_t i = 0; i < r->n; i++)
+            r->want_groups[i] = needs_groups(r, i);
+        frc = oks_worker_fetch_groups(&f, r->marks, r->reads, r->want_groups, r->n, &r->groups);
+    }
     oks_okta_client_stats(client, &after);
     oks_worker_rmetrics_okta(r->tenant, &before, &after);
     if (f.app_verified && has_app)
@@ -266,7 +331,7 @@ static oks_worker_round_rc run(round *r)
         char why[OKS_ERR_MSG_MAX];
         if (oks_worker_decide(&r->marks[i], &r->reads[i], has_app, &r->st[r->ns], why,
                               sizeof why) == 0) {
-            r->ns++;
+            r->st_read[r->ns++] = i;
             events += r->marks[i].events;
         } else {
             r->uf[r->nf].mark = &r->marks[i];
@@ -276,7 +341,7 @@ static oks_worker_round_rc run(round *r)
     }
     oks_worker_apply_result res;
     int64_t t0 = oks_now_mono_ms();
-    if (commit_round(r->db, cfg, r->tenant, r->st, r->ns, NULL, 0, &res, &err) != 0) {
+    if (commit_states(r, &res, &err) != 0) {
         if (oks_worker_fail_classify(OKS_WORKER_SRC_DB, &err, -1, NULL) != OKS_WORKER_FAIL_USER ||
             isolate(r, &res, &err) != 0)
             return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
@@ -284,17 +349,17 @@ static oks_worker_round_rc run(round *r)
     if (r->nf) {
         prepare_failures(t, r->tenant, r->uf, r->nf);
         oks_worker_apply_result none;
-        if (commit_round(r->db, cfg, r->tenant, NULL, 0, r->uf, r->nf, &none, &err) != 0)
+        if (commit_round(r->db, cfg, r->tenant, NULL, 0, NULL, 0, r->uf, r->nf, &none, &err) != 0)
             OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
     }
     oks_worker_rmetrics_round(r->tenant, events, (long)r->n);
     OKS_LOG_DEBUG("reconcile: tenant %s: %zu users, %ld events, written %ld, audited %ld, "
-                  "stale %ld, marks cleared %ld, failed %zu; okta lists %d gets %d app pages %d "
-                  "app gets %d (%s); %lld ms",
+                  "stale %ld, marks cleared %ld, group team changes %ld, failed %zu; okta lists %d "
+                  "gets %d app pages %d app gets %d group reads %d (%s); %lld ms",
                   r->tenant, r->n, events, res.written, res.audited, res.stale, res.marks_cleared,
-                  r->nf, f.stats.user_lists, f.stats.user_gets, f.stats.app_pages,
-                  f.stats.app_user_gets, f.stats.listing ? "listing" : "per-user",
-                  (long long)(oks_now_mono_ms() - t0));
+                  res.memberships, r->nf, f.stats.user_lists, f.stats.user_gets, f.stats.app_pages,
+                  f.stats.app_user_gets, f.stats.group_reads,
+                  f.stats.listing ? "listing" : "per-user", (long long)(oks_now_mono_ms() - t0));
     return OKS_WORKER_ROUND_DONE;
 }
 

@@ -132,7 +132,8 @@ static const char sql_marks[] =
     "SELECT d.okta_id, d.seq, d.events, d.attempts, d.check_assignment, "
     "  COALESCE((extract(epoch FROM d.max_published) * 1000)::bigint, 0), "
     "  u.okta_id IS NOT NULL, "
-    "  CASE WHEN u.app_assigned IS NULL THEN -1 WHEN u.app_assigned THEN 1 ELSE 0 END "
+    "  CASE WHEN u.app_assigned IS NULL THEN -1 WHEN u.app_assigned THEN 1 ELSE 0 END, "
+    "  d.check_groups "
     "FROM dirty_users d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.okta_id = d.okta_id "
     "WHERE d.tenant_id = $1::uuid AND d.next_attempt_at <= now() "
     "AND d.first_marked_at <= now() - $2::bigint * interval '1 millisecond' "
@@ -165,6 +166,7 @@ int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *t
         m[i].max_published_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         m[i].stored = strcmp(PQgetvalue(r, i, 6), "t") == 0;
         m[i].app_assigned = (int)strtol(PQgetvalue(r, i, 7), NULL, 10);
+        m[i].check_groups = strcmp(PQgetvalue(r, i, 8), "t") == 0;
     }
     PQclear(r);
     *out = m;

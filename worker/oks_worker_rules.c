@@ -10,8 +10,8 @@ typedef struct {
 
 /* The event hook subscriptions of the product brief plus the related lifecycle types the Okta
  * reference recommends (activate/create/suspend/unsuspend, app membership update). Group
- * membership changes re-fetch the user: teams are a later stage, but the fetch keeps the row
- * fresh and costs the same. */
+ * membership changes re-fetch the user and, when the tenant maps groups to teams, the user's
+ * groups (oks_worker_mark_for: check_groups). */
 static const action_rule rules[] = {
     {"application.user_membership.add", OKS_WORKER_FETCH},
     {"application.user_membership.update", OKS_WORKER_FETCH},
@@ -54,11 +54,13 @@ const char *oks_worker_action_name(oks_worker_action a)
     return "ignore";
 }
 
-void oks_worker_mark_for(const char *event_type, bool *check_assignment, bool *moves_last_updated)
+void oks_worker_mark_for(const char *event_type, bool *check_assignment, bool *check_groups,
+                         bool *moves_last_updated)
 {
     bool lifecycle = strncmp(event_type, "user.lifecycle.", 15) == 0;
-    *check_assignment = lifecycle || strncmp(event_type, "application.user_membership.", 28) == 0 ||
-                        strncmp(event_type, "group.user_membership.", 22) == 0;
+    *check_groups = strncmp(event_type, "group.user_membership.", 22) == 0;
+    *check_assignment =
+        lifecycle || strncmp(event_type, "application.user_membership.", 28) == 0 || *check_groups;
     *moves_last_updated = lifecycle || strcmp(event_type, "user.account.update_profile") == 0;
 }
 

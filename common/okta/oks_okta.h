@@ -151,6 +151,11 @@ int oks_okta_get_app_user(oks_okta_client *c, const char *app_id, const char *us
  * OKS_E_NOTFOUND. Tells "user not assigned" from "app id wrong", which answer alike (404). */
 int oks_okta_get_app(oks_okta_client *c, const char *app_id, oks_err *err);
 
+/* GET /api/v1/groups/{id} (groups bucket): the group's type (OKTA_GROUP, APP_GROUP, BUILT_IN)
+ * into type (cap bytes). 404 -> OKS_E_NOTFOUND; an answer without a type -> OKS_E_INVALID. */
+int oks_okta_get_group_type(oks_okta_client *c, const char *group_id, char *type, size_t cap,
+                            oks_err *err);
+
 /* Proves token, permission and app id ("Connect to Okta"): GET /api/v1/apps/{app}/users?limit=1.
  * OKS_E_AUTH bad token, OKS_E_FORBIDDEN missing scope, OKS_E_NOTFOUND unknown app. */
 int oks_okta_check_credentials(oks_okta_client *c, const char *app_id, oks_err *err);

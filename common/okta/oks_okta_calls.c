@@ -1,4 +1,4 @@
-/* Single-object Okta API calls: get user, get app user, check credentials. */
+/* Single-object Okta API calls: get user, get app user, get app, get group, check credentials. */
 #include "okta/oks_okta_client_int.h"
 
 #include <stdio.h>
@@ -85,6 +85,28 @@ int oks_okta_get_app(oks_okta_client *c, const char *app_id, oks_err *err)
     int rc = json_is_object(j)
                  ? 0
                  : oks_err_set(err, OKS_E_INVALID, "okta: application answer is not a JSON object");
+    json_decref(j);
+    return rc;
+}
+
+int oks_okta_get_group_type(oks_okta_client *c, const char *group_id, char *type, size_t cap,
+                            oks_err *err)
+{
+    if (cap)
+        type[0] = '\0';
+    char url[OKS_OKTA_URL_MAX];
+    const char *parts[] = {"/api/v1/groups/", group_id};
+    if (oks_okta__build_url(c, url, sizeof url, parts, 2, err) != 0)
+        return -1;
+    json_t *j = NULL;
+    if (oks_okta__get(c, url, &j, NULL, 0, err) != 0)
+        return -1;
+    const char *t = json_string_value(json_object_get(j, "type"));
+    int rc = 0;
+    if (!json_is_object(j) || !t || !*t)
+        rc = oks_err_set(err, OKS_E_INVALID, "okta: group answer without a type");
+    else if ((size_t)snprintf(type, cap, "%s", t) >= cap)
+        rc = oks_err_set(err, OKS_E_INVALID, "okta: group type too long");
     json_decref(j);
     return rc;
 }

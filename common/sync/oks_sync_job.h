@@ -21,6 +21,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * "Connected to Okta" — the one rule, as SQL over `tenants` aliased `t`. `oktasyncctl tenant
+ * connect` sets connected_at after Okta accepted every credential (a refused connect changes
+ * nothing); nothing clears it. A tenant whose credentials later fail stays connected: the
+ * worker parks it (`credentials_invalid` in tenant_okta_state) and `tenant connect` after a
+ * new token clears the fault. Only connected tenants get scheduled full syncs (from their
+ * first slot after connected_at: connecting queues the first sync itself), `sync now` and the
+ * System Log gap fill. A tenant added but never connected gets none of them.
+ */
+#define OKS_SYNC_TENANT_CONNECTED "t.connected_at IS NOT NULL"
+
 /* Job message value (contract shape: v, kind, tenant, run_id, scheduled_for), malloc'd JSON;
  * NULL on OOM. */
 char *oks_sync_job_json(const char *tenant, int64_t run_id, int64_t scheduled_for_ms);

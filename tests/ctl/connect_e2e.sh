@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # oktasyncctl tenant connect against the simulator: each bad credential (API token, app id,
-# OIDC client id, client secret) is named, exits 3 and changes nothing; success marks the tenant
+# OIDC client id, client secret — refused with Okta's 401 or with the 400 invalid_client that
+# RFC 6749 allows) is named, exits 3 and changes nothing; success marks the tenant
 # connected, clears a parked credentials fault and queues the first full sync (row + job, as
 # the scheduler makes them); tenant add --connect does it in one step.
 source "$(dirname "$0")/ctl_lib.sh"
@@ -57,6 +58,16 @@ before=$(state)
 expect_rc 3 "connect bad secret" -- "$CTL" tenant connect acme
 expect_err "client-secret refused"
 expect_eq "$(state)" "$before" "bad secret changes nothing"
+# the same wrong secret answered 400 invalid_client (Okta answers 401; RFC 6749 §5.2 allows
+# 400): still "client-secret refused", exit 3, nothing changed
+curl -fsS -X POST "$sim/__sim/oidc" -d '{"invalid_client_status":400}' >/dev/null ||
+    bad "sim invalid_client_status switch"
+expect_rc 3 "connect bad secret, 400 invalid_client" -- "$CTL" tenant connect acme
+expect_err "client-secret refused"
+expect_err "(HTTP 400 invalid_client)"
+expect_eq "$(state)" "$before" "bad secret (400) changes nothing"
+curl -fsS -X POST "$sim/__sim/oidc" -d '{"invalid_client_status":401}' >/dev/null ||
+    bad "sim invalid_client_status switch back"
 expect_eq "$("$DUMP" "$topic" | jq length)" "0" "no job for a failed connect"
 
 # Okta unreachable: exit 1, nothing changed

@@ -44,6 +44,9 @@ used=$( { "$bin/oktasync-worker" --check-config | jq -r '."events-topic", ."dead
 for t in $used; do
     check "topic $t (used by a daemon) is created" grep -qw "$t" <<<"$created"
 done
+# The worker as configured here takes in the jobs the scheduler (same file) produces.
+jq -r '.services.worker.environment | to_entries[] | "\(.key)=\(.value | @sh)"' "$c" >"$work/worker.env"
+check "the worker consumes the scheduler's jobs topic (OKTASYNC_JOBS_TOPIC)" worker_runs_jobs "$work/worker.env"
 names=$(jq -r '.services[] | .environment // {} | keys[]' "$c" | grep '^OKTASYNC_' | sort -u)
 for n in $names; do check "$n is a setting" known_setting "$n"; done
 finish

@@ -34,3 +34,20 @@ free_port() {
     done
     return 1
 }
+# daemon_config PROGRAM ENVFILE: PROGRAM's effective settings (JSON from --check-config) with the
+# KEY=VALUE lines of ENVFILE as its only environment: what the daemon really runs with when a
+# deploy file gives it that environment.
+daemon_config() {
+    env -i PATH=/usr/bin:/bin bash -c \
+        "set -a; source '$2'; exec '${OKS_BIN_DIR:?}/$1' --check-config"
+}
+# worker_runs_jobs ENVFILE: with that environment the worker consumes the topic the scheduler
+# (same environment) produces full-sync jobs to. The worker's own default is "" (not consumed),
+# so a deploy file must set OKTASYNC_JOBS_TOPIC for the jobs to be taken in (and for KEDA's
+# trigger on jobs lag to read offsets that move).
+worker_runs_jobs() {
+    local w s
+    w=$(daemon_config oktasync-worker "$1" | jq -r '."jobs-topic"') || return 1
+    s=$(daemon_config oktasync-scheduler "$1" | jq -r '."jobs-topic"') || return 1
+    [ -n "$w" ] && [ "$w" = "$s" ]
+}

@@ -49,6 +49,9 @@ for d in ingest worker scheduler; do
         "set -a; source '$units/oktasync.env.example'; OKTASYNC_ADMIN_LISTEN=0.0.0.0:9101 exec '$bin/oktasync-$d' --check-config >/dev/null"
 done
 
+check "with the example environment the worker consumes the scheduler's jobs topic" \
+    worker_runs_jobs "$units/oktasync.env.example"
+
 # Mutants: verify must complain about a misspelt key, a bad value and a missing binary.
 mutant() {
     sed -E "$2" "$units/oktasync-ingest.service" >"$R/etc/systemd/system/oktasync-mutant.service"

@@ -158,6 +158,62 @@ OKS_TEST(fault_fail_next_and_error_rate)
     simt_stop(&s);
 }
 
+/* "route" scopes every fault to one route template: other endpoints are untouched, the
+ * counters are spent only by that route, and "clear" (or "route":"") lifts the scope. */
+OKS_TEST(fault_scoped_to_one_route)
+{
+    simt s;
+    simt_resp r;
+    const char *const args[] = {"--users", "50", NULL};
+    simt_start(&s, args);
+    simt_api(&r, &s, "/api/v1/users?limit=1");
+    char groups[128], user[128];
+    const char *id = json_string_value(json_object_get(json_array_get(r.json, 0), "id"));
+    snprintf(groups, sizeof groups, "/api/v1/users/%s/groups", id);
+    snprintf(user, sizeof user, "/api/v1/users/%s", id);
+    simt_resp_free(&r);
+    set_faults(&s, "{\"route\":\"/api/v1/users/{id}/groups\",\"fail_next\":2,"
+                   "\"malformed_next\":1}");
+    simt_api(&r, &s, user); /* not that route: no fault, no counter spent */
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    simt_resp_free(&r);
+    simt_api(&r, &s, "/api/v1/users?limit=1");
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT(r.json != NULL);
+    simt_resp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        simt_api(&r, &s, groups);
+        assert_code(&r, 503, "E0000009");
+        simt_resp_free(&r);
+    }
+    simt_api(&r, &s, groups); /* then the body fault of that route */
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT(r.json == NULL);
+    simt_resp_free(&r);
+    simt_api(&r, &s, groups);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT(json_is_array(r.json));
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "GET", "/__sim/faults", NULL), 200);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(r.json, "route")),
+                      "/api/v1/users/{id}/groups");
+    simt_resp_free(&r);
+    /* clear lifts the scope: a counter then hits whatever comes next */
+    set_faults(&s, "{\"clear\":true,\"fail_next\":1}");
+    simt_api(&r, &s, user);
+    assert_code(&r, 503, "E0000009");
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "GET", "/__sim/faults", NULL), 200);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(r.json, "route")), "");
+    simt_resp_free(&r);
+    /* bad values */
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/faults", "{\"route\":5}"), 400);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/faults", "{\"route\":\"users\"}"), 400);
+    simt_resp_free(&r);
+    simt_stop(&s);
+}
+
 OKS_TEST(fault_latency_and_hang)
 {
     simt s;

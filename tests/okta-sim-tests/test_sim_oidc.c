@@ -303,6 +303,53 @@ OKS_TEST(oidc_client_is_set_by_flags_and_by_admin_call)
     OKS_ASSERT(strstr(line, "oidc-grant-types") != NULL);
 }
 
+/* The what-if switch: invalid_client answered with 400 instead of Okta's 401 (RFC 6749 §5.2
+ * allows 400 when no Authorization header was used), by flag and by admin call; nothing else
+ * about the answers changes. */
+OKS_TEST(invalid_client_status_switch_answers_400)
+{
+    const char *const args[] = {"--users", "10", "--oidc-invalid-client-status", "400", NULL};
+    simt s;
+    simt_resp r;
+    simt_start(&s, args);
+    token(&r, &s, s.app_id, "wrong", "grant_type=authorization_code&code=x");
+    assert_oauth_error(&r, 400, "invalid_client", "client secret");
+    simt_resp_free(&r);
+    token(&r, &s, "0oaUNKNOWNclient0001", "sim-client-secret", "grant_type=authorization_code");
+    assert_oauth_error(&r, 400, "invalid_client", "client_id");
+    simt_resp_free(&r);
+    token(&r, &s, NULL, NULL, "grant_type=authorization_code");
+    assert_oauth_error(&r, 400, "invalid_client", "No client credentials");
+    simt_resp_free(&r);
+    /* good credentials are unaffected */
+    token(&r, &s, s.app_id, "sim-client-secret", "grant_type=authorization_code&code=x");
+    assert_oauth_error(&r, 400, "invalid_grant", "authorization code");
+    simt_resp_free(&r);
+    simt_admin(&r, &s, "GET", "/__sim/oidc", NULL);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "invalid_client_status")), 400);
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "invalid_client")), 3);
+    simt_resp_free(&r);
+    /* back to Okta's 401 by admin call; a bad value is refused and changes nothing */
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/oidc", "{\"invalid_client_status\":401}"),
+                      200);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/oidc", "{\"invalid_client_status\":403}"),
+                      400);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(
+        simt_admin(&r, &s, "POST", "/__sim/oidc", "{\"invalid_client_status\":\"400\"}"), 400);
+    simt_resp_free(&r);
+    token(&r, &s, s.app_id, "wrong", "grant_type=authorization_code&code=x");
+    assert_oauth_error(&r, 401, "invalid_client", "client secret");
+    simt_resp_free(&r);
+    simt_stop(&s);
+    /* the flag takes 400 or 401 only */
+    const char *const bad[] = {"--oidc-invalid-client-status", "403", NULL};
+    char line[512];
+    OKS_ASSERT(simt_run_expect_exit(bad, line, sizeof line) != 0);
+    OKS_ASSERT(strstr(line, "oidc-invalid-client-status") != NULL);
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -230,6 +230,7 @@ typedef struct sim_cfg {
     int64_t hook_drop_permille;
     bool hook_reorder;
     char *oidc_client_id, *oidc_client_secret, *oidc_grant_types;
+    int64_t oidc_invalid_client_status;
     char *org_profile;
     int64_t manager_cycle;
 } sim_cfg;
@@ -269,6 +270,7 @@ typedef struct sim_faults {
     int64_t latency_ms, jitter_ms, fail_next, fail_status, error_permille, hang_next, hang_ms;
     int64_t truncate_next, malformed_next, force_429_next;
     bool bad_token;
+    char route[64]; /* "" = every request; else only requests of this route template */
     uint64_t rng;
 } sim_faults;
 
@@ -279,7 +281,8 @@ typedef struct sim_fault_plan {
 } sim_fault_plan;
 
 void sim_faults_init(sim_faults *f, const sim_cfg *cfg);
-void sim_faults_plan(sim_faults *f, sim_fault_plan *p);
+/* The faults of one request of `route` (its template, as in /__sim/stats per_endpoint). */
+void sim_faults_plan(sim_faults *f, const char *route, sim_fault_plan *p);
 /* Apply a JSON object of settings ({"fail_next":3,...}); 400 text in err on bad input. */
 int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err);
 json_t *sim_faults_json(sim_faults *f);

@@ -269,7 +269,8 @@ static void admin_settings(sim_req *r, sim_resp *resp)
     reply_json(resp, 200, o);
 }
 
-/* GET/POST oidc: the org's OIDC client (client_id, client_secret, grant_types) and token
+/* GET/POST oidc: the org's OIDC client (client_id, client_secret, grant_types), the status of
+ * the token endpoint's invalid_client answers (invalid_client_status 401 or 400) and token
  * endpoint counters. */
 static void admin_oidc(sim_req *r, sim_resp *resp)
 {

@@ -1,6 +1,8 @@
-/* Injected faults: counters ("next N requests") and rates, shared by every API thread. */
+/* Injected faults: counters ("next N requests") and rates, shared by every API thread; all of
+ * them optionally scoped to one route template ("route"). */
 #include "sim.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void sim_faults_init(sim_faults *f, const sim_cfg *cfg)
@@ -17,6 +19,7 @@ void sim_faults_init(sim_faults *f, const sim_cfg *cfg)
     f->malformed_next = cfg->malformed_next;
     f->force_429_next = cfg->force_429_next;
     f->bad_token = cfg->bad_token;
+    f->route[0] = '\0';
     f->rng = (uint64_t)cfg->seed * 7919u + 1;
 }
 
@@ -29,10 +32,14 @@ static bool take(int64_t *n)
 }
 
 /* Decide everything for one request at once, so concurrent requests split "next N" exactly. */
-void sim_faults_plan(sim_faults *f, sim_fault_plan *p)
+void sim_faults_plan(sim_faults *f, const char *route, sim_fault_plan *p)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_lock(&f->mu);
+    if (f->route[0] && strcmp(f->route, route) != 0) { /* scoped to another route */
+        pthread_mutex_unlock(&f->mu);
+        return;
+    }
     f->rng = sim_mix64(f->rng);
     p->delay_ms =
         f->latency_ms + (f->jitter_ms > 0 ? (int64_t)(f->rng % (uint64_t)(f->jitter_ms + 1)) : 0);
@@ -80,24 +87,19 @@ static void copy_settings(sim_faults *dst, const sim_faults *src)
     dst->malformed_next = src->malformed_next;
     dst->force_429_next = src->force_429_next;
     dst->bad_token = src->bad_token;
+    memcpy(dst->route, src->route, sizeof dst->route);
 }
 
 int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err)
 {
     static const char *const known[] = {
-        "latency_ms",
-        "jitter_ms",
-        "fail_next",
-        "fail_status",
-        "error_permille",
-        "hang_next",
-        "hang_ms",
-        "truncate_next",
-        "malformed_next",
-        "force_429_next",
-        "bad_token",
-        "clear",
-        NULL,
+        "latency_ms",     "jitter_ms",
+        "fail_next",      "fail_status",
+        "error_permille", "hang_next",
+        "hang_ms",        "truncate_next",
+        "malformed_next", "force_429_next",
+        "bad_token",      "route",
+        "clear",          NULL,
     };
     const char *key;
     json_t *val;
@@ -117,6 +119,7 @@ int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err)
         n.latency_ms = n.jitter_ms = n.fail_next = n.error_permille = n.hang_next = 0;
         n.truncate_next = n.malformed_next = n.force_429_next = 0;
         n.bad_token = false;
+        n.route[0] = '\0';
     }
     if (get_int(obj, "latency_ms", &n.latency_ms, 0, 600000, err) ||
         get_int(obj, "jitter_ms", &n.jitter_ms, 0, 600000, err) ||
@@ -134,6 +137,16 @@ int sim_faults_set(sim_faults *f, json_t *obj, oks_err *err)
         return oks_err_set(err, OKS_E_INVALID, "bad_token must be true or false");
     if (bt)
         n.bad_token = json_is_true(bt);
+    json_t *rt = json_object_get(obj, "route");
+    if (rt) {
+        const char *v = json_string_value(rt);
+        if (!v || (*v && strncmp(v, "/api/v1/", 8) != 0) || strlen(v) >= sizeof n.route)
+            return oks_err_set(err, OKS_E_INVALID,
+                               "route must be \"\" or a route template such as "
+                               "/api/v1/users/{id}/groups (shorter than %zu)",
+                               sizeof n.route);
+        snprintf(n.route, sizeof n.route, "%s", v);
+    }
     pthread_mutex_lock(&f->mu);
     copy_settings(f, &n);
     pthread_mutex_unlock(&f->mu);
@@ -144,12 +157,13 @@ json_t *sim_faults_json(sim_faults *f)
 {
     pthread_mutex_lock(&f->mu);
     json_t *o = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "latency_ms", (json_int_t)f->latency_ms,
-        "jitter_ms", (json_int_t)f->jitter_ms, "fail_next", (json_int_t)f->fail_next, "fail_status",
-        (json_int_t)f->fail_status, "error_permille", (json_int_t)f->error_permille, "hang_next",
-        (json_int_t)f->hang_next, "hang_ms", (json_int_t)f->hang_ms, "truncate_next",
-        (json_int_t)f->truncate_next, "malformed_next", (json_int_t)f->malformed_next,
-        "force_429_next", (json_int_t)f->force_429_next, "bad_token", f->bad_token);
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s}", "latency_ms",
+        (json_int_t)f->latency_ms, "jitter_ms", (json_int_t)f->jitter_ms, "fail_next",
+        (json_int_t)f->fail_next, "fail_status", (json_int_t)f->fail_status, "error_permille",
+        (json_int_t)f->error_permille, "hang_next", (json_int_t)f->hang_next, "hang_ms",
+        (json_int_t)f->hang_ms, "truncate_next", (json_int_t)f->truncate_next, "malformed_next",
+        (json_int_t)f->malformed_next, "force_429_next", (json_int_t)f->force_429_next, "bad_token",
+        f->bad_token, "route", f->route);
     pthread_mutex_unlock(&f->mu);
     return o;
 }

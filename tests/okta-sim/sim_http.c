@@ -183,7 +183,7 @@ static void api_request(sim_req *r, sim_resp *resp, rl_hdr *h, sim_fault_plan *p
     for (int m = atomic_load(&srv->max_inflight); now_in > m;)
         if (atomic_compare_exchange_weak(&srv->max_inflight, &m, now_in))
             break;
-    sim_faults_plan(&srv->faults, plan);
+    sim_faults_plan(&srv->faults, route, plan);
     if (now_in > srv->cfg->concurrency) {
         atomic_fetch_add(&srv->n_concurrency_429, 1);
         h->limit = h->remaining = 0;

@@ -105,6 +105,10 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_STR("oidc-grant-types", sim_cfg, oidc_grant_types, "authorization_code", 0,
                 "grant types the client may use (comma list of authorization_code, "
                 "refresh_token, client_credentials, implicit, password)"),
+    OKS_CFG_INT("oidc-invalid-client-status", sim_cfg, oidc_invalid_client_status, "401", 400, 401,
+                "HTTP status of the token endpoint's invalid_client answers: 401 (Okta's, per its "
+                "spec and observed) or 400 (RFC 6749 5.2 allows it without an Authorization "
+                "header; a what-if for clients)"),
 };
 static const oks_cfg_program program = OKS_CFG_PROGRAM(
     "oktasync-okta-sim", "Okta org simulator for tests and benchmarks", NULL, entries);

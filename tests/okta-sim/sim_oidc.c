@@ -26,8 +26,9 @@ static const char *const grant_names[] = {"authorization_code", "refresh_token",
 struct sim_oidc {
     pthread_mutex_t mu;
     char client_id[128], client_secret[128];
-    unsigned grants; /* bit i = grant_names[i] allowed */
-    char *jwks;      /* built on first GET /oauth2/v1/keys */
+    unsigned grants;                /* bit i = grant_names[i] allowed */
+    unsigned invalid_client_status; /* 401 (Okta) or 400 (what-if, RFC 6749 §5.2) */
+    char *jwks;                     /* built on first GET /oauth2/v1/keys */
     uint64_t token_requests, invalid_client, unauthorized_client, issued;
 };
 
@@ -60,6 +61,7 @@ sim_oidc *sim_oidc_new(const sim_cfg *cfg, const char *app_id, oks_err *err)
     snprintf(o->client_id, sizeof o->client_id, "%s",
              cfg->oidc_client_id && *cfg->oidc_client_id ? cfg->oidc_client_id : app_id);
     snprintf(o->client_secret, sizeof o->client_secret, "%s", cfg->oidc_client_secret);
+    o->invalid_client_status = cfg->oidc_invalid_client_status == 400 ? 400 : 401;
     if (grants_parse(cfg->oidc_grant_types, &o->grants) != 0) {
         oks_err_set(err, OKS_E_INVALID,
                     "invalid --oidc-grant-types (authorization_code, refresh_token, "
@@ -91,11 +93,12 @@ static json_t *grants_json(unsigned g)
 json_t *sim_oidc_json(sim_oidc *o)
 {
     pthread_mutex_lock(&o->mu);
-    json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "client_id", o->client_id,
-                          "client_secret", o->client_secret, "grant_types", grants_json(o->grants),
-                          "token_requests", (json_int_t)o->token_requests, "invalid_client",
-                          (json_int_t)o->invalid_client, "unauthorized_client",
-                          (json_int_t)o->unauthorized_client, "issued", (json_int_t)o->issued);
+    json_t *j =
+        json_pack("{s:s,s:s,s:o,s:i,s:I,s:I,s:I,s:I}", "client_id", o->client_id, "client_secret",
+                  o->client_secret, "grant_types", grants_json(o->grants), "invalid_client_status",
+                  (int)o->invalid_client_status, "token_requests", (json_int_t)o->token_requests,
+                  "invalid_client", (json_int_t)o->invalid_client, "unauthorized_client",
+                  (json_int_t)o->unauthorized_client, "issued", (json_int_t)o->issued);
     pthread_mutex_unlock(&o->mu);
     return j;
 }
@@ -112,19 +115,21 @@ static int copy_str(json_t *v, char *dst, size_t cap, const char *what, oks_err 
 int sim_oidc_configure(sim_oidc *o, json_t *obj, oks_err *err)
 {
     char id[128], secret[128];
-    unsigned grants;
+    unsigned grants, status;
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
     {
         if (strcmp(key, "client_id") != 0 && strcmp(key, "client_secret") != 0 &&
-            strcmp(key, "grant_types") != 0 && strcmp(key, "reset_stats") != 0)
+            strcmp(key, "grant_types") != 0 && strcmp(key, "invalid_client_status") != 0 &&
+            strcmp(key, "reset_stats") != 0)
             return oks_err_set(err, OKS_E_INVALID, "unknown key '%s'", key);
     }
     pthread_mutex_lock(&o->mu);
     snprintf(id, sizeof id, "%s", o->client_id);
     snprintf(secret, sizeof secret, "%s", o->client_secret);
     grants = o->grants;
+    status = o->invalid_client_status;
     pthread_mutex_unlock(&o->mu);
     if ((v = json_object_get(obj, "client_id")) &&
         copy_str(v, id, sizeof id, "client_id", err) != 0)
@@ -148,10 +153,16 @@ int sim_oidc_configure(sim_oidc *o, json_t *obj, oks_err *err)
         if (grants_parse(list, &grants) != 0)
             return oks_err_set(err, OKS_E_INVALID, "unknown grant type in grant_types");
     }
+    if ((v = json_object_get(obj, "invalid_client_status"))) {
+        if (!json_is_integer(v) || (json_integer_value(v) != 400 && json_integer_value(v) != 401))
+            return oks_err_set(err, OKS_E_INVALID, "invalid_client_status must be 400 or 401");
+        status = (unsigned)json_integer_value(v);
+    }
     pthread_mutex_lock(&o->mu);
     snprintf(o->client_id, sizeof o->client_id, "%s", id);
     snprintf(o->client_secret, sizeof o->client_secret, "%s", secret);
     o->grants = grants;
+    o->invalid_client_status = status;
     if (json_is_true(json_object_get(obj, "reset_stats")))
         o->token_requests = o->invalid_client = o->unauthorized_client = o->issued = 0;
     pthread_mutex_unlock(&o->mu);
@@ -445,13 +456,15 @@ static void token(sim_req *r, sim_resp *resp)
                     "`client_assertion` in the post body.");
     } else if (!id) {
         o->invalid_client++;
-        oauth_error(resp, 401, "invalid_client", "No client credentials found");
+        oauth_error(resp, o->invalid_client_status, "invalid_client",
+                    "No client credentials found");
     } else if (strcmp(id, o->client_id) != 0) {
         o->invalid_client++;
-        oauth_error(resp, 401, "invalid_client", "Invalid value for the `client_id` parameter");
+        oauth_error(resp, o->invalid_client_status, "invalid_client",
+                    "Invalid value for the `client_id` parameter");
     } else if (!secret || strcmp(secret, o->client_secret) != 0) {
         o->invalid_client++;
-        oauth_error(resp, 401, "invalid_client",
+        oauth_error(resp, o->invalid_client_status, "invalid_client",
                     "The client secret supplied for a confidential client is invalid.");
     } else if (!grant || !*grant) {
         oauth_error(resp, 400, "invalid_request", "The `grant_type` parameter is required.");

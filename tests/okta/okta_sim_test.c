@@ -141,8 +141,26 @@ OKS_TEST(list_users_search_and_user_groups)
     int rc = oks_okta_pager_next(p, &items, &err);
     OKS_ASSERT_EQ_INT(rc, 1);
     OKS_ASSERT(json_is_array(items));
+    /* each listed group's type, one GET each; Everyone is BUILT_IN */
+    size_t gi;
+    json_t *g;
+    OKS_ASSERT(json_array_size(items) >= 1);
+    json_array_foreach(items, gi, g)
+    {
+        char type[32];
+        OKS_ASSERT_EQ_INT(oks_okta_get_group_type(c, json_string_value(json_object_get(g, "id")),
+                                                  type, sizeof type, &err),
+                          0);
+        OKS_ASSERT_EQ_STR(type, json_string_value(json_object_get(g, "type")));
+        if (gi == 0)
+            OKS_ASSERT_EQ_STR(type, "BUILT_IN");
+    }
     json_decref(items);
     oks_okta_pager_free(p);
+    char type[32];
+    OKS_ASSERT_EQ_INT(oks_okta_get_group_type(c, "00gNoSuchGroup", type, sizeof type, &err), -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_NOTFOUND);
+    OKS_ASSERT_EQ_STR(type, "");
     /* get_user of a listed id round-trips */
     oks_okta_user u;
     OKS_ASSERT_EQ_INT(oks_okta_get_user(c, first_id, &u, &err), 0);

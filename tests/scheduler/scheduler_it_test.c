@@ -25,6 +25,20 @@ static void time_of_day(int64_t delta_ms, char out[9])
     snprintf(out, 9, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
 }
 
+/* A tenant with credentials, connected to Okta when it was created (as `tenant add --connect`
+ * leaves it): only connected tenants are scheduled (OKS_SYNC_TENANT_CONNECTED). */
+static char *connected_tenant(oks_db *db, const char *okta_domain, const char *token,
+                              long created_ago_s, const char *full_sync_time)
+{
+    char *id = wt_tenant(db, okta_domain, token, created_ago_s, full_sync_time);
+    const char *p[] = {id};
+    free(wt_scalar(db,
+                   "UPDATE tenants SET connected_at = created_at WHERE id = $1::uuid "
+                   "RETURNING 1",
+                   1, p));
+    return id;
+}
+
 static size_t count_for_tenant(json_t *msgs, const char *tenant)
 {
     size_t n = 0, i;
@@ -47,13 +61,15 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
     wt_create_topic(topic, 3);
     char *t[3];
     for (int i = 0; i < 3; i++)
-        t[i] = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
-    /* not connected to Okta yet: no job */
+        t[i] = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    /* no Okta credentials: no job */
     char *idle = wt_scalar(db,
                            "INSERT INTO tenants (subdomain, webhook_secret_hash, created_at) "
                            "VALUES ('not-connected', sha256('x'), now() - interval '3 days') "
                            "RETURNING id::text",
                            0, NULL);
+    /* credentials stored, but `tenant connect` never succeeded: no job either */
+    char *added = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     pid_t a = spawn_once(url, brokers, topic, wt_tmp("sched-a.log"));
     pid_t b = spawn_once(url, brokers, topic, wt_tmp("sched-b.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
@@ -64,7 +80,9 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
     json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 3);
     OKS_ASSERT_EQ_INT(count_for_tenant(msgs, idle), 0);
+    OKS_ASSERT_EQ_INT(count_for_tenant(msgs, added), 0);
     free(idle);
+    free(added);
     for (int i = 0; i < 3; i++) {
         OKS_ASSERT_EQ_INT(count_for_tenant(msgs, t[i]), 1);
         const char *p[] = {t[i]};
@@ -88,7 +106,7 @@ OKS_TEST(job_message_shape_matches_run_row)
     char topic[96];
     snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
     wt_create_topic(topic, 1);
-    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *tenant = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     pid_t a =
         spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
@@ -134,8 +152,9 @@ OKS_TEST(catches_up_missed_slot_and_skips_slots_before_the_tenant)
     char later[9], earlier[9];
     time_of_day(2 * 3600000LL, later);    /* not due today yet: yesterday's slot was missed */
     time_of_day(-2 * 3600000LL, earlier); /* due two hours ago */
-    char *missed = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, later);
-    char *fresh = wt_tenant(db, "acme.okta.com", "tok", 60, earlier); /* created after its slot */
+    char *missed = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, later);
+    char *fresh =
+        connected_tenant(db, "acme.okta.com", "tok", 60, earlier); /* connected after its slot */
     pid_t a =
         spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
@@ -170,11 +189,11 @@ OKS_TEST(null_full_sync_time_follows_default_time)
     char fleet[9], own[9];
     time_of_day(-3 * 3600000LL, fleet); /* the fleet default: due three hours ago */
     time_of_day(-5 * 3600000LL, own);   /* the tenant's own time: due five hours ago */
-    char *follows = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *follows = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     const char *p[] = {follows};
     free(wt_scalar(db, "UPDATE tenants SET full_sync_time = NULL WHERE id = $1::uuid RETURNING 1",
                    1, p));
-    char *keeps = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, own);
+    char *keeps = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, own);
     const char *args[] = {"--once",
                           "--database-url",
                           url,
@@ -209,7 +228,7 @@ OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
     char topic[96];
     snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
     wt_create_topic(topic, 1);
-    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *tenant = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     /* nothing listens on port 1: the job is never acknowledged */
     const char *args[] = {"--once",      "--database-url",
                           url,           "--kafka-brokers",
@@ -272,7 +291,7 @@ OKS_TEST(daemon_ticks_serves_metrics_and_stops_on_sigterm)
     char admin[256];
     snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
     /* a tenant that appears while the daemon runs is picked up by a later tick */
-    char *tenant = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *tenant = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     metric_wait w = {admin, "oktasync_scheduler_jobs_published_total", NULL, 1};
     OKS_ASSERT(oks_test_wait_until(metric_reached, &w, 15000));
     char labels[128];
@@ -338,13 +357,13 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
     OKS_ASSERT(wt_wait_file(ready, 10000));
     char admin[256];
     snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
-    char *first = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *first = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     metric_wait w = {admin, "oktasync_scheduler_jobs_published_total", NULL, 1};
     OKS_ASSERT(oks_test_wait_until(metric_reached, &w, 15000)); /* producer id and sequence set */
     char path[300];
     snprintf(path, sizeof path, "%s/errors/produce?code=45&count=1", control);
     OKS_ASSERT_EQ_INT(wt_http("POST", path, NULL, NULL), 200);
-    char *second = wt_tenant(db, "other.okta.com", "tok", 3 * 86400, NULL);
+    char *second = connected_tenant(db, "other.okta.com", "tok", 3 * 86400, NULL);
     OKS_ASSERT_EQ_INT(wt_wait_exit(s, oks_test_timeout_ms(15000)), 1);
     const char *p[] = {second};
     char *n = wt_scalar(db, "SELECT count(*) FROM sync_runs WHERE tenant_id = $1::uuid", 1, p);
@@ -397,8 +416,8 @@ OKS_TEST(jitter_moves_the_slot_keeps_catch_up_and_one_run)
     char topic[96];
     snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
     wt_create_topic(topic, 2);
-    char *due = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
-    char *later = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *due = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
+    char *later = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     const int64_t max = 12 * 3600000LL;
     char tod[9];
     /* time of day = now - offset - 1 h: the jittered slot was one hour ago */

@@ -4,6 +4,7 @@
 #include "core/oks_time.h"
 #include "oks_test.h"
 #include "okta/oks_okta.h"
+#include "oks_worker_rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +74,9 @@ long rsim_requests(rsim *s)
 long rsim_post(rsim *s, const char *path, const char *body)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s/__sim/%s", s->url, path);
-    return wt_http(strncmp(path, "DELETE ", 7) == 0 ? "DELETE" : "POST", url, body, NULL);
+    bool del = strncmp(path, "DELETE ", 7) == 0;
+    snprintf(url, sizeof url, "%s/__sim/%s", s->url, del ? path + 7 : path);
+    return wt_http(del ? "DELETE" : "POST", url, body, NULL);
 }
 
 static oks_okta_client *client(rsim *s)
@@ -210,6 +212,27 @@ void rfx_mark(rfx *f, const char *tenant, const char *okta_id, int events, bool 
         "max_published = GREATEST(dirty_users.max_published, EXCLUDED.max_published), "
         "next_attempt_at = LEAST(dirty_users.next_attempt_at, now()), attempts = 0",
         5, p, &err);
+    if (!r)
+        oks_test_fail(__FILE__, __LINE__, "mark: %s", err.msg);
+    PQclear(r);
+}
+
+void rfx_mark_event(rfx *f, const char *tenant, const char *okta_id, const char *event_type)
+{
+    bool chk, grp, moves;
+    oks_worker_mark_for(event_type, &chk, &grp, &moves);
+    const char *p[] = {tenant, okta_id, chk ? "true" : "false", grp ? "true" : "false"};
+    oks_err err = {0};
+    PGresult *r = oks_db_exec_params(
+        f->db,
+        "INSERT INTO dirty_users (tenant_id, okta_id, events, check_assignment, check_groups) "
+        "VALUES ($1::uuid, $2, 1, $3::bool, $4::bool) "
+        "ON CONFLICT (tenant_id, okta_id) DO UPDATE SET seq = dirty_users.seq + 1, "
+        "events = dirty_users.events + 1, "
+        "check_assignment = dirty_users.check_assignment OR EXCLUDED.check_assignment, "
+        "check_groups = dirty_users.check_groups OR EXCLUDED.check_groups, "
+        "next_attempt_at = LEAST(dirty_users.next_attempt_at, now()), attempts = 0",
+        4, p, &err);
     if (!r)
         oks_test_fail(__FILE__, __LINE__, "mark: %s", err.msg);
     PQclear(r);

@@ -22,6 +22,7 @@ void rsim_stop(rsim *s);
 long rsim_calls(rsim *s, const char *endpoint);
 /* Total Okta API requests served. */
 long rsim_requests(rsim *s);
+/* POST /__sim/<path>; a path starting "DELETE " is sent as DELETE. HTTP status. */
 long rsim_post(rsim *s, const char *path, const char *body);
 /* Every user id of the org (paged through the API with our own client), malloc'd array. */
 char **rsim_user_ids(rsim *s, size_t *n);
@@ -46,6 +47,9 @@ char *rfx_tenant(rfx *f, rsim *s, bool with_app);
 /* Insert or bump a dirty mark as the intake does. max_published: SQL timestamptz or NULL. */
 void rfx_mark(rfx *f, const char *tenant, const char *okta_id, int events, bool check_assignment,
               const char *max_published);
+/* The mark the intake writes for one event of this type (flags from oks_worker_mark_for;
+ * max_published NULL: no stale-read bound). */
+void rfx_mark_event(rfx *f, const char *tenant, const char *okta_id, const char *event_type);
 void rfx_start(rfx *f);
 void rfx_stop(rfx *f);
 /* Wait until the tenant has no dirty marks. */

@@ -658,7 +658,8 @@ static json_t *group_members(rsim *s, const char *gid)
 }
 
 /* At the end of the listing: members of the mapped groups get the groups' teams (only users the
- * run saw), and manager references to users listed on later pages are resolved. */
+ * run saw; never the built-in Everyone group's), and manager references to users listed on
+ * later pages are resolved. */
 OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
 {
     rsim s;
@@ -691,12 +692,26 @@ OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
              "INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) "
              "SELECT $1::uuid, $2, id FROM teams WHERE tenant_id = $1::uuid AND name = 'Guild'",
              t, gid);
+    /* Everyone mapped by mistake: ignored, as on the event path */
+    exec_sql(&f,
+             "INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'All', 'okta_group')",
+             t, NULL);
+    exec_sql(&f,
+             "INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) "
+             "SELECT $1::uuid, $2, id FROM teams WHERE tenant_id = $1::uuid AND name = 'All'",
+             t, json_string_value(json_object_get(info, "everyone_group_id")));
     long run = request(&f, t, "2026-12-01T03:00:00Z");
     rfx_start(&f);
     char *st = wait_end(&f, run, 30000);
     OKS_ASSERT_EQ_STR(st, "succeeded");
     free(st);
     rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(count_q(&f,
+                              "SELECT count(*) FROM team_members tm JOIN teams x ON x.id = "
+                              "tm.team_id WHERE x.tenant_id = $1::uuid AND x.name = 'All'",
+                              t),
+                      0);
+    OKS_ASSERT_EQ_INT(run_num(&f, run, "errors"), 0);
     /* expected: members of the group that the app assigns (the run saw them) */
     json_t *state = sim_state(&s), *mem = group_members(&s, gid);
     long want = 0;
@@ -735,6 +750,116 @@ OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
     json_decref(mem);
     json_decref(state);
     json_decref(info);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
+static char *manager_of(rfx *f, const char *t, const char *report)
+{
+    return rfx_q(f,
+                 "SELECT m.okta_id || ':' || m.status || ':' || r.override_manager FROM users r "
+                 "JOIN users m ON m.id = r.manager_user_id WHERE r.tenant_id = $1::uuid AND "
+                 "r.okta_id = $2",
+                 t, report);
+}
+
+static void assert_manager(rfx *f, const char *t, const char *report, const char *mgr,
+                           const char *status)
+{
+    char want[200], *got = manager_of(f, t, report);
+    snprintf(want, sizeof want, "%s:%s:true", mgr, status);
+    if (!got || strcmp(got, want) != 0)
+        oks_test_fail(__FILE__, __LINE__, "manager of %s: '%s', want '%s'", report,
+                      got ? got : "(none)", want);
+    free(got);
+    /* the one manager audit row is the first full sync's 'set': nothing changed since */
+    OKS_ASSERT_EQ_INT(rfx_count(f,
+                                "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND "
+                                "entity = 'manager' AND entity_id = $2",
+                                t, report),
+                      1);
+}
+
+/* "A manager who is deactivated or deleted stays referenced (Okta decides)": Okta keeps the
+ * report's managerId, so the report keeps manager_user_id and override_manager = true whether
+ * the manager's row is deactivated or deleted by an event, or deactivated by a full sync (which
+ * sees a deleted user as gone from the listing); the report re-read by an event or listed by
+ * the full sync changes nothing. */
+OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
+{
+    rsim s;
+    rsim_start(&s, 300, NULL);
+    rfx f;
+    rfx_setup(&f);
+    fs_cfg(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    long run = request(&f, t, "2026-12-01T03:00:00Z");
+    rfx_start(&f);
+    char *st = wait_end(&f, run, 30000);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    /* four active managers, each with an active report who manages nobody */
+    char *pairs = rfx_q(&f,
+                        "SELECT string_agg(mo || ',' || ro, ';') FROM (SELECT DISTINCT ON (m.id) "
+                        "m.okta_id AS mo, r.okta_id AS ro FROM users r JOIN users m ON m.id = "
+                        "r.manager_user_id WHERE r.tenant_id = $1::uuid AND r.status = 'active' "
+                        "AND m.status = 'active' AND r.override_manager AND NOT EXISTS (SELECT 1 "
+                        "FROM users x WHERE x.manager_user_id = r.id) ORDER BY m.id, r.id "
+                        "LIMIT 4) q",
+                        t, NULL);
+    OKS_ASSERT(pairs != NULL);
+    char mgr[4][64], rep[4][64];
+    int n = 0;
+    for (char *save = NULL, *p = strtok_r(pairs, ";", &save); p && n < 4;
+         p = strtok_r(NULL, ";", &save), n++)
+        OKS_ASSERT(sscanf(p, "%63[^,],%63s", mgr[n], rep[n]) == 2);
+    OKS_ASSERT_EQ_INT(n, 4);
+    free(pairs);
+    char path[160];
+
+    /* by events: M0 deactivated, M1 deleted; both reports re-read */
+    snprintf(path, sizeof path, "users/%s/deactivate", mgr[0]);
+    OKS_ASSERT_EQ_INT(rsim_post(&s, path, NULL), 200);
+    snprintf(path, sizeof path, "DELETE users/%s", mgr[1]);
+    OKS_ASSERT(rsim_post(&s, path, NULL) / 100 == 2);
+    rfx_mark_event(&f, t, mgr[0], "user.lifecycle.deactivate");
+    rfx_mark_event(&f, t, mgr[1], "user.lifecycle.delete.initiated");
+    rfx_mark_event(&f, t, rep[0], "user.account.update_profile");
+    rfx_mark_event(&f, t, rep[1], "user.account.update_profile");
+    OKS_ASSERT(rfx_wait_clean(&f, t, 15000));
+    assert_manager(&f, t, rep[0], mgr[0], "deactivated");
+    assert_manager(&f, t, rep[1], mgr[1], "deleted");
+
+    /* by a full sync: M2 deactivated, M3 deleted in Okta, no event; the next run lists
+     * neither and deactivates both; their reports are listed again */
+    snprintf(path, sizeof path, "users/%s/deactivate", mgr[2]);
+    OKS_ASSERT_EQ_INT(rsim_post(&s, path, NULL), 200);
+    snprintf(path, sizeof path, "DELETE users/%s", mgr[3]);
+    OKS_ASSERT(rsim_post(&s, path, NULL) / 100 == 2);
+    long run2 = request(&f, t, "2026-12-02T03:00:00Z");
+    st = wait_end(&f, run2, 30000);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    OKS_ASSERT_EQ_INT(run_num(&f, run2, "users_deactivated"), 2);
+    for (int i = 0; i < 4; i++) {
+        OKS_ASSERT_EQ_INT(rfx_count(&f,
+                                    "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND "
+                                    "okta_id = $2 AND last_seen_run_id IS NOT NULL",
+                                    t, rep[i]),
+                          1);
+    }
+    assert_manager(&f, t, rep[2], mgr[2], "deactivated");
+    assert_manager(&f, t, rep[3], mgr[3], "deactivated");
+    assert_manager(&f, t, rep[0], mgr[0], "deactivated");
+    assert_manager(&f, t, rep[1], mgr[1], "deleted");
+    for (int i = 0; i < 4; i++) /* resolved, not waiting for a manager to "arrive" */
+        OKS_ASSERT_EQ_INT(rfx_count(&f,
+                                    "SELECT count(*) FROM pending_manager_refs WHERE tenant_id = "
+                                    "$1::uuid AND user_okta_id = $2",
+                                    t, rep[i]),
+                          0);
+    rfx_stop(&f);
     free(t);
     rfx_teardown(&f);
     rsim_stop(&s);

@@ -61,6 +61,14 @@ OKS_TEST(duplicates_count_once_inside_a_batch_across_batches_in_redis_and_in_the
     OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
                                     "AND okta_id = '00u-one' AND NOT check_assignment"),
                       1);
+    /* a group membership event (and only that) asks for the user's groups, kept by the mark
+     * the profile event of the same user made */
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
+                                    "AND check_groups"),
+                      1);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
+                                    "AND okta_id = '00u-two' AND check_groups"),
+                      1);
 
     /* across batches, Redis layer: A and B again are dropped before the database */
     wfx_send(&f, "ev-A", PROFILE, "00u-one");
@@ -90,8 +98,16 @@ OKS_TEST(duplicates_count_once_inside_a_batch_across_batches_in_redis_and_in_the
     OKS_ASSERT(rep != NULL && rep->integer == 1);
     freeReplyObject(rep);
     oks_redis_free(r);
+    /* later batches: a profile event keeps the mark's check_groups, a group event sets it on a
+     * mark that had none */
+    wfx_send(&f, "ev-F", PROFILE, "00u-two");
+    wfx_send(&f, "ev-G", "group.user_membership.remove", "00u-one");
+    OKS_ASSERT(wfx_wait_count(&f, pe, 7, 20000));
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
+                                    "AND check_groups AND okta_id IN ('00u-one', '00u-two')"),
+                      2);
     wfx_stop_worker(&f);
-    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 10);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 12);
     wfx_teardown(&f);
 }
 

@@ -1,5 +1,6 @@
 /* Pure parts of the reconciler: the failure classifier, the cost model, filter packing, the
- * per-user decision, the batch JSON and the dead-letter record. No services. */
+ * per-user decision, who needs a groups read, the batch JSON and the dead-letter record. No
+ * services. */
 #include "oks_test.h"
 #include "oks_worker_apply_batch.h"
 #include "oks_worker_decide.h"
@@ -207,6 +208,38 @@ OKS_TEST(decide_per_user)
     snprintf(fl.error, sizeof fl.error, "boom");
     OKS_ASSERT_EQ_INT(oks_worker_decide(&m, &fl, false, &s, why, sizeof why), -1);
     OKS_ASSERT_EQ_STR(why, "boom");
+}
+
+/* Who needs a groups read (the round asks only when the tenant maps a group): a group event on
+ * a found user, or a user the round is about to create; never a deleted, failed or non-member
+ * user, never a stored user's profile or lifecycle mark. */
+OKS_TEST(groups_read_only_for_group_events_and_users_about_to_be_created)
+{
+    oks_worker_mark m = mark(true, 1);
+    oks_worker_read r = found("ACTIVE", -1);
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true)); /* profile event, stored */
+    m.check_groups = true;
+    OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, true));
+    OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, false));
+    r = found("ACTIVE", 0); /* stored, unassigned: deactivated, keeps (and follows) its teams */
+    OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, true));
+    r.kind = OKS_WORKER_READ_GONE; /* deleted: leaves every team anyway */
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true));
+    r.kind = OKS_WORKER_READ_FAILED;
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true));
+    r.kind = OKS_WORKER_READ_NONE;
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true));
+    /* no row yet: only when the round will create it */
+    m = mark(false, -1);
+    r = found("ACTIVE", 1);
+    OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, true));
+    r = found("ACTIVE", 0); /* a non-member: nothing is stored */
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true));
+    m.check_groups = true;
+    OKS_ASSERT(!oks_worker_read_needs_groups(&m, &r, true));
+    r = found("ACTIVE", -1); /* tenant without an app id: every found user is stored */
+    m.check_groups = false;
+    OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, false));
 }
 
 OKS_TEST(batch_json_and_dead_letter_record)

@@ -523,6 +523,160 @@ OKS_TEST(team_mode_first_member_sets_manager_concurrently_once)
     free(t);
 }
 
+typedef struct group_racer {
+    const char *tenant;
+    const char *id;
+    const char *group;
+    pthread_barrier_t *bar;
+    int rc;
+} group_racer;
+
+static void *race_group(void *arg)
+{
+    group_racer *r = arg;
+    oks_err err = {0};
+    oks_db_opts o = {.url = db_url, .connect_timeout_s = 5, .statement_timeout_ms = 20000};
+    oks_db *d = oks_db_connect(&o, &err);
+    if (!d) {
+        r->rc = -1;
+        return NULL;
+    }
+    const char *g[] = {r->group};
+    oks_worker_user_groups ug = {r->id, g, 1};
+    long ch = 0;
+    pthread_barrier_wait(r->bar);
+    r->rc = oks_db_begin(d, &err) == 0 &&
+                    oks_worker_group_teams_apply_tx(d, r->tenant, &ug, 1, "event", "t", 0, &ch,
+                                                    &err) == 0 &&
+                    oks_db_commit(d, &err) == 0
+                ? 0
+                : -1;
+    oks_db_close(d);
+    return NULL;
+}
+
+static void group_team(const char *t, const char *name, const char *gid)
+{
+    const char *p[] = {t, name, gid};
+    free(wt_scalar(conn(),
+                   "WITH x AS (INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, $2, "
+                   "'okta_group') RETURNING id) INSERT INTO tenant_group_teams (tenant_id, "
+                   "okta_group_id, team_id) SELECT $1::uuid, $3, id FROM x RETURNING team_id",
+                   3, p));
+}
+
+static void join_groups(const char *t, const char *id, const char *gid)
+{
+    const char *g[] = {gid};
+    oks_worker_user_groups ug = {id, g, 1};
+    long ch = 0;
+    oks_err err = {0};
+    OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
+    if (oks_worker_group_teams_apply_tx(conn(), t, &ug, 1, "event", "t", 0, &ch, &err) != 0)
+        oks_test_fail(__FILE__, __LINE__, "group teams: %s", err.msg);
+    OKS_ASSERT(oks_db_commit(conn(), &err) == 0);
+}
+
+static char *team_manager(const char *t, const char *team)
+{
+    return val("SELECT coalesce(u.okta_id, '-') || ':' || coalesce(x.manager_source, '-') FROM "
+               "teams x LEFT JOIN users u ON u.id = x.manager_user_id WHERE x.tenant_id = "
+               "$1::uuid AND x.name = $2",
+               t, team);
+}
+
+#define ASSERT_TEAM_MANAGER(t, team, want)                                                         \
+    do {                                                                                           \
+        char *m_ = team_manager(t, team);                                                          \
+        if (!m_ || strcmp(m_, want) != 0)                                                          \
+            oks_test_fail(__FILE__, __LINE__, "team %s manager '%s', want '%s'", team,             \
+                          m_ ? m_ : "(no team)", want);                                            \
+        free(m_);                                                                                  \
+    } while (0)
+
+/* manager_mode = team for teams from groups (issue 10's rule, as for departments): the first
+ * member the sync adds who has a manager gives the team its manager, exactly once when two
+ * transactions add first members at the same time; later members do not change it; an
+ * admin-set manager is never overwritten; individual mode sets none. */
+OKS_TEST(team_mode_group_teams_first_member_sets_manager_concurrently_once)
+{
+    char *t = tenant();
+    sql("UPDATE tenants SET manager_mode = 'team' WHERE id = $1::uuid", t);
+    row people[] = {{"00uGM1", "active", "{\"email\":\"gm1@x.test\"}", 0},
+                    {"00uGM2", "active", "{\"email\":\"gm2@x.test\"}", 0},
+                    {"00uGN", "active", "{\"email\":\"gn@x.test\"}", 0}, /* no manager */
+                    {"00uGL", "active", "{\"email\":\"gl@x.test\",\"managerId\":\"00uGM2\"}", 0},
+                    {"00uGA", "active", "{\"email\":\"ga@x.test\",\"managerId\":\"00uGM1\"}", 0}};
+    apply(t, people, 5);
+    for (int round = 0; round < 5; round++) {
+        char team[32], gid[32], a[16], b[16], pa[96], pb[96];
+        snprintf(team, sizeof team, "Guild%d", round);
+        snprintf(gid, sizeof gid, "00gGuild%d", round);
+        snprintf(a, sizeof a, "00uGa%d", round);
+        snprintf(b, sizeof b, "00uGb%d", round);
+        snprintf(pa, sizeof pa, "{\"email\":\"a%d@x.test\",\"managerId\":\"00uGM1\"}", round);
+        snprintf(pb, sizeof pb, "{\"email\":\"b%d@x.test\",\"managerId\":\"00uGM2\"}", round);
+        row two[] = {{a, "active", pa, 0}, {b, "active", pb, 0}};
+        apply(t, two, 2);
+        group_team(t, team, gid);
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, 2);
+        group_racer r1 = {t, a, gid, &bar, 0}, r2 = {t, b, gid, &bar, 0};
+        pthread_t th1, th2;
+        pthread_create(&th1, NULL, race_group, &r1);
+        pthread_create(&th2, NULL, race_group, &r2);
+        pthread_join(th1, NULL);
+        pthread_join(th2, NULL);
+        pthread_barrier_destroy(&bar);
+        OKS_ASSERT_EQ_INT(r1.rc, 0);
+        OKS_ASSERT_EQ_INT(r2.rc, 0);
+        char *m = team_manager(t, team);
+        OKS_ASSERT(m != NULL);
+        OKS_ASSERT(strcmp(m, "00uGM1:first_member") == 0 || strcmp(m, "00uGM2:first_member") == 0);
+        free(m);
+        OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND "
+                              "entity = 'team' AND action = 'set_manager' AND entity_id = $2",
+                              t, team),
+                          1);
+        OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM team_members m JOIN teams x ON x.id = "
+                              "m.team_id WHERE x.tenant_id = $1::uuid AND x.name = $2 AND "
+                              "m.source = 'okta_group'",
+                              t, team),
+                          2);
+    }
+    /* a later member with another manager changes nothing */
+    char *m0 = team_manager(t, "Guild0");
+    join_groups(t, "00uGL", "00gGuild0");
+    ASSERT_TEAM_MANAGER(t, "Guild0", m0);
+    free(m0);
+    /* the first member has no manager: none yet; the next one with a manager sets it */
+    group_team(t, "Late", "00gLate");
+    join_groups(t, "00uGN", "00gLate");
+    ASSERT_TEAM_MANAGER(t, "Late", "-:-");
+    join_groups(t, "00uGA", "00gLate");
+    ASSERT_TEAM_MANAGER(t, "Late", "00uGM1:first_member");
+    /* an admin-set manager of a mapped team is never overwritten */
+    sql("INSERT INTO teams (tenant_id, name, source, manager_user_id, manager_source) SELECT "
+        "$1::uuid, 'Board', 'admin', id, 'admin' FROM users WHERE tenant_id = $1::uuid AND "
+        "okta_id = '00uGM2'",
+        t);
+    sql("INSERT INTO tenant_group_teams (tenant_id, okta_group_id, team_id) SELECT $1::uuid, "
+        "'00gBoard', id FROM teams WHERE tenant_id = $1::uuid AND name = 'Board'",
+        t);
+    join_groups(t, "00uGA", "00gBoard");
+    ASSERT_TEAM_MANAGER(t, "Board", "00uGM2:admin");
+    /* individual mode: no team manager from groups */
+    char *t2 = tenant();
+    row solo[] = {{"00uGM1", "active", "{\"email\":\"gm1@x.test\"}", 0},
+                  {"00uGI", "active", "{\"email\":\"gi@x.test\",\"managerId\":\"00uGM1\"}", 0}};
+    apply(t2, solo, 2);
+    group_team(t2, "Solo", "00gSolo");
+    join_groups(t2, "00uGI", "00gSolo");
+    ASSERT_TEAM_MANAGER(t2, "Solo", "-:-");
+    free(t2);
+    free(t);
+}
+
 /* ----------------------------------------------------------------------------- invitations */
 
 OKS_TEST(invitation_exactly_once_under_replay_x10)

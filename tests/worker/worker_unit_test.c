@@ -215,17 +215,21 @@ OKS_TEST(lag_is_measured_from_the_committed_offset_while_the_position_is_unknown
 
 OKS_TEST(every_subscribed_event_marks_dirty_with_the_right_flags)
 {
-    bool chk, moves;
-    oks_worker_mark_for("user.account.update_profile", &chk, &moves);
-    OKS_ASSERT(!chk && moves);
-    oks_worker_mark_for("application.user_membership.remove", &chk, &moves);
-    OKS_ASSERT(chk && !moves);
-    oks_worker_mark_for("group.user_membership.add", &chk, &moves);
-    OKS_ASSERT(chk && !moves);
-    oks_worker_mark_for("user.lifecycle.delete.initiated", &chk, &moves);
-    OKS_ASSERT(chk && moves);
-    oks_worker_mark_for("user.lifecycle.deactivate", &chk, &moves);
-    OKS_ASSERT(chk && moves);
+    bool chk, grp, moves;
+    oks_worker_mark_for("user.account.update_profile", &chk, &grp, &moves);
+    OKS_ASSERT(!chk && !grp && moves);
+    oks_worker_mark_for("application.user_membership.remove", &chk, &grp, &moves);
+    OKS_ASSERT(chk && !grp && !moves);
+    oks_worker_mark_for("group.user_membership.add", &chk, &grp, &moves);
+    OKS_ASSERT(chk && grp && !moves);
+    oks_worker_mark_for("group.user_membership.remove", &chk, &grp, &moves);
+    OKS_ASSERT(chk && grp && !moves);
+    oks_worker_mark_for("user.lifecycle.delete.initiated", &chk, &grp, &moves);
+    OKS_ASSERT(chk && !grp && moves);
+    oks_worker_mark_for("user.lifecycle.deactivate", &chk, &grp, &moves);
+    OKS_ASSERT(chk && !grp && moves);
+    oks_worker_mark_for("user.lifecycle.create", &chk, &grp, &moves);
+    OKS_ASSERT(chk && !grp && moves);
 }
 
 OKS_TEST(job_parse_accepts_contract_and_rejects_garbage)

@@ -1,0 +1,11 @@
+-- oktasync schema, version 8: group -> team on the event path (docs/worker-reconcile.md,
+-- docs/rules.md "Teams").
+--
+-- dirty_users.check_groups: the mark holds a group.user_membership.add/remove event, so the
+-- user's Okta groups may have changed and their group-mapped teams with them. A reconcile round
+-- reads GET /api/v1/users/{id}/groups only for such marks (and for users it is about to create),
+-- and only when the tenant maps any group: every other mark costs no groups call. Set by the
+-- intake like check_assignment (OR-ed into an existing mark).
+-- (0007 is reserved for another change; the runner applies files in version order and records
+-- each one, so a gap is harmless.)
+ALTER TABLE dirty_users ADD COLUMN check_groups boolean NOT NULL DEFAULT false;
