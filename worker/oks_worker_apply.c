@@ -1,4 +1,5 @@
 #include "oks_worker_apply.h"
+#include "oks_worker_sql.h"
 
 #include "core/oks_time.h"
 
@@ -22,8 +23,9 @@ const char *oks_worker_outcome_name(oks_worker_outcome o)
 static const char sql_processed[] = "INSERT INTO processed_events (tenant_id, event_uuid) "
                                     "VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING RETURNING 1";
 
-static const char sql_before[] = "SELECT to_jsonb(u.*) FROM users u "
-                                 "WHERE u.tenant_id = $1::uuid AND u.okta_id = $2 FOR UPDATE";
+static const char sql_before[] =
+    "SELECT to_jsonb(u.*) FROM users u "
+    "WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT " AND u.okta_id = $2 FOR UPDATE";
 
 /* The WHERE on the conflict branch is the ordering rule: Okta state, not event order, wins.
  * This naive path (the benchmark baseline) writes the default fields only; picture is never
@@ -43,7 +45,7 @@ static const char sql_upsert[] =
 
 static const char sql_status[] =
     "UPDATE users u SET status = $3, okta_last_updated = $4::timestamptz, updated_at = now() "
-    "WHERE u.tenant_id = $1::uuid AND u.okta_id = $2 "
+    "WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT " AND u.okta_id = $2 "
     "AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= $4::timestamptz) "
     "RETURNING to_jsonb(u.*)";
 

@@ -1,4 +1,5 @@
 #include "oks_worker_apply_batch.h"
+#include "oks_worker_sql.h"
 
 #include "core/oks_time.h"
 #include "oks_worker_apply_invites.h"
@@ -15,15 +16,17 @@
  * `b` reads the before images from the statement's snapshot. No FOR UPDATE there: it may run
  * after `ins`/`upd` changed the rows, and a row this command already updated is skipped by a
  * row lock, which lost the before image. The writes lock their rows; the tenant's advisory lock
- * keeps other reconcilers out. An audit row is written only when the user changed: updated_at
- * and the watermark (a new Date on every read) say nothing. */
+ * keeps other reconcilers out. An audit row is written only when the user changed: updated_at,
+ * the watermark (a new Date on every read) and the full sync's last_seen_run_id say nothing.
+ * A full sync's page passes its run ($5): the rows written here are marked seen by it in the
+ * same write, so the page's own "seen" update touches only the rows this one did not write. */
 static const char sql_apply[] =
     "WITH s AS (SELECT e, e->>'okta_id' AS okta_id, e->>'status' AS status, "
     "  (e->>'profile')::boolean AS profile, coalesce(e->'f', '{}') AS f, "
     "  (e->>'app_assigned')::boolean AS app_assigned, (e->>'as_of')::timestamptz AS as_of, "
     "  (e->>'seq')::bigint AS seq FROM jsonb_array_elements($2::jsonb) e), "
     "c AS (SELECT u.* FROM users u JOIN s ON s.okta_id = u.okta_id "
-    "  WHERE u.tenant_id = $1::uuid AND s.status IS NOT NULL), "
+    "  WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT " AND s.status IS NOT NULL), "
     "b AS (SELECT c.okta_id, to_jsonb(c.*) AS j FROM c), "
     /* a mapped attribute absent from the profile leaves the stored value (docs/rules.md) */
     "m AS (SELECT s.okta_id, s.status, s.as_of, s.app_assigned, "
@@ -42,10 +45,10 @@ static const char sql_apply[] =
     "  FROM s LEFT JOIN c USING (okta_id) WHERE s.status IS NOT NULL AND s.profile), "
     "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "  picture_url, title, language, location, department, login, employee_number, status, "
-    "  okta_last_updated, app_assigned, first_active_at) "
+    "  okta_last_updated, app_assigned, first_active_at, last_seen_run_id) "
     "  SELECT $1::uuid, okta_id, email, first_name, last_name, picture_url, title, language, "
     "  location, department, login, employee_number, status, as_of, app_assigned, "
-    "  CASE WHEN status = 'active' THEN now() END FROM m "
+    "  CASE WHEN status = 'active' THEN now() END, $5::bigint FROM m "
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
     "  picture_url = EXCLUDED.picture_url, title = EXCLUDED.title, "
@@ -54,14 +57,17 @@ static const char sql_apply[] =
     "  employee_number = EXCLUDED.employee_number, status = EXCLUDED.status, "
     "  okta_last_updated = EXCLUDED.okta_last_updated, "
     "  app_assigned = COALESCE(EXCLUDED.app_assigned, u.app_assigned), updated_at = now(), "
-    "  first_active_at = COALESCE(u.first_active_at, EXCLUDED.first_active_at) "
+    "  first_active_at = COALESCE(u.first_active_at, EXCLUDED.first_active_at), "
+    "  last_seen_run_id = COALESCE(EXCLUDED.last_seen_run_id, u.last_seen_run_id) "
     "  WHERE u.okta_last_updated IS NULL OR u.okta_last_updated <= EXCLUDED.okta_last_updated "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
     "upd AS (UPDATE users u SET status = s.status, okta_last_updated = s.as_of, "
     "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
     "  first_active_at = COALESCE(u.first_active_at, "
-    "    CASE WHEN s.status = 'active' THEN now() END) FROM s "
-    "  WHERE u.tenant_id = $1::uuid AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
+    "    CASE WHEN s.status = 'active' THEN now() END), "
+    "  last_seen_run_id = COALESCE($5::bigint, u.last_seen_run_id) FROM s "
+    "  WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
     "  AND NOT s.profile AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
@@ -69,15 +75,17 @@ static const char sql_apply[] =
     "  actor, sync_run_id) SELECT $1::uuid, 'user', a.okta_id, "
     "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4, "
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
-    "  WHERE (b.j - '{updated_at,okta_last_updated}'::text[]) IS DISTINCT FROM "
-    "  (a.j - '{updated_at,okta_last_updated}'::text[]) RETURNING 1), "
-    "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = $1::uuid "
+    "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT FROM "
+    "  (a.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) RETURNING 1), "
+    "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
-    /* the rows this batch wrote, with their id, for the rules (a key lookup, not a join) */
-    "  (SELECT coalesce(jsonb_agg(s.e || jsonb_build_object('id', ids.m->s.okta_id)), '[]') "
+    /* the rows this batch wrote, with their id and only what the rules read (each rule's
+     * statement parses this again), found by a key lookup, not a join */
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
+    "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
     "   WHERE ids.m ? s.okta_id)";
 

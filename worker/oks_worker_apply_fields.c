@@ -1,4 +1,5 @@
 #include "oks_worker_apply_fields.h"
+#include "oks_worker_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +222,8 @@ static const char sql_fields[] =
     "  e.value #>> '{}' AS value, c.user_id IS NOT NULL AS existed, c.value AS old "
     "  FROM s JOIN users us ON us.id = s.id "
     "  CROSS JOIN LATERAL jsonb_each(s.cf) e "
-    "  JOIN custom_fields f ON f.tenant_id = $1::uuid AND f.name = e.key AND f.removed_at IS NULL "
+    "  JOIN custom_fields f ON f.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND f.name = e.key AND f.removed_at IS NULL "
     "  LEFT JOIN custom_field_values c ON c.user_id = us.id AND c.field_id = f.id "
     "  WHERE c.user_id IS NULL OR c.value IS DISTINCT FROM e.value #>> '{}'), "
     "w AS (INSERT INTO custom_field_values AS c (tenant_id, user_id, field_id, value) "

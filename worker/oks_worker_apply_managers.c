@@ -1,4 +1,5 @@
 #include "oks_worker_apply_managers.h"
+#include "oks_worker_sql.h"
 
 #include "core/oks_log.h"
 #include "oks_worker_metrics.h"
@@ -8,13 +9,16 @@
 
 /* $1 tenant, $2 batch, $3 source, $4 actor, $5 run id, $6 manager_match, $7 every pending.
  * r: the subjects (batch users whose stored state is this read, and pending references that
- * now resolve) with the resolved manager and the before image. walk: from each new edge along
- * the manager chain (the new edges, else the stored ones: rm holds the new edges as one jsonb
- * object so each step is a key lookup plus an index read, never a join of two large CTEs);
- * reaching the start again is a cycle. In a cycle the edge of the latest-read subject (Okta's
- * Date, then okta_id) is the closing one and is refused; cycles of a functional graph are
+ * now resolve) with the resolved manager and the before image. Only an edge that changes (ws)
+ * can close a cycle, because the stored graph has none: walk follows the manager chain from each
+ * such edge (the batch's edges first, else the stored ones: rm holds them as one jsonb object,
+ * so each step is a key lookup or a primary-key read, never a join that the planner could turn
+ * into a scan of the tenant's users); reaching the start again is a cycle. In a cycle the
+ * changed edge of the latest-read subject (Okta's Date, then okta_id) is the closing one and is
+ * refused; an edge already stored is never the one refused. Cycles of a functional graph are
  * disjoint, so one refusal per cycle breaks them all. The path check and the depth bound end
- * every walk. */
+ * every walk. Every read here is by key, so a page costs the same in a tenant of 100 users or
+ * of 100,000 (docs/benchmarks.md "Full sync"). */
 #define OLD_IMAGE                                                                                  \
     "jsonb_build_object('manager_user_id', us.manager_user_id, 'override_manager', "               \
     "us.override_manager, 'manager_ref', us.manager_okta_id) AS oj, us.manager_user_id AS "        \
@@ -29,41 +33,46 @@ static const char sql_managers[] =
     "  us.employee_number AS en FROM s JOIN users us ON us.id = s.id), "
     "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of, " OLD_IMAGE
     "  FROM s JOIN users us ON us.id = s.id), "
-    "pu AS (SELECT us.id, us.okta_id, p.manager_ref AS mref, us.okta_last_updated AS "
-    "as_of, " OLD_IMAGE " FROM pending_manager_refs p JOIN users us ON us.tenant_id = p.tenant_id "
-    "  AND us.okta_id = p.user_okta_id WHERE p.tenant_id = $1::uuid "
-    "  AND us.id NOT IN (SELECT id FROM bu) AND ($7::boolean OR CASE $6 "
-    "  WHEN 'okta_id' THEN p.manager_ref IN (SELECT okta_id FROM bk) "
-    "  WHEN 'login' THEN lower(p.manager_ref) IN (SELECT l FROM bk WHERE l IS NOT NULL) "
-    "  WHEN 'email' THEN lower(p.manager_ref) IN (SELECT em FROM bk WHERE em IS NOT NULL) "
-    "  ELSE p.manager_ref IN (SELECT en FROM bk WHERE en IS NOT NULL) END)), "
-    "r0 AS (SELECT x.*, false AS pending, (SELECT m.id FROM users m WHERE m.tenant_id = $1::uuid "
-    "  AND m.id <> x.id AND x.mref IS NOT NULL AND ("
-    "   ($6 = 'okta_id' AND m.okta_id = x.mref) "
-    "   OR ($6 = 'login' AND lower(m.login) = lower(x.mref)) "
-    "   OR ($6 = 'email' AND lower(m.email) = lower(x.mref)) "
-    "   OR ($6 = 'employee_number' AND m.employee_number = x.mref)) "
-    "  ORDER BY m.id LIMIT 1) AS mgr FROM bu x "
-    "  UNION ALL SELECT y.*, true, (SELECT m.id FROM users m WHERE m.tenant_id = $1::uuid "
-    "  AND m.id <> y.id AND ("
-    "   ($6 = 'okta_id' AND m.okta_id = y.mref) "
-    "   OR ($6 = 'login' AND lower(m.login) = lower(y.mref)) "
-    "   OR ($6 = 'email' AND lower(m.email) = lower(y.mref)) "
-    "   OR ($6 = 'employee_number' AND m.employee_number = y.mref)) "
-    "  ORDER BY m.id LIMIT 1) FROM pu y), "
+    /* the keys the batch's users answer to in the tenant's match mode ($6 is folded into
+     * the plan: every lookup below is an index read, whatever the tenant's size) */
+    "bkey AS (SELECT DISTINCT CASE $6 WHEN 'okta_id' THEN okta_id WHEN 'login' THEN l "
+    "  WHEN 'email' THEN em ELSE en END AS k FROM bk), "
+    "pr AS (SELECT p.user_okta_id, p.manager_ref FROM pending_manager_refs p "
+    "  WHERE $7::boolean AND p.tenant_id = $1::uuid "
+    "  UNION ALL SELECT p.user_okta_id, p.manager_ref FROM bkey CROSS JOIN LATERAL (SELECT "
+    "  p.user_okta_id, p.manager_ref FROM pending_manager_refs p WHERE p.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
+    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = bkey.k) p "
+    "  WHERE NOT $7::boolean AND bkey.k IS NOT NULL), "
+    "pu AS (SELECT us.id, us.okta_id, pr.manager_ref AS mref, us.okta_last_updated AS "
+    "as_of, " OLD_IMAGE " FROM pr JOIN users us ON us.tenant_id = " OKS_WORKER_SQL_TENANT " "
+    "  AND us.okta_id = pr.user_okta_id WHERE us.id NOT IN (SELECT id FROM bu)), "
+    /* The lowest-id match. OFFSET 0 fences the lookup off from the min(): with ORDER BY id
+     * LIMIT 1 the planner may read the tenant's users in id order until one matches, which
+     * with a new tenant's stale statistics it did (10,000 × 10,000 rows for one batch). */
+    "c0 AS (SELECT x.*, false AS pending FROM bu x UNION ALL SELECT y.*, true FROM pu y), "
+    "r0 AS (SELECT c0.*, (SELECT min(k.id) FROM (SELECT m.id FROM users m "
+    "  WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND m.id <> c0.id AND c0.mref IS NOT NULL AND ("
+    "   ($6 = 'okta_id' AND m.okta_id = c0.mref) "
+    "   OR ($6 = 'login' AND lower(m.login) = lower(c0.mref)) "
+    "   OR ($6 = 'email' AND lower(m.email) = lower(c0.mref)) "
+    "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) AS mgr "
+    "  FROM c0), "
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
-    "rm AS (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
-    "walk (start, cur, path) AS (SELECT id, mgr, ARRAY[id] FROM r WHERE mgr IS NOT NULL "
+    "rm AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
+    "ws AS (SELECT id, mgr FROM r WHERE mgr IS NOT NULL AND mgr IS DISTINCT FROM old_mgr), "
+    "walk (start, cur, path) AS (SELECT id, mgr, ARRAY[id] FROM ws "
     "  UNION ALL SELECT w.start, nx.n, w.path || w.cur FROM walk w CROSS JOIN rm "
-    "  JOIN users us ON us.id = w.cur CROSS JOIN LATERAL (SELECT CASE WHEN rm.m ? w.cur::text "
-    "  THEN (rm.m->>w.cur::text)::bigint ELSE us.manager_user_id END AS n) nx "
+    "  CROSS JOIN LATERAL (SELECT CASE WHEN rm.m ? w.cur::text "
+    "  THEN (rm.m->>w.cur::text)::bigint ELSE (SELECT us.manager_user_id FROM users us "
+    "  WHERE us.id = w.cur) END AS n) nx "
     "  WHERE w.cur <> w.start AND NOT (w.cur = ANY (w.path)) AND nx.n IS NOT NULL "
     "  AND cardinality(w.path) < 100000), "
     "refused AS (SELECT c.start AS id FROM walk c JOIN users xu ON xu.id = c.start "
-    "  CROSS JOIN rm WHERE c.cur = c.start AND NOT EXISTS (SELECT 1 FROM unnest(c.path) y(id) "
-    "  JOIN users yu ON yu.id = y.id WHERE y.id <> c.start AND rm.m ? y.id::text "
-    "  AND rm.m->>y.id::text IS NOT NULL AND (yu.okta_last_updated, yu.okta_id) > "
-    "  (xu.okta_last_updated, xu.okta_id))), "
+    "  WHERE c.cur = c.start AND NOT EXISTS (SELECT 1 FROM unnest(c.path) y(id) "
+    "  JOIN users yu ON yu.id = y.id WHERE y.id <> c.start AND y.id IN (SELECT id FROM ws) "
+    "  AND (yu.okta_last_updated, yu.okta_id) > (xu.okta_last_updated, xu.okta_id))), "
     "nv0 AS (SELECT r.*, CASE WHEN r.id NOT IN (SELECT id FROM refused) THEN r.mgr END "
     "  AS new_mgr, (r.mgr IS NOT NULL AND r.id NOT IN (SELECT id FROM refused)) AS new_ovr, "
     "  r.id IN (SELECT id FROM refused) AS is_refused FROM r), "
@@ -71,7 +80,8 @@ static const char sql_managers[] =
     "  OR old_ref IS DISTINCT FROM mref), "
     "upd AS (UPDATE users u SET manager_user_id = nv.new_mgr, override_manager = nv.new_ovr, "
     "  manager_okta_id = nv.mref FROM nv WHERE u.id = nv.id RETURNING 1), "
-    "pdel AS (DELETE FROM pending_manager_refs p USING nv0 WHERE p.tenant_id = $1::uuid "
+    "pdel AS (DELETE FROM pending_manager_refs p USING nv0 WHERE p.tenant_id "
+    "= " OKS_WORKER_SQL_TENANT " "
     "  AND p.user_okta_id = nv0.okta_id AND (nv0.mref IS NULL OR nv0.mgr IS NOT NULL) "
     "  RETURNING 1), "
     "pins AS (INSERT INTO pending_manager_refs AS p (tenant_id, user_okta_id, manager_ref) "

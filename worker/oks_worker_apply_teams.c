@@ -1,7 +1,12 @@
 #include "oks_worker_apply_teams.h"
+#include "oks_worker_sql.h"
 
 #include <stdlib.h>
 
+/* Reads are by key (users.id, teams (tenant_id, lower(name)), team_members (team_id, user_id)
+ * or (user_id)). Where a join could be planned as a scan of the tenant's rows — a batch's row
+ * estimate is a guess, and a new tenant's statistics are stale — the lookup is a scalar
+ * subquery on a unique key instead (docs/benchmarks.md "Worker rules"). */
 #define SUBJECTS                                                                                   \
     "s AS (SELECT (e->>'id')::bigint AS id "                                                       \
     "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL), "                   \
@@ -21,12 +26,14 @@ static const char sql_remove[] =
     "  $1::uuid, dep, 'okta_department' FROM u WHERE dep IS NOT NULL AND status <> 'deleted' "
     "  ORDER BY lower(dep), dep ON CONFLICT (tenant_id, lower(name)) DO NOTHING "
     "  RETURNING id, name), "
-    "del AS (DELETE FROM team_members m USING u, teams t WHERE m.tenant_id = $1::uuid "
+    "del AS (DELETE FROM team_members m USING u, teams t WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
+    " "
     "  AND m.user_id = u.id AND t.id = m.team_id AND (u.status = 'deleted' OR "
     "  (m.source = 'okta_department' AND (u.dep IS NULL OR lower(t.name) <> lower(u.dep)))) "
     "  RETURNING u.okta_id, t.name, m.is_primary, m.source), "
     "dem AS (UPDATE team_members m SET is_primary = false FROM u, teams t "
-    "  WHERE m.tenant_id = $1::uuid AND m.user_id = u.id AND t.id = m.team_id AND m.is_primary "
+    "  WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND m.user_id = u.id AND t.id = m.team_id AND m.is_primary "
     "  AND m.source <> 'okta_department' AND u.status <> 'deleted' AND u.dep IS NOT NULL "
     "  AND lower(t.name) <> lower(u.dep) RETURNING u.okta_id, t.name, m.source), "
     "aud AS (" AUDIT_COLS
@@ -45,19 +52,21 @@ static const char sql_remove[] =
  * mode. The team row update re-checks manager_source IS NULL under its row lock, so of two
  * transactions adding first members concurrently only the first sets the manager. */
 static const char sql_add[] =
-    "WITH " SUBJECTS
-    "want AS (SELECT u.id AS user_id, u.okta_id, t.id AS team_id, t.name, m.source AS old_source "
-    "  FROM u JOIN teams t ON t.tenant_id = $1::uuid AND lower(t.name) = lower(u.dep) "
-    "  LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = u.id "
-    "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted' AND (m.user_id IS NULL OR NOT "
-    "  m.is_primary)), "
+    "WITH " SUBJECTS "dt AS (SELECT u.id AS user_id, u.okta_id, (SELECT t.id FROM teams t "
+    "  WHERE t.tenant_id = " OKS_WORKER_SQL_TENANT
+    " AND lower(t.name) = lower(u.dep)) AS team_id FROM u "
+    "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted'), "
+    "want AS (SELECT dt.user_id, dt.okta_id, dt.team_id, t.name, m.source AS old_source "
+    "  FROM dt JOIN teams t ON t.id = dt.team_id "
+    "  LEFT JOIN team_members m ON m.team_id = dt.team_id AND m.user_id = dt.user_id "
+    "  WHERE m.user_id IS NULL OR NOT m.is_primary), "
     "w AS (INSERT INTO team_members AS m (tenant_id, team_id, user_id, is_primary, source) "
     "  SELECT $1::uuid, team_id, user_id, true, 'okta_department' FROM want "
     "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true "
     "  RETURNING m.team_id, m.user_id), "
-    "f AS (SELECT DISTINCT ON (want.team_id) want.team_id, us.manager_user_id AS mgr FROM want "
-    "  JOIN users us ON us.id = want.user_id WHERE us.manager_user_id IS NOT NULL "
-    "  ORDER BY want.team_id, want.user_id), "
+    "f AS (SELECT DISTINCT ON (team_id) team_id, mgr FROM (SELECT want.team_id, want.user_id, "
+    "  (SELECT us.manager_user_id FROM users us WHERE us.id = want.user_id) AS mgr FROM want) x "
+    "  WHERE mgr IS NOT NULL ORDER BY team_id, user_id), "
     "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "
     "  FROM f, tenants tn WHERE t.id = f.team_id AND tn.id = $1::uuid "
     "  AND tn.manager_mode = 'team' AND t.manager_user_id IS NULL AND t.manager_source IS NULL "

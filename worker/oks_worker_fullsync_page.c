@@ -2,12 +2,14 @@
  * One page of a full sync: GET the next page of the app's assigned users (expand=user, 500 a
  * page, from the saved rel="next" cursor), then ONE transaction: the page's states through
  * oks_worker_apply_batch_tx (source full_sync, the page's Date as the watermark: the same guard
- * as events), users.last_seen_run_id, and the run's cursor and counters. Memory: one page.
+ * as events; the rows it writes are marked seen by the run in that write), last_seen_run_id for
+ * the page's other listed users, and the run's cursor and counters. Memory: one page.
  *
  * A dry run writes no users: its removals were seeded at its start (the stored active users)
  * and each page deletes the ones it saw.
  */
 #include "oks_worker_decide.h"
+#include "oks_worker_sql.h"
 #include "oks_worker_fullsync_int.h"
 
 #include "core/oks_log.h"
@@ -89,10 +91,11 @@ static int build(page *pg, json_t *items, int64_t date_ms, const char *run)
 static int64_t count_existing(oks_db *db, const char *tenant, const char *ids, oks_err *err)
 {
     const char *p[] = {tenant, ids};
-    PGresult *r = oks_db_exec_params(db,
-                                     "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
-                                     "AND okta_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
-                                     2, p, err);
+    PGresult *r =
+        oks_db_exec_params(db,
+                           "SELECT count(*) FROM users WHERE tenant_id = " OKS_WORKER_SQL_TENANT " "
+                           "AND okta_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                           2, p, err);
     if (!r)
         return -1;
     int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -128,9 +131,12 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
         tb = oks_now_mono_ms();
         const char *p[] = {run->tenant, run->id_s, ids};
         r = oks_db_exec_params(db,
+                               /* the apply marked the rows it wrote; the rest (a stale
+                                * read, a user whose listing did not parse) here */
                                "UPDATE users SET last_seen_run_id = $2::bigint "
-                               "WHERE tenant_id = $1::uuid AND okta_id IN "
-                               "(SELECT jsonb_array_elements_text($3::jsonb))",
+                               "WHERE tenant_id = " OKS_WORKER_SQL_TENANT " AND okta_id IN "
+                               "(SELECT jsonb_array_elements_text($3::jsonb)) "
+                               "AND last_seen_run_id IS DISTINCT FROM $2::bigint",
                                3, p, err);
     } else {
         if (run->pages == 0) { /* the candidates: every stored active user */

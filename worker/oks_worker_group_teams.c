@@ -1,31 +1,36 @@
 #include "oks_worker_group_teams.h"
+#include "oks_worker_sql.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* want: the mapped teams of each (not deleted) user's groups; del: the sync's group memberships
- * no longer wanted; ins: the new ones. tm: manager_mode = team for the teams ins added to (see
- * the header); the UPDATE re-checks manager_source IS NULL on the row it locks, so of two
- * transactions adding first members concurrently only the first sets the manager. */
+/* Reads by key, with the tenant hidden where it sits next to one (oks_worker_sql.h); the team
+ * mode's manager is a scalar lookup by users.id, never a join the planner could run over an
+ * index of the whole tenant. want: the mapped teams of each (not deleted) user's groups; del: the
+ * sync's group memberships no longer wanted; ins: the new ones. tm: manager_mode = team for the
+ * teams ins added to (see the header); the UPDATE re-checks manager_source IS NULL on the row it
+ * locks, so of two transactions adding first members concurrently only the first sets the manager.
+ */
 static const char sql_groups[] =
     "WITH s AS (SELECT e->>'okta_id' AS okta_id, e->'groups' AS g "
     "  FROM jsonb_array_elements($2::jsonb) e), "
-    "u AS (SELECT us.id, us.okta_id, s.g FROM users us JOIN s ON us.tenant_id = $1::uuid "
+    "u AS (SELECT us.id, us.okta_id, s.g FROM users us JOIN s ON us.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " "
     "  AND us.okta_id = s.okta_id WHERE us.status <> 'deleted'), "
     "want AS (SELECT DISTINCT u.id AS user_id, u.okta_id, gt.team_id FROM u "
     "  CROSS JOIN LATERAL jsonb_array_elements_text(u.g) gid "
     "  JOIN tenant_group_teams gt ON gt.tenant_id = $1::uuid AND gt.okta_group_id = gid), "
-    "del AS (DELETE FROM team_members m USING u WHERE m.tenant_id = $1::uuid "
+    "del AS (DELETE FROM team_members m USING u WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT " "
     "  AND m.user_id = u.id AND m.source = 'okta_group' AND NOT EXISTS (SELECT 1 FROM want w "
     "  WHERE w.user_id = m.user_id AND w.team_id = m.team_id) RETURNING m.team_id, u.okta_id), "
     "ins AS (INSERT INTO team_members (tenant_id, team_id, user_id, is_primary, source) "
     "  SELECT $1::uuid, team_id, user_id, false, 'okta_group' FROM want "
     "  ON CONFLICT (team_id, user_id) DO NOTHING RETURNING team_id, user_id), "
-    "f AS (SELECT DISTINCT ON (ins.team_id) ins.team_id, us.manager_user_id AS mgr FROM ins "
-    "  JOIN users us ON us.id = ins.user_id WHERE us.manager_user_id IS NOT NULL "
-    "  ORDER BY ins.team_id, ins.user_id), "
+    "f AS (SELECT DISTINCT ON (team_id) team_id, mgr FROM (SELECT ins.team_id, ins.user_id, "
+    "  (SELECT us.manager_user_id FROM users us WHERE us.id = ins.user_id) AS mgr FROM ins) x "
+    "  WHERE mgr IS NOT NULL ORDER BY team_id, user_id), "
     "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "
     "  FROM f, tenants tn WHERE t.id = f.team_id AND t.tenant_id = $1::uuid AND tn.id = $1::uuid "
     "  AND tn.manager_mode = 'team' AND t.manager_user_id IS NULL AND t.manager_source IS NULL "

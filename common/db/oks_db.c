@@ -67,9 +67,13 @@ static oks_errcode classify_connect_failure(PGconn *pg)
 
 static PGconn *open_pg(const oks_db *db, oks_err *err)
 {
-    char timeout[32], options[64];
+    char timeout[32], options[80];
     snprintf(timeout, sizeof timeout, "%d", db->connect_timeout_s);
-    snprintf(options, sizeof options, "-c statement_timeout=%lld",
+    /* jit=off: our statements are short batch writes whose CTE row estimates run high (a
+     * recursive walk is estimated at thousands of rows); above jit_above_cost PostgreSQL spent
+     * ~100 ms compiling each one, more than the statement itself (docs/benchmarks.md "Full
+     * sync"). */
+    snprintf(options, sizeof options, "-c statement_timeout=%lld -c jit=off",
              (long long)db->statement_timeout_ms);
     /* Keepalives make a silently dead server (power loss, partition) show up as an error in a
      * LISTEN wait instead of a hang. */
