@@ -5,8 +5,9 @@
  * as events; the rows it writes are marked seen by the run in that write), last_seen_run_id for
  * the page's other listed users, and the run's cursor and counters. Memory: one page.
  *
- * A dry run writes no users: its removals were seeded at its start (the stored active users)
- * and each page deletes the ones it saw.
+ * A dry run writes no users: each page runs the same apply inside a savepoint that is rolled
+ * back, so users_created/users_updated are what a real run would write; its removals were
+ * seeded at its start (the stored active users) and each page deletes the ones it saw.
  */
 #include "oks_worker_decide.h"
 #include "oks_worker_sql.h"
@@ -150,6 +151,16 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
             if (!r)
                 goto fail;
             PQclear(r);
+        }
+        /* what a real run would change, by the same apply, undone: exact, and one rule */
+        if (pg->n_st) {
+            oks_worker_apply_result res = {0};
+            if (oks_db_exec(db, "SAVEPOINT dry_run", err) != 0 ||
+                oks_worker_apply_batch_run_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
+                                              "full_sync", run->id, &res, err) != 0 ||
+                oks_db_exec(db, "ROLLBACK TO SAVEPOINT dry_run", err) != 0)
+                goto fail;
+            updated = res.audited - created > 0 ? res.audited - created : 0;
         }
         const char *p[] = {run->id_s, ids};
         r = oks_db_exec_params(

@@ -539,6 +539,66 @@ OKS_TEST(dry_run_writes_no_users)
     rsim_stop(&s);
 }
 
+/* After a real run, a dry run counts exactly the users a real run would update (the same apply,
+ * rolled back), creates none, and writes nothing: no user changed, no audit row. */
+OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
+{
+    rsim s;
+    rsim_start(&s, 700, NULL);
+    rfx f;
+    rfx_setup(&f);
+    fs_cfg(&f);
+    char *t = rfx_tenant(&f, &s, true);
+    long first = request(&f, t, "2026-12-01T03:00:00Z");
+    rfx_start(&f);
+    char *st = wait_end(&f, first, 20000);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    json_t *st0 = sim_state(&s);
+    json_t *users = json_object_get(st0, "users");
+    int changed = 0;
+    for (size_t i = 0; i < json_array_size(users) && changed < 5; i++) {
+        json_t *u = json_array_get(users, i);
+        if (!json_is_true(json_object_get(u, "assigned")) || strcmp(want_status(u), "active") != 0)
+            continue;
+        char path[160];
+        snprintf(path, sizeof path, "users/%s/profile",
+                 json_string_value(json_object_get(u, "id")));
+        if (rsim_post(&s, path, "{\"title\":\"Dry\"}") == 200)
+            changed++;
+    }
+    OKS_ASSERT_EQ_INT(changed, 5);
+    long audit0 = count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t);
+    const char *p[] = {t};
+    oks_err err = {0};
+    PGresult *r = oks_db_exec_params(
+        f.db,
+        "INSERT INTO sync_runs (tenant_id, kind, scheduled_for, trigger, dry_run) "
+        "VALUES ($1::uuid, 'full_sync', now(), 'operator', true) RETURNING id",
+        1, p, &err);
+    OKS_ASSERT(r != NULL);
+    long dry = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    st = wait_end(&f, dry, 20000);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    OKS_ASSERT_EQ_INT(run_num(&f, dry, "users_seen"), sim_assigned(&s));
+    OKS_ASSERT_EQ_INT(run_num(&f, dry, "users_created"), 0);
+    OKS_ASSERT_EQ_INT(run_num(&f, dry, "users_updated"), 5);
+    OKS_ASSERT_EQ_INT(count_q(&f,
+                              "SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND "
+                              "title = 'Dry'",
+                              t),
+                      0);
+    OKS_ASSERT_EQ_INT(count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t),
+                      audit0);
+    rfx_stop(&f);
+    json_decref(st0);
+    free(t);
+    rfx_teardown(&f);
+    rsim_stop(&s);
+}
+
 /* Changes made in Okta while the full sync runs (marked dirty as the intake would) end in the
  * simulator's end state. */
 OKS_TEST(full_sync_racing_live_events_converges_to_okta)
