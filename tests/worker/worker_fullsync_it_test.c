@@ -600,7 +600,8 @@ OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
 }
 
 /* Changes made in Okta while the full sync runs (marked dirty as the intake would) end in the
- * simulator's end state. */
+ * simulator's end state: statuses, and the rules' primary teams and managers (issue 10's "a
+ * full sync racing events"). */
 OKS_TEST(full_sync_racing_live_events_converges_to_okta)
 {
     rsim s;
@@ -618,24 +619,36 @@ OKS_TEST(full_sync_racing_live_events_converges_to_okta)
     /* change users spread over the listing, early and late pages alike */
     json_t *users = json_object_get(st0, "users");
     size_t n = json_array_size(users), changed = 0;
-    for (size_t i = 0; i < n; i += n / 24) {
+    /* a new manager without a manager of its own cannot close a cycle */
+    const char *root = NULL;
+    for (size_t i = 0; i < n && !root; i++) {
         json_t *u = json_array_get(users, i);
-        if (!json_is_true(json_object_get(u, "assigned")))
-            continue;
+        if (json_is_true(json_object_get(u, "assigned")) &&
+            !json_is_string(json_object_get(json_object_get(u, "profile"), "managerId")))
+            root = json_string_value(json_object_get(u, "id"));
+    }
+    OKS_ASSERT(root != NULL);
+    char manager_body[96];
+    snprintf(manager_body, sizeof manager_body, "{\"managerId\":\"%s\"}", root);
+    for (size_t i = 0; i < n; i += n / 40) {
+        json_t *u = json_array_get(users, i);
         const char *id = json_string_value(json_object_get(u, "id"));
+        if (!json_is_true(json_object_get(u, "assigned")) || strcmp(id, root) == 0)
+            continue;
         char path[160];
-        const char *op = (changed % 3 == 0)   ? "deactivate"
-                         : (changed % 3 == 1) ? "unassign"
-                                              : "profile";
-        snprintf(path, sizeof path, "users/%s/%s", id, op);
-        long code =
-            rsim_post(&s, path, strcmp(op, "profile") == 0 ? "{\"title\":\"Raced\"}" : NULL);
+        /* lifecycle, assignment, department (a primary team move) and manager changes */
+        static const char *const ops[] = {"deactivate", "unassign", "profile", "profile"};
+        static const char *const bodies[] = {
+            NULL, NULL, "{\"title\":\"Raced\",\"department\":\"Raced Dept\"}", NULL};
+        size_t k = changed % 4;
+        snprintf(path, sizeof path, "users/%s/%s", id, ops[k]);
+        long code = rsim_post(&s, path, k == 3 ? manager_body : bodies[k]);
         if (code == 200) {
-            rfx_mark(&f, t, id, 1, strcmp(op, "profile") != 0, NULL);
+            rfx_mark(&f, t, id, 1, k < 2, NULL);
             changed++;
         }
     }
-    OKS_ASSERT(changed >= 10);
+    OKS_ASSERT(changed >= 20);
     char *done = wait_end(&f, run, 60000);
     OKS_ASSERT_EQ_STR(done, "succeeded");
     free(done);
@@ -661,6 +674,56 @@ OKS_TEST(full_sync_racing_live_events_converges_to_okta)
         checked++;
     }
     OKS_ASSERT(checked > 1000);
+    /* the rules converge too: primary team = Okta's department, manager = Okta's managerId */
+    long teams_checked = 0, managers_checked = 0;
+    json_array_foreach(json_object_get(end, "users"), i, u)
+    {
+        const char *id = json_string_value(json_object_get(u, "id"));
+        if (strcmp(want_status(u), "active") != 0 || !json_is_true(json_object_get(u, "assigned")))
+            continue;
+        json_t *prof = json_object_get(u, "profile");
+        const char *dep = json_string_value(json_object_get(prof, "department"));
+        char *team = rfx_q(&f,
+                           "SELECT lower(t.name) FROM users u JOIN team_members m ON m.user_id = "
+                           "u.id AND m.is_primary JOIN teams t ON t.id = m.team_id WHERE "
+                           "u.tenant_id = $1::uuid AND u.okta_id = $2",
+                           t, id);
+        if (dep && *dep) {
+            char want[128];
+            size_t k = 0;
+            for (const char *c = dep; *c && k + 1 < sizeof want; c++)
+                want[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            want[k] = '\0';
+            if (!team || strcmp(team, want) != 0)
+                oks_test_fail(__FILE__, __LINE__, "user %s: primary team %s, Okta department %s",
+                              id, team ? team : "(none)", dep);
+            teams_checked++;
+        }
+        free(team);
+        const char *mid = json_string_value(json_object_get(prof, "managerId"));
+        char *mgr =
+            rfx_q(&f,
+                  "SELECT coalesce(m.okta_id, '-') || ':' || u.override_manager FROM users u "
+                  "LEFT JOIN users m ON m.id = u.manager_user_id WHERE u.tenant_id = "
+                  "$1::uuid AND u.okta_id = $2",
+                  t, id);
+        char *stored_mgr =
+            mid ? rfx_q(&f, "SELECT okta_id FROM users WHERE tenant_id = $1::uuid AND okta_id = $2",
+                        t, mid)
+                : NULL;
+        if (!mid || stored_mgr) {
+            char want[64];
+            snprintf(want, sizeof want, "%s:%s", mid ? mid : "-", mid ? "true" : "false");
+            if (!mgr || strcmp(mgr, want) != 0)
+                oks_test_fail(__FILE__, __LINE__, "user %s: manager %s, Okta says %s", id,
+                              mgr ? mgr : "(none)", want);
+            managers_checked += mid != NULL;
+        }
+        free(stored_mgr);
+        free(mgr);
+    }
+    OKS_ASSERT(teams_checked > 1000);
+    OKS_ASSERT(managers_checked > 1000);
     json_decref(end);
     json_decref(st0);
     free(t);
