@@ -126,65 +126,6 @@ static int claim(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, oks_
     return 1;
 }
 
-/* The page at a run's cursor, fetched while the turn's last page was applied. Used by the
- * thread's next turn only if that turn continues the same run at the same cursor (nobody else
- * moved it) within CARRY_MAX_AGE_MS; otherwise dropped. Memory: one page per thread. */
-enum { CARRY_MAX_AGE_MS = 30000 };
-
-struct oks_worker_fcarry {
-    oks_worker_fpage page;
-    int64_t run_id;
-    char *cursor;
-    int64_t at_ms;
-};
-
-void oks_worker_fullsync_carry_free(struct oks_worker_fcarry *c)
-{
-    if (!c)
-        return;
-    oks_worker_fullsync_fpage_free(&c->page);
-    free(c->cursor);
-    free(c);
-}
-
-/* Keeps *page (the page at run->cursor) for the thread's next turn; takes ownership. */
-static void carry_keep(oks_worker_rthread *t, const oks_worker_frun *run, oks_worker_fpage *page)
-{
-    oks_worker_fullsync_carry_free(t->fs_carry);
-    t->fs_carry = NULL;
-    struct oks_worker_fcarry *c = calloc(1, sizeof *c);
-    char *cursor = run->cursor ? strdup(run->cursor) : NULL;
-    if (!c || !cursor || page->got != 1) {
-        free(c);
-        free(cursor);
-        oks_worker_fullsync_fpage_free(page);
-        return;
-    }
-    c->page = *page;
-    memset(page, 0, sizeof *page);
-    c->run_id = run->id;
-    c->cursor = cursor;
-    c->at_ms = oks_now_mono_ms();
-    t->fs_carry = c;
-}
-
-/* Moves the kept page into *out when it is the page at run->cursor; 1 if it did. */
-static bool carry_take(oks_worker_rthread *t, const oks_worker_frun *run, oks_worker_fpage *out)
-{
-    struct oks_worker_fcarry *c = t->fs_carry;
-    if (!c)
-        return false;
-    bool fits = c->run_id == run->id && run->cursor && strcmp(c->cursor, run->cursor) == 0 &&
-                oks_now_mono_ms() - c->at_ms <= CARRY_MAX_AGE_MS;
-    if (fits) {
-        *out = c->page;
-        memset(&c->page, 0, sizeof c->page);
-    }
-    oks_worker_fullsync_carry_free(c);
-    t->fs_carry = NULL;
-    return fits;
-}
-
 /* One turn on one tenant (its lock held). Returns 1 when work was done, 0 when none, -1 on an
  * internal failure. */
 static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
@@ -225,14 +166,12 @@ static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
     int64_t per_turn = cfg->full_sync_pages_per_turn > 0 ? cfg->full_sync_pages_per_turn : 1;
     oks_worker_fpage bufs[2] = {{0}, {0}};
     oks_worker_fpage *cur = NULL; /* the page at run.cursor, fetched ahead */
-    if (carry_take(t, &run, &bufs[0]))
-        cur = &bufs[0];
     for (int64_t i = 0; i < per_turn && !atomic_load(&t->r->stop); i++) {
         oks_worker_fstep s = OKS_WORKER_FSTEP_LISTED;
         if (run.pages == 0 || run.cursor) {
-            oks_worker_fpage *ahead = &bufs[cur == &bufs[0] ? 1 : 0];
+            oks_worker_fpage *ahead = (i + 1 < per_turn) ? &bufs[cur == &bufs[0] ? 1 : 0] : NULL;
             s = oks_worker_fullsync_page(db, client, ten.okta_app_id, &run, cur, ahead);
-            cur = ahead->got != 0 ? ahead : NULL;
+            cur = ahead && ahead->got != 0 ? ahead : NULL;
         }
         if (s == OKS_WORKER_FSTEP_LISTED)
             s = oks_worker_fullsync_end(db, client, &run);
@@ -242,7 +181,7 @@ static int turn(oks_worker_rthread *t, oks_db *db, const char *tenant)
             break;
     }
     if (cur)
-        carry_keep(t, &run, cur);
+        oks_worker_fullsync_fpage_free(cur);
 out:
     free(run.cursor);
     oks_worker_tenant_free(&ten);

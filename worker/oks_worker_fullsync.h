@@ -25,9 +25,4 @@ int oks_worker_fullsync_request(oks_db *db, const oks_worker_job *job, oks_err *
  * the database failed; *internal = our side failed (the thread backs off). */
 int oks_worker_fullsync_pass(struct oks_worker_rthread *t, oks_db *db, bool *internal);
 
-/* A turn ends with the page after its last one already fetched (the fetch overlaps the last
- * page's apply); the thread keeps it for its next turn on that run. Freed here at exit. */
-struct oks_worker_fcarry;
-void oks_worker_fullsync_carry_free(struct oks_worker_fcarry *c);
-
 #endif

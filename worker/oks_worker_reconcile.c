@@ -120,8 +120,6 @@ static void *thread_main(void *arg)
 static void thread_free(oks_worker_rthread *t)
 {
     oks_worker_okta_cache_free(&t->okta);
-    oks_worker_fullsync_carry_free(t->fs_carry);
-    t->fs_carry = NULL;
     oks_worker_pg_close(&t->pg);
 }
 

@@ -30,7 +30,6 @@ typedef struct oks_worker_rthread {
         int64_t until_ms;
     } app_ok[OKS_WORKER_APP_OK_SLOTS]; /* app ids proven right lately (skip the check) */
     int64_t metrics_at_ms;
-    struct oks_worker_fcarry *fs_carry; /* a full sync's next page, fetched in the last turn */
 } oks_worker_rthread;
 
 struct oks_worker_reconciler {
