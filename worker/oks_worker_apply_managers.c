@@ -61,7 +61,11 @@ static const char sql_managers[] =
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
     "rm AS (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
     "ws AS (SELECT id, mgr FROM r WHERE mgr IS NOT NULL AND mgr IS DISTINCT FROM old_mgr), "
-    "walk (start, cur, path) AS (SELECT id, mgr, ARRAY[id] FROM ws "
+    /* a changed edge X -> M closes a cycle only through an edge into X: a user with no report
+     * (stored, or in this batch) is not walked from — most of an org are leaves */
+    "wv AS (SELECT ws.id, ws.mgr FROM ws WHERE ws.id IN (SELECT mgr FROM r WHERE mgr IS NOT "
+    "  NULL) OR EXISTS (SELECT 1 FROM users x WHERE x.manager_user_id = ws.id)), "
+    "walk (start, cur, path) AS (SELECT id, mgr, ARRAY[id] FROM wv "
     "  UNION ALL SELECT w.start, nx.n, w.path || w.cur FROM walk w CROSS JOIN rm "
     "  CROSS JOIN LATERAL (SELECT CASE WHEN rm.m ? w.cur::text "
     "  THEN (rm.m->>w.cur::text)::bigint ELSE (SELECT us.manager_user_id FROM users us "
