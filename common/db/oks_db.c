@@ -67,13 +67,16 @@ static oks_errcode classify_connect_failure(PGconn *pg)
 
 static PGconn *open_pg(const oks_db *db, oks_err *err)
 {
-    char timeout[32], options[80];
+    char timeout[32], options[128];
     snprintf(timeout, sizeof timeout, "%d", db->connect_timeout_s);
     /* jit=off: our statements are short batch writes whose CTE row estimates run high (a
      * recursive walk is estimated at thousands of rows); above jit_above_cost PostgreSQL spent
      * ~100 ms compiling each one, more than the statement itself (docs/benchmarks.md "Full
-     * sync"). */
-    snprintf(options, sizeof options, "-c statement_timeout=%lld -c jit=off",
+     * sync"). random_page_cost=1.1: our reads are key lookups into data that lives in memory
+     * or on SSD; at the default 4 the planner preferred hashing a seq scan of a whole table
+     * (all tenants' team memberships) over 200 index probes for a 200-user batch. */
+    snprintf(options, sizeof options,
+             "-c statement_timeout=%lld -c jit=off -c random_page_cost=1.1",
              (long long)db->statement_timeout_ms);
     /* Keepalives make a silently dead server (power loss, partition) show up as an error in a
      * LISTEN wait instead of a hang. */
