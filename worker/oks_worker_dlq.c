@@ -1,6 +1,7 @@
 #include "oks_worker_dlq.h"
 
 #include "core/oks_time.h"
+#include "kafka/oks_kafka_close.h"
 #include "kafka/oks_kafka_dead_letter.h"
 #include "kafka/oks_kafka_produce.h"
 
@@ -24,11 +25,11 @@ int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extr
     return 0;
 }
 
-void oks_worker_dlq_close(oks_worker_dlq *d)
+void oks_worker_dlq_close(oks_worker_dlq *d, int64_t deadline_ms)
 {
     if (d->rk) {
-        rd_kafka_flush(d->rk, d->timeout_ms);
-        rd_kafka_destroy(d->rk);
+        int64_t left = deadline_ms - oks_now_mono_ms();
+        oks_kafka_producer_stop(d->rk, left > 0 ? left : 0, "dead-letter producer");
     }
     free(d->topic);
     memset(d, 0, sizeof *d);

@@ -39,7 +39,8 @@ typedef struct oks_worker_dlq {
 
 int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extra,
                         const char *topic, int timeout_ms, size_t max_bytes, oks_err *err);
-void oks_worker_dlq_close(oks_worker_dlq *d);
+/* Flush until deadline_ms (oks_now_mono_ms clock; what is left is purged and logged), destroy. */
+void oks_worker_dlq_close(oks_worker_dlq *d, int64_t deadline_ms);
 
 /* The value JSON of m (malloc'd, NUL-terminated), at most max_bytes long: the common builder
  * with the original cut to what fits the budget. Pure; unit-tested. */
