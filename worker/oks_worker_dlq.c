@@ -14,7 +14,6 @@ int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extr
                         const char *topic, int timeout_ms, size_t max_bytes, oks_err *err)
 {
     memset(d, 0, sizeof *d);
-    d->timeout_ms = timeout_ms;
     d->max_bytes = max_bytes;
     d->rk = oks_kafka_wait_producer_new(brokers, extra, timeout_ms, "dead-letter producer", err);
     if (!d->rk)

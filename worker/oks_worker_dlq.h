@@ -33,7 +33,6 @@
 typedef struct oks_worker_dlq {
     rd_kafka_t *rk;
     char *topic;
-    int timeout_ms;
     size_t max_bytes; /* value budget */
 } oks_worker_dlq;
 
