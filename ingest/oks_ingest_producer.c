@@ -5,6 +5,7 @@
 #include "core/oks_time.h"
 #include "oks_ingest_metrics.h"
 #include "kafka/oks_kafka.h"
+#include "kafka/oks_kafka_close.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -219,13 +220,7 @@ int oks_ingest_producer_destroy(oks_ingest_producer *p, int flush_ms)
         return 0;
     atomic_store(&p->stop, true);
     pthread_join(p->poller, NULL);
-    rd_kafka_flush(p->rk, flush_ms);
-    int left = rd_kafka_outq_len(p->rk);
-    if (left > 0) {
-        OKS_LOG_WARN("producer: %d messages not flushed within %d ms; purging", left, flush_ms);
-        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_flush(p->rk, 500); /* serves the purge reports, freeing trackers */
-    }
+    int left = oks_kafka_producer_drain(p->rk, flush_ms, "producer"); /* reports free trackers */
     rd_kafka_topic_destroy(p->rkt_dlq);
     rd_kafka_topic_destroy(p->rkt);
     rd_kafka_destroy(p->rk);

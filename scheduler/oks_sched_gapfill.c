@@ -2,6 +2,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_okta_domain.h"
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
 #include "crypto/oks_crypto.h"
 #include "event/oks_event.h"
@@ -189,6 +190,12 @@ int oks_sched_gapfill_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_e
         return -1;
     int failed = 0, total = 0;
     for (int i = 0; i < PQntuples(r); i++) {
+        if (oks_shutdown_requested()) { /* as in oks_sched_pass: the rest wait for next time */
+            failed++;
+            oks_err_set(err, OKS_E_TRANSIENT, "shutting down: %d tenants left to the next pass",
+                        PQntuples(r) - i);
+            break;
+        }
         gap_tenant t = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
                         strtoll(PQgetvalue(r, i, 3), NULL, 10)};
         oks_err e = {0};

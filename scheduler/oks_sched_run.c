@@ -1,7 +1,9 @@
 #include "oks_sched_run.h"
 
 #include "core/oks_log.h"
+#include "core/oks_signal.h"
 #include "core/oks_time.h"
+#include "kafka/oks_kafka_close.h"
 #include "kafka/oks_kafka_produce.h"
 #include "oks_sched_slot.h"
 #include "sync/oks_sync_job.h"
@@ -39,10 +41,8 @@ int oks_sched_init(oks_sched *s, const oks_sched_cfg *cfg, oks_err *err)
 
 void oks_sched_free(oks_sched *s)
 {
-    if (s->producer) {
-        rd_kafka_flush(s->producer, (int)s->cfg->produce_timeout_ms);
-        rd_kafka_destroy(s->producer);
-    }
+    if (s->producer)
+        oks_kafka_producer_stop(s->producer, s->cfg->produce_timeout_ms, "kafka producer");
     if (s->db)
         oks_db_close(s->db);
     memset(s, 0, sizeof *s);
@@ -138,6 +138,15 @@ int oks_sched_pass(oks_sched *s, int64_t now_ms, int *n_published, oks_err *err)
         return -1;
     oks_gauge_set(s->tenants, PQntuples(r));
     for (int i = 0; i < PQntuples(r); i++) {
+        /* Each tenant may wait produce-timeout for Kafka: on SIGTERM the rest wait for the next
+         * pass (this replica's or another's), or a pass with Kafka gone would hold the process
+         * for tenants x produce-timeout. */
+        if (oks_shutdown_requested()) {
+            failed++;
+            oks_err_set(err, OKS_E_TRANSIENT, "shutting down: %d tenants left to the next pass",
+                        PQntuples(r) - i);
+            break;
+        }
         const char *tenant = PQgetvalue(r, i, 0);
         int tod = (int)strtol(PQgetvalue(r, i, 1), NULL, 10);
         int64_t connected_ms = strtoll(PQgetvalue(r, i, 2), NULL, 10);

@@ -39,6 +39,10 @@ static const oks_cfg_entry entries[] = {
                      "Connect and command timeout for Redis."),
     OKS_CFG_DURATION("dead-letter-timeout", C, dead_letter_timeout_ms, "10s", 100, 120000,
                      "How long to wait for Kafka to acknowledge a dead-letter message."),
+    OKS_CFG_DURATION("shutdown-timeout", C, shutdown_timeout_ms, "10s", 100, 600000,
+                     "Longest wait for Kafka after SIGTERM (final offset commit, leaving the "
+                     "group, dead-letter flush); then what is left is skipped and the worker "
+                     "exits. Keep it below the orchestrator's grace period."),
     OKS_CFG_DURATION("lag-interval", C, lag_interval_ms, "5s", 100, 600000,
                      "How often consumer lag per partition is refreshed."),
     OKS_CFG_SIZE("dead-letter-max-bytes", C, dead_letter_max_bytes, "512KiB", 4096, 64LL << 20,

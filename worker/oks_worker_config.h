@@ -28,6 +28,7 @@ typedef struct oks_worker_cfg {
     int64_t db_statement_timeout_ms;
     int64_t redis_timeout_ms;
     int64_t dead_letter_timeout_ms;
+    int64_t shutdown_timeout_ms;
     int64_t lag_interval_ms;
     int64_t dead_letter_max_bytes;
     /* intake (oks_worker_intake*.c, oks_worker_consumer.c) */

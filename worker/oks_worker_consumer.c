@@ -296,16 +296,32 @@ static void handle_batch(oks_worker_loop *l, oks_worker_intake_msg *msgs, size_t
         }
         goto out;
     }
+    int not_sent = 0;
     for (size_t i = 0; i < n; i++) {
         const rd_kafka_message_t *m = msgs[i].m;
         if (in_list(blocked, m))
             continue; /* behind a message that could not be dead-lettered */
-        if (msgs[i].verdict == OKS_WORKER_DEAD && dead_letter(l, m, &msgs[i].why) != 0) {
-            rd_kafka_topic_partition_list_add(blocked, rd_kafka_topic_name(m->rkt), m->partition);
-            continue;
+        /* After SIGTERM no new dead letter is tried: with Kafka gone each would wait
+         * dead-letter-timeout, partition after partition. Not stored, the message comes back
+         * after the restart (its partition's later messages too; they are deduplicated). */
+        if (msgs[i].verdict == OKS_WORKER_DEAD) {
+            bool sent = false;
+            if (oks_shutdown_requested())
+                not_sent++;
+            else
+                sent = dead_letter(l, m, &msgs[i].why) == 0;
+            if (!sent) {
+                rd_kafka_topic_partition_list_add(blocked, rd_kafka_topic_name(m->rkt),
+                                                  m->partition);
+                continue;
+            }
         }
         note_done(offs, m);
     }
+    if (not_sent > 0)
+        OKS_LOG_WARN("shutting down: %d messages not dead-lettered (their partitions' offsets stop "
+                     "before them; they are read again after the restart)",
+                     not_sent);
     store_offsets(l, offs);
     for (int i = 0; i < offs->cnt; i++)
         if (!rd_kafka_topic_partition_list_find(blocked, offs->elems[i].topic,

@@ -1,6 +1,7 @@
 #include "oks_worker_dlq.h"
 
 #include "core/oks_time.h"
+#include "kafka/oks_kafka_close.h"
 #include "kafka/oks_kafka_dead_letter.h"
 #include "kafka/oks_kafka_produce.h"
 
@@ -13,7 +14,6 @@ int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extr
                         const char *topic, int timeout_ms, size_t max_bytes, oks_err *err)
 {
     memset(d, 0, sizeof *d);
-    d->timeout_ms = timeout_ms;
     d->max_bytes = max_bytes;
     d->rk = oks_kafka_wait_producer_new(brokers, extra, timeout_ms, "dead-letter producer", err);
     if (!d->rk)
@@ -24,11 +24,11 @@ int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extr
     return 0;
 }
 
-void oks_worker_dlq_close(oks_worker_dlq *d)
+void oks_worker_dlq_close(oks_worker_dlq *d, int64_t deadline_ms)
 {
     if (d->rk) {
-        rd_kafka_flush(d->rk, d->timeout_ms);
-        rd_kafka_destroy(d->rk);
+        int64_t left = deadline_ms - oks_now_mono_ms();
+        oks_kafka_producer_stop(d->rk, left > 0 ? left : 0, "dead-letter producer");
     }
     free(d->topic);
     memset(d, 0, sizeof *d);

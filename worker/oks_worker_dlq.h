@@ -33,13 +33,13 @@
 typedef struct oks_worker_dlq {
     rd_kafka_t *rk;
     char *topic;
-    int timeout_ms;
     size_t max_bytes; /* value budget */
 } oks_worker_dlq;
 
 int oks_worker_dlq_open(oks_worker_dlq *d, const char *brokers, const char *extra,
                         const char *topic, int timeout_ms, size_t max_bytes, oks_err *err);
-void oks_worker_dlq_close(oks_worker_dlq *d);
+/* Flush until deadline_ms (oks_now_mono_ms clock; what is left is purged and logged), destroy. */
+void oks_worker_dlq_close(oks_worker_dlq *d, int64_t deadline_ms);
 
 /* The value JSON of m (malloc'd, NUL-terminated), at most max_bytes long: the common builder
  * with the original cut to what fits the budget. Pure; unit-tested. */

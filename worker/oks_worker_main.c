@@ -2,7 +2,9 @@
 #include "core/oks_admin_http.h"
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
+#include "core/oks_time.h"
 #include "kafka/oks_kafka.h"
+#include "kafka/oks_kafka_close.h"
 #include "oks_worker_config.h"
 #include "oks_worker_consumer.h"
 #include "oks_worker_reconcile.h"
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Not ready while a partition waits to retry after a transient failure (which ones, why). */
 static bool worker_ready(void *arg, char *why, size_t cap)
@@ -37,26 +40,18 @@ static rd_kafka_t *start_consumer(const oks_worker_cfg *cfg, oks_err *err)
     return rk;
 }
 
-/* Shutdown order for a consumer: stop polling (done), commit what was stored, leave the group,
- * destroy. */
-static void stop_consumer(rd_kafka_t *rk)
-{
-    rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        OKS_LOG_WARN("final commit: %s", rd_kafka_err2str(e));
-    e = rd_kafka_consumer_close(rk);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        OKS_LOG_WARN("consumer close: %s", rd_kafka_err2str(e));
-    rd_kafka_destroy(rk);
-}
+/* After the commit-and-leave deadline a consumer whose group handler still waits for a
+ * coordinator gets this much longer to be destroyed; then it is abandoned (see main). */
+enum { CONSUMER_DESTROY_GRACE_MS = 2000 };
 
 static void wake_reconcilers(void *arg)
 {
     oks_worker_reconciler_wake(arg);
 }
 
-/* 0 after a clean stop, 1 after a fatal error (the orchestrator restarts the process). */
-static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
+/* 0 after a clean stop, 1 after a fatal error (the orchestrator restarts the process).
+ * *abandoned: a Kafka handle could not be destroyed in time (its threads still run). */
+static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, bool *abandoned, oks_err *err)
 {
     int rc = -1;
     oks_admin_http *admin = NULL;
@@ -105,13 +100,22 @@ static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, oks_err *err)
     }
     OKS_LOG_INFO("shutting down: committing stored offsets");
     rc = 0;
-out:
-    /* reconcilers finish their rounds first (they need no consumer), then the consumer
-     * commits what was stored and leaves the group */
-    oks_worker_reconciler_stop(rec);
-    if (consumer)
-        stop_consumer(consumer);
-    oks_worker_dlq_close(&dlq);
+out:;
+    /* Every wait for Kafka from here on shares one deadline (shutdown-timeout): a broker that
+     * is gone must not hold the process past the orchestrator's grace period. The consumer
+     * goes first (its partitions move to the other replicas sooner, and the final commit gets
+     * the whole budget) while the reconcilers finish their rounds (they need no consumer). */
+    int64_t deadline = oks_now_mono_ms() + cfg->shutdown_timeout_ms;
+    oks_worker_reconciler_request_stop(rec); /* their rounds end while the consumer stops */
+    if (consumer) {
+        oks_kafka_stop_result stop;
+        oks_kafka_consumer_stop(consumer, cfg->shutdown_timeout_ms, CONSUMER_DESTROY_GRACE_MS,
+                                &stop);
+        *abandoned = stop.abandoned;
+        loop->consumer = NULL;
+    }
+    oks_worker_reconciler_stop(rec, deadline);
+    oks_worker_dlq_close(&dlq, deadline);
     /* before the loop goes (/readyz reads it); the ready file goes with it */
     oks_admin_http_stop_unready(admin, cfg->ready_file);
     oks_worker_loop_free(loop);
@@ -137,10 +141,15 @@ int main(int argc, char **argv)
         return 2;
     }
     oks_signal_install();
-    int rc = run(&cfg, &ctx, &err);
+    bool abandoned = false;
+    int rc = run(&cfg, &ctx, &abandoned, &err);
     if (rc != 0)
         oks_log_fields(OKS_LOG_ERROR, "worker failed", "error", err.msg, NULL);
     oks_worker_ctx_free(&ctx);
     oks_cfg_free(&oks_worker_program, &cfg);
+    /* librdkafka threads of an abandoned handle still run: leave without the exit handlers
+     * (library cleanups that could pull state from under them). Logs are unbuffered writes. */
+    if (abandoned)
+        _exit(rc == 0 ? 0 : 1);
     return rc == 0 ? 0 : 1;
 }

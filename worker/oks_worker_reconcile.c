@@ -10,6 +10,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
+#include "kafka/oks_kafka_close.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -163,7 +164,7 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
     for (int i = 0; i < n; i++) {
         if (pthread_create(&r->threads[i].tid, NULL, thread_main, &r->threads[i]) != 0) {
             oks_err_set(err, OKS_E_NOMEM, "reconciler: cannot start thread %d", i);
-            oks_worker_reconciler_stop(r);
+            oks_worker_reconciler_stop(r, oks_now_mono_ms());
             return NULL;
         }
         r->n = i + 1;
@@ -194,19 +195,26 @@ void oks_worker_reconciler_wake(oks_worker_reconciler *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-void oks_worker_reconciler_stop(oks_worker_reconciler *r)
+void oks_worker_reconciler_request_stop(oks_worker_reconciler *r)
 {
     if (!r)
         return;
     atomic_store(&r->stop, true);
     oks_worker_reconciler_wake(r);
+}
+
+void oks_worker_reconciler_stop(oks_worker_reconciler *r, int64_t deadline_ms)
+{
+    if (!r)
+        return;
+    oks_worker_reconciler_request_stop(r);
     for (int i = 0; i < r->n; i++)
         pthread_join(r->threads[i].tid, NULL);
     for (int i = 0; i < r->n_alloc; i++)
         thread_free(&r->threads[i]);
     if (r->dlq) {
-        rd_kafka_flush(r->dlq, 5000);
-        rd_kafka_destroy(r->dlq);
+        int64_t left = deadline_ms - oks_now_mono_ms();
+        oks_kafka_producer_stop(r->dlq, left > 0 ? left : 0, "reconciler dead-letter producer");
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

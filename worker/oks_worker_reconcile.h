@@ -19,7 +19,12 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
                                                    oks_err *err);
 /* The intake committed new dirty marks: wake idle threads now instead of at their next poll. */
 void oks_worker_reconciler_wake(oks_worker_reconciler *r);
-/* Finish the rounds in hand, join the threads, free. NULL is fine. */
-void oks_worker_reconciler_stop(oks_worker_reconciler *r);
+/* Ask the threads to stop after the round (or full-sync turn) in hand, without waiting: no
+ * round starts after this, and a round's remaining dead letters are not tried (their marks
+ * stay and are retried later). NULL is fine. */
+void oks_worker_reconciler_request_stop(oks_worker_reconciler *r);
+/* Stop (as above), join the threads, flush the dead-letter producer until deadline_ms
+ * (oks_now_mono_ms clock; what is left then is purged and logged), free. NULL is fine. */
+void oks_worker_reconciler_stop(oks_worker_reconciler *r, int64_t deadline_ms);
 
 #endif

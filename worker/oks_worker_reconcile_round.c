@@ -73,7 +73,9 @@ static oks_worker_round_rc tenant_fault(oks_worker_rthread *t, oks_db *db, const
 }
 
 /* Per-user failures → reasons; dead-letter the ones out of attempts (before the transaction
- * deletes their marks: a failed produce keeps the mark). */
+ * deletes their marks: a failed produce keeps the mark). Once the reconciler is stopping no
+ * new dead letter is tried: with Kafka gone each would wait dead-letter-timeout, one after the
+ * other, before the process could exit; their marks stay (as after a failed produce). */
 static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_worker_ufail *uf,
                              size_t nf)
 {
@@ -83,7 +85,7 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
         if (uf[i].mark->attempts + 1 < cfg->user_max_attempts)
             continue;
         oks_err err = {0};
-        if (!t->r->dlq)
+        if (!t->r->dlq || atomic_load(&t->r->stop))
             continue;
         if (oks_worker_rdlq_send(t->r->dlq, cfg, tenant, uf[i].mark, uf[i].why, &err) == 0) {
             uf[i].dead = true;

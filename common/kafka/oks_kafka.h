@@ -59,7 +59,8 @@ rd_kafka_conf_t *oks_kafka_consumer_conf(const char *brokers, const char *group_
                                          const char *extra, oks_err *err);
 
 /* Consumer from oks_kafka_consumer_conf, with rd_kafka_poll_set_consumer done. NULL on error.
- * Subscribe with rd_kafka_subscribe; close with rd_kafka_consumer_close before destroy. */
+ * Subscribe with rd_kafka_subscribe; a daemon stops it with oks_kafka_consumer_stop
+ * (oks_kafka_close.h: commit, leave the group and destroy within a deadline). */
 rd_kafka_t *oks_kafka_consumer_new(const char *brokers, const char *group_id, const char *extra,
                                    oks_err *err);
 

@@ -7,7 +7,9 @@
 # and topics = what the worker really uses with the ConfigMap as its environment, a trigger on
 # "events" and one on "jobs" (full syncs) each stated in docs/deploy.md, target = the worker
 # Deployment), probes and scrape annotations on the admin port, commands the image has,
-# OKTASYNC_* names that are settings. Each rule is also run on a broken copy of the render,
+# OKTASYNC_* names that are settings, the worker's grace period longer than its bounded shutdown
+# (the larger of dead-letter-timeout + 1 s and db-statement-timeout for the wait in hand, plus
+# shutdown-timeout, plus the 2 s consumer teardown grace, with the ConfigMap's settings). Each rule is also run on a broken copy of the render,
 # which it must reject.
 set -uo pipefail
 source "$(dirname "$0")/deploy_lib.sh"
@@ -37,7 +39,10 @@ annotate() {
         "$1" >"$work/configmap.env" || return 1
     local cfg; cfg=$(daemon_config oktasync-worker "$work/configmap.env") || return 1
     jq --argjson c "$cfg" '. + {worker: {group: $c["group-id"],
-        topics: [$c["events-topic"], $c["jobs-topic"]] | map(select(. != ""))}}' "$1" >"$2"
+        topics: [$c["events-topic"], $c["jobs-topic"]] | map(select(. != "")),
+        stop_ms: (([($c["dead-letter-timeout"] | tonumber) + 1000,
+                    ($c["db-statement-timeout"] | tonumber)] | max)
+                  + ($c["shutdown-timeout"] | tonumber) + 2000)}}' "$1" >"$2"
 }
 annotate "$work/all.json" "$work/ann.json" || { bad "the worker rejects the ConfigMap's settings"; finish; }
 group=$(jq -r .worker.group "$work/ann.json")
@@ -68,6 +73,7 @@ every container runs a binary the image installs	[.items[] | (.spec.template.spe
 deployments read the ConfigMap and the Secret oktasync	[.items[] | select(.kind == "Deployment") | .spec.template.spec.containers[].envFrom | (map(.configMapRef.name) | index("oktasync") != null) and (map(.secretRef.name) | index("oktasync") != null)] | length == 3 and all
 deployments run as non-root on a read-only root file system	[.items[] | select(.kind == "Deployment") | .spec.template.spec.containers[].securityContext | .runAsNonRoot == true and .readOnlyRootFilesystem == true and .allowPrivilegeEscalation == false] | length == 3 and all
 the worker's grace period (>= 30 s) covers a retry back-off (max 10 s) and a commit	([.items[] | select(.kind == "Deployment" and .metadata.name == "oktasync-worker") | .spec.template.spec.terminationGracePeriodSeconds][0]) >= 30
+the worker's grace period covers its bounded shutdown (the wait in hand + shutdown-timeout + 2 s teardown)	.worker.stop_ms as \$ms | ([.items[] | select(.kind == "Deployment" and .metadata.name == "oktasync-worker") | .spec.template.spec.terminationGracePeriodSeconds][0]) * 1000 > \$ms
 RULES
 }
 while IFS=$'\t' read -r name filter; do
@@ -101,5 +107,6 @@ mutant "KEDA scales on the jobs topic" "$so .spec.triggers |= map(select(.metada
 mutant "KEDA has one trigger per topic" "$so .spec.triggers += [.spec.triggers[0]] else . end)"
 mutant "KEDA triggers" "$so .spec.triggers[0].metadata.lagThreshold = \"lots\" else . end)"
 mutant "ScaledObject targets" "$so .spec.scaleTargetRef.name = \"worker\" else . end)"
+mutant "the worker's grace period covers" '.items |= map(if .kind == "ConfigMap" then .data.OKTASYNC_SHUTDOWN_TIMEOUT = "60s" else . end)'
 mutant "probes and scrape" '.items |= map(if .kind == "ConfigMap" then .data.OKTASYNC_ADMIN_LISTEN = "0.0.0.0:9200" else . end)'
 finish

@@ -250,7 +250,7 @@ void rfx_start(rfx *f)
 
 void rfx_stop(rfx *f)
 {
-    oks_worker_reconciler_stop(f->rec);
+    oks_worker_reconciler_stop(f->rec, oks_now_mono_ms() + 5000);
     f->rec = NULL;
 }
 

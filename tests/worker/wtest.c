@@ -265,7 +265,7 @@ static bool file_line(const char *path, const char *key, char *out, size_t cap)
     return found;
 }
 
-void wt_private_broker(void)
+pid_t wt_private_broker(void)
 {
     char boot[256], ctl[256], a_b[300], a_c[300];
     snprintf(boot, sizeof boot, "%s", wt_tmp("broker.bootstrap"));
@@ -274,13 +274,14 @@ void wt_private_broker(void)
     snprintf(a_c, sizeof a_c, "--control-file=%s", ctl);
     const char *args[] = {
         a_b, a_c, "--topics=placeholder", "--admin-listen=127.0.0.1:0", "--log-level=warn", NULL};
-    wt_spawn("oktasync-devbroker", args, wt_tmp("broker.log"));
+    pid_t pid = wt_spawn("oktasync-devbroker", args, wt_tmp("broker.log"));
     OKS_ASSERT(wt_wait_file(boot, 15000));
     OKS_ASSERT(wt_wait_file(ctl, 15000));
     char c[200];
     OKS_ASSERT(file_line(boot, "bootstrap", private_bootstrap, sizeof private_bootstrap));
     OKS_ASSERT(file_line(ctl, "control", c, sizeof c));
     snprintf(private_control, sizeof private_control, "http://%s", c);
+    return pid;
 }
 
 void wt_broker_control(const char *path_and_query)

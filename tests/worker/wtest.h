@@ -27,8 +27,9 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
                 const char *full_sync_time);
 
 /* Start a private oktasync-devbroker (for fault injection: the stack's broker is shared) and
- * use it from now on for every helper below and for the fixture's workers. */
-void wt_private_broker(void);
+ * use it from now on for every helper below and for the fixture's workers. Returns its pid (a
+ * child of the test: SIGKILL it to make Kafka vanish). */
+pid_t wt_private_broker(void);
 /* The bootstrap servers in use (the stack's unless wt_private_broker ran). */
 const char *wt_brokers(void);
 /* POST to the private broker's control API ("/errors/produce?code=45"); fails unless 200. */
