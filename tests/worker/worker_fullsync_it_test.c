@@ -91,6 +91,17 @@ static char *wait_end(rfx *f, long run, int ms)
     return run_col(f, run, "status");
 }
 
+/* Starts the worker on a first full sync of t and waits until it succeeded; the run's id. */
+static long first_sync(rfx *f, const char *t, int ms)
+{
+    long run = request(f, t, "2026-12-01T03:00:00Z");
+    rfx_start(f);
+    char *st = wait_end(f, run, ms);
+    OKS_ASSERT_EQ_STR(st, "succeeded");
+    free(st);
+    return run;
+}
+
 static void wait_pages(rfx *f, long run, long pages, int ms)
 {
     run_wait w = {f, run, NULL, pages};
@@ -549,11 +560,7 @@ OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
     rfx_setup(&f);
     fs_cfg(&f);
     char *t = rfx_tenant(&f, &s, true);
-    long first = request(&f, t, "2026-12-01T03:00:00Z");
-    rfx_start(&f);
-    char *st = wait_end(&f, first, 20000);
-    OKS_ASSERT_EQ_STR(st, "succeeded");
-    free(st);
+    first_sync(&f, t, 20000);
     json_t *st0 = sim_state(&s);
     json_t *users = json_object_get(st0, "users");
     int changed = 0;
@@ -579,7 +586,7 @@ OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
     OKS_ASSERT(r != NULL);
     long dry = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    st = wait_end(&f, dry, 20000);
+    char *st = wait_end(&f, dry, 20000);
     OKS_ASSERT_EQ_STR(st, "succeeded");
     free(st);
     OKS_ASSERT_EQ_INT(run_num(&f, dry, "users_seen"), sim_assigned(&s));
@@ -917,11 +924,7 @@ OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
     rfx_setup(&f);
     fs_cfg(&f);
     char *t = rfx_tenant(&f, &s, true);
-    long run = request(&f, t, "2026-12-01T03:00:00Z");
-    rfx_start(&f);
-    char *st = wait_end(&f, run, 30000);
-    OKS_ASSERT_EQ_STR(st, "succeeded");
-    free(st);
+    first_sync(&f, t, 30000);
     /* four active managers, each with an active report who manages nobody */
     char *pairs = rfx_q(&f,
                         "SELECT string_agg(mo || ',' || ro, ';') FROM (SELECT DISTINCT ON (m.id) "
@@ -961,7 +964,7 @@ OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
     snprintf(path, sizeof path, "DELETE users/%s", mgr[3]);
     OKS_ASSERT(rsim_post(&s, path, NULL) / 100 == 2);
     long run2 = request(&f, t, "2026-12-02T03:00:00Z");
-    st = wait_end(&f, run2, 30000);
+    char *st = wait_end(&f, run2, 30000);
     OKS_ASSERT_EQ_STR(st, "succeeded");
     free(st);
     OKS_ASSERT_EQ_INT(run_num(&f, run2, "users_deactivated"), 2);
