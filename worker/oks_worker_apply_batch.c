@@ -82,8 +82,10 @@ static const char sql_apply[] =
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
-    /* the rows this batch wrote, with their id, for the rules (a key lookup, not a join) */
-    "  (SELECT coalesce(jsonb_agg(s.e || jsonb_build_object('id', ids.m->s.okta_id)), '[]') "
+    /* the rows this batch wrote, with their id and only what the rules read (each rule's
+     * statement parses this again), found by a key lookup, not a join */
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
+    "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
     "   WHERE ids.m ? s.okta_id)";
 

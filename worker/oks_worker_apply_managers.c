@@ -39,9 +39,10 @@ static const char sql_managers[] =
     "  WHEN 'email' THEN em ELSE en END AS k FROM bk), "
     "pr AS (SELECT p.user_okta_id, p.manager_ref FROM pending_manager_refs p "
     "  WHERE $7::boolean AND p.tenant_id = $1::uuid "
-    "  UNION ALL SELECT p.user_okta_id, p.manager_ref FROM bkey JOIN pending_manager_refs p "
-    "  ON p.tenant_id = " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
-    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = bkey.k "
+    "  UNION ALL SELECT p.user_okta_id, p.manager_ref FROM bkey CROSS JOIN LATERAL (SELECT "
+    "  p.user_okta_id, p.manager_ref FROM pending_manager_refs p WHERE p.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
+    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = bkey.k) p "
     "  WHERE NOT $7::boolean AND bkey.k IS NOT NULL), "
     "pu AS (SELECT us.id, us.okta_id, pr.manager_ref AS mref, us.okta_last_updated AS "
     "as_of, " OLD_IMAGE " FROM pr JOIN users us ON us.tenant_id = " OKS_WORKER_SQL_TENANT " "
@@ -59,7 +60,7 @@ static const char sql_managers[] =
     "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) AS mgr "
     "  FROM c0), "
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
-    "rm AS (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
+    "rm AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
     "ws AS (SELECT id, mgr FROM r WHERE mgr IS NOT NULL AND mgr IS DISTINCT FROM old_mgr), "
     /* a changed edge X -> M closes a cycle only through an edge into X: a user with no report
      * (stored, or in this batch) is not walked from — most of an org are leaves */
