@@ -41,14 +41,39 @@ static const char sql_apply[] =
     "    AS department, "
     "  CASE WHEN s.f ? 'login' THEN s.f->>'login' ELSE c.login END AS login, "
     "  CASE WHEN s.f ? 'employee_number' THEN s.f->>'employee_number' "
-    "    ELSE c.employee_number END AS employee_number "
+    "    ELSE c.employee_number END AS employee_number, "
+    "  s.e->>'mref' AS mref, c.okta_id IS NULL AS is_new "
     "  FROM s LEFT JOIN c USING (okta_id) WHERE s.status IS NOT NULL AND s.profile), "
+    /* A new user's manager, when already stored, is set by the insert itself (one tuple
+     * instead of an insert and a manager update with all of users' indexes). Only for a user
+     * no edge can reach yet: no pending reference and no other row of the batch names it, so
+     * the edge cannot be in a cycle and the manager rule would write the same (docs/rules.md
+     * "Managers"). The batch's references are a jsonb key set: a lookup, never a join. */
+    "mk AS (SELECT coalesce(jsonb_object_agg(k, true), '{}') AS ks FROM (SELECT DISTINCT "
+    "  CASE WHEN $6 IN ('login', 'email') THEN lower(mref) ELSE mref END AS k FROM m "
+    "  WHERE mref IS NOT NULL) x), "
+    "mn AS (SELECT m.*, CASE $6 WHEN 'okta_id' THEN m.okta_id WHEN 'login' THEN lower(m.login) "
+    "  WHEN 'email' THEN lower(m.email) ELSE m.employee_number END AS mykey FROM m), "
+    "mm AS (SELECT mn.*, CASE WHEN mn.is_new AND mn.mref IS NOT NULL "
+    "  AND NOT (mn.mykey IS NOT NULL AND (SELECT ks FROM mk) ? mn.mykey) "
+    "  AND NOT EXISTS (SELECT 1 FROM pending_manager_refs p WHERE p.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
+    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = mn.mykey) "
+    "  THEN (SELECT min(k.id) FROM (SELECT mu.id FROM users mu WHERE mu.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND ("
+    "   ($6 = 'okta_id' AND mu.okta_id = mn.mref) "
+    "   OR ($6 = 'login' AND lower(mu.login) = lower(mn.mref)) "
+    "   OR ($6 = 'email' AND lower(mu.email) = lower(mn.mref)) "
+    "   OR ($6 = 'employee_number' AND mu.employee_number = mn.mref)) OFFSET 0) k) END AS mgr "
+    "  FROM mn), "
     "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
     "  picture_url, title, language, location, department, login, employee_number, status, "
-    "  okta_last_updated, app_assigned, first_active_at, last_seen_run_id) "
+    "  okta_last_updated, app_assigned, first_active_at, last_seen_run_id, manager_user_id, "
+    "  override_manager, manager_okta_id) "
     "  SELECT $1::uuid, okta_id, email, first_name, last_name, picture_url, title, language, "
     "  location, department, login, employee_number, status, as_of, app_assigned, "
-    "  CASE WHEN status = 'active' THEN now() END, $5::bigint FROM m "
+    "  CASE WHEN status = 'active' THEN now() END, $5::bigint, mgr, mgr IS NOT NULL, "
+    "  CASE WHEN mgr IS NOT NULL THEN mref END FROM mm "
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
     "  picture_url = EXCLUDED.picture_url, title = EXCLUDED.title, "
@@ -77,6 +102,14 @@ static const char sql_apply[] =
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
     "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT FROM "
     "  (a.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) RETURNING 1), "
+    /* the manager the insert set: the same audit row the manager rule writes for it */
+    "maud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
+    "  source, actor, sync_run_id) SELECT $1::uuid, 'manager', a.okta_id, 'set', "
+    "  jsonb_build_object('manager_user_id', NULL, 'override_manager', false, 'manager_ref', "
+    "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', 'override_manager', "
+    "  true, 'manager_ref', a.j->'manager_okta_id'), $3, $4, $5::bigint "
+    "  FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL "
+    "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING 1), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
@@ -87,7 +120,7 @@ static const char sql_apply[] =
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
     "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
-    "   WHERE ids.m ? s.okta_id)";
+    "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud)";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -155,14 +188,16 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     if (oks_worker_fieldmap_load(db, tenant, &m, err) != 0)
         return -1;
     char *js = oks_worker_apply_batch_json_map(s, n, &m);
+    char match[sizeof m.manager_match];
+    memcpy(match, m.manager_match, sizeof match);
     oks_worker_fieldmap_free(&m);
     if (!js)
         return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
     char run[24];
     snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
     const char *run_p = sync_run_id > 0 ? run : NULL;
-    const char *p[] = {tenant, js, source, actor, run_p};
-    PGresult *r = oks_db_exec_params(db, sql_apply, 5, p, err);
+    const char *p[] = {tenant, js, source, actor, run_p, match};
+    PGresult *r = oks_db_exec_params(db, sql_apply, 6, p, err);
     if (!r) {
         free(js);
         return -1;
@@ -171,6 +206,7 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->audited = strtol(PQgetvalue(r, 0, 1), NULL, 10);
     res->marks_cleared = strtol(PQgetvalue(r, 0, 2), NULL, 10);
     long candidates = strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    long managers_at_insert = strtol(PQgetvalue(r, 0, 5), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     free(js);
     js = strdup(PQgetvalue(r, 0, 4));
@@ -184,6 +220,7 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     if (rc == 0)
         rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, &res->managers,
                                           &res->cycles_refused, err);
+    res->managers += managers_at_insert;
     if (rc == 0)
         rc =
             oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships, err);

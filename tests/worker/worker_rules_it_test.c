@@ -428,6 +428,46 @@ OKS_TEST(manager_cycles_of_two_and_three_refused)
     free(t);
 }
 
+/* A new user whose manager is stored gets it from its own insert (the user's create audit row
+ * already names the manager) with the one 'set' audit row the rule writes; a user some edge can
+ * reach (a pending reference, another row of the batch) is left to the rule, whose cycle check
+ * then refuses the documented edge: the latest-read subject's (Okta's Date, then okta_id). */
+OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
+{
+    char *t = tenant();
+    one(t, "00uM", "active", "{\"email\":\"m@x.test\"}");
+    oks_worker_apply_result res =
+        one(t, "00uN", "active", "{\"email\":\"n@x.test\",\"managerId\":\"00uM\"}");
+    OKS_ASSERT_EQ_INT(res.managers, 1);
+    assert_manager(t, "00uN", "00uM:true");
+    const char *create_mgr = "SELECT count(*) FROM audit_log a JOIN users m ON m.okta_id = '00uM' "
+                             "AND m.tenant_id = a.tenant_id WHERE a.tenant_id = $1::uuid AND "
+                             "a.entity = 'user' AND a.entity_id = $2 AND a.action = 'create' AND "
+                             "(a.after->>'manager_user_id')::bigint = m.id";
+    OKS_ASSERT_EQ_INT(num(create_mgr, t, "00uN"), 1);
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity = "
+                          "'manager' AND entity_id = $2 AND action = 'set' AND before = "
+                          "'{\"manager_ref\": null, \"manager_user_id\": null, "
+                          "\"override_manager\": false}' AND after->>'manager_ref' = '00uM' AND "
+                          "(after->>'override_manager')::boolean",
+                          t, "00uN"),
+                      1);
+    /* M waits for Q (pending); one page brings Q (manager R) and R (manager M): the cycle
+     * R -> M -> Q -> R is all new edges, and the latest read, R (same Date, higher okta_id),
+     * loses its edge. Set by the insert, R -> M would have been stored and Q's edge refused. */
+    one(t, "00uM", "active", "{\"email\":\"m@x.test\",\"managerId\":\"00uQ\"}");
+    row page[] = {{"00uQ", "active", "{\"email\":\"q@x.test\",\"managerId\":\"00uR\"}", 0},
+                  {"00uR", "active", "{\"email\":\"r@x.test\",\"managerId\":\"00uM\"}", 0}};
+    page[0].as_of = page[1].as_of = ++clock_ms;
+    res = apply_on(conn(), t, page, 2, "full_sync", 0);
+    OKS_ASSERT_EQ_INT(res.cycles_refused, 1);
+    assert_manager(t, "00uR", NULL);
+    assert_manager(t, "00uQ", "00uR:true");
+    assert_manager(t, "00uM", "00uQ:true");
+    OKS_ASSERT_EQ_INT(num(create_mgr, t, "00uR"), 0);
+    free(t);
+}
+
 typedef struct racer {
     const char *tenant;
     const char *id;
