@@ -120,7 +120,8 @@ static const char sql_apply[] =
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
     "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
-    "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud)";
+    "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud), "
+    "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL)";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -207,6 +208,7 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->marks_cleared = strtol(PQgetvalue(r, 0, 2), NULL, 10);
     long candidates = strtol(PQgetvalue(r, 0, 3), NULL, 10);
     long managers_at_insert = strtol(PQgetvalue(r, 0, 5), NULL, 10);
+    res->created = strtol(PQgetvalue(r, 0, 6), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     free(js);
     js = strdup(PQgetvalue(r, 0, 4));

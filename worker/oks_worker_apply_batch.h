@@ -32,6 +32,7 @@ typedef struct oks_worker_state {
 
 typedef struct oks_worker_apply_result {
     long written;       /* rows inserted or updated */
+    long created;       /* of those, users that had no row before */
     long audited;       /* rows that really changed (audit rows) */
     long stale;         /* rows the watermark guard left alone (newer state stored) */
     long marks_cleared; /* dirty marks deleted (seq unchanged) */

@@ -89,21 +89,6 @@ static int build(page *pg, json_t *items, int64_t date_ms, const char *run)
     return 0;
 }
 
-static int64_t count_existing(oks_db *db, const char *tenant, const char *ids, oks_err *err)
-{
-    const char *p[] = {tenant, ids};
-    PGresult *r =
-        oks_db_exec_params(db,
-                           "SELECT count(*) FROM users WHERE tenant_id = " OKS_WORKER_SQL_TENANT " "
-                           "AND okta_id IN (SELECT jsonb_array_elements_text($2::jsonb))",
-                           2, p, err);
-    if (!r)
-        return -1;
-    int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return n;
-}
-
 /* The page's one transaction. 1 = committed, 0 = the run moved meanwhile (not ours now),
  * -1 = database error. */
 static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *next,
@@ -116,10 +101,6 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
     int rc = -1;
     if (oks_db_begin(db, err) != 0)
         goto out;
-    int64_t existing = count_existing(db, run->tenant, ids, err);
-    if (existing < 0)
-        goto fail;
-    created = (long)pg->n_au - (long)existing;
     PGresult *r;
     int64_t ta = oks_now_mono_ms(), tb = ta, tc = ta;
     if (!run->dry_run) {
@@ -128,17 +109,23 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
             oks_worker_apply_batch_run_tx(db, run->tenant, pg->st, pg->n_st, "full_sync",
                                           "full_sync", run->id, &res, err) != 0)
             goto fail;
+        created = res.created;
         updated = res.audited - created > 0 ? res.audited - created : 0;
         tb = oks_now_mono_ms();
         const char *p[] = {run->tenant, run->id_s, ids};
-        r = oks_db_exec_params(db,
-                               /* the apply marked the rows it wrote; the rest (a stale
-                                * read, a user whose listing did not parse) here */
-                               "UPDATE users SET last_seen_run_id = $2::bigint "
-                               "WHERE tenant_id = " OKS_WORKER_SQL_TENANT " AND okta_id IN "
-                               "(SELECT jsonb_array_elements_text($3::jsonb)) "
-                               "AND last_seen_run_id IS DISTINCT FROM $2::bigint",
-                               3, p, err);
+        /* the apply marked the rows it wrote (all of the page, as a rule); the rest (a stale
+         * read, a user whose listing did not parse) here */
+        if ((size_t)res.written < pg->n_au) {
+            r = oks_db_exec_params(db,
+                                   "UPDATE users SET last_seen_run_id = $2::bigint "
+                                   "WHERE tenant_id = " OKS_WORKER_SQL_TENANT " AND okta_id IN "
+                                   "(SELECT jsonb_array_elements_text($3::jsonb)) "
+                                   "AND last_seen_run_id IS DISTINCT FROM $2::bigint",
+                                   3, p, err);
+            if (!r)
+                goto fail;
+            PQclear(r);
+        }
     } else {
         if (run->pages == 0) { /* the candidates: every stored active user */
             const char *p0[] = {run->id_s, run->tenant};
@@ -160,6 +147,7 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
                                               "full_sync", run->id, &res, err) != 0 ||
                 oks_db_exec(db, "ROLLBACK TO SAVEPOINT dry_run", err) != 0)
                 goto fail;
+            created = res.created;
             updated = res.audited - created > 0 ? res.audited - created : 0;
         }
         const char *p[] = {run->id_s, ids};
@@ -168,10 +156,10 @@ static int commit_page(oks_db *db, oks_worker_frun *run, page *pg, const char *n
             "DELETE FROM sync_run_removals WHERE run_id = $1::bigint AND okta_id "
             "IN (SELECT jsonb_array_elements_text($2::jsonb))",
             2, p, err);
+        if (!r)
+            goto fail;
+        PQclear(r);
     }
-    if (!r)
-        goto fail;
-    PQclear(r);
     tc = oks_now_mono_ms();
     char pages[24], seen[24], cr[24], up[24], er[24], calls[24];
     snprintf(pages, sizeof pages, "%ld", run->pages);
