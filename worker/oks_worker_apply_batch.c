@@ -54,7 +54,7 @@ static const char sql_apply[] =
     "  WHERE mref IS NOT NULL) x), "
     "mn AS (SELECT m.*, CASE $6 WHEN 'okta_id' THEN m.okta_id WHEN 'login' THEN lower(m.login) "
     "  WHEN 'email' THEN lower(m.email) ELSE m.employee_number END AS mykey FROM m), "
-    "mm AS (SELECT mn.*, CASE WHEN mn.is_new AND mn.mref IS NOT NULL "
+    "mm AS MATERIALIZED (SELECT mn.*, CASE WHEN mn.is_new AND mn.mref IS NOT NULL "
     "  AND NOT (mn.mykey IS NOT NULL AND (SELECT ks FROM mk) ? mn.mykey) "
     "  AND NOT EXISTS (SELECT 1 FROM pending_manager_refs p WHERE p.tenant_id = "
     "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
