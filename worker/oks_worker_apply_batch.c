@@ -42,38 +42,45 @@ static const char sql_apply[] =
     "  CASE WHEN s.f ? 'login' THEN s.f->>'login' ELSE c.login END AS login, "
     "  CASE WHEN s.f ? 'employee_number' THEN s.f->>'employee_number' "
     "    ELSE c.employee_number END AS employee_number, "
-    "  s.e->>'mref' AS mref, c.okta_id IS NULL AS is_new "
+    "  s.e->>'mref' AS mref, c.okta_id IS NULL AS is_new, nextval('users_id_seq') AS nid, "
+    /* the key a new user answers to in the tenant's match mode (nothing is stored for it) */
+    "  CASE $6 WHEN 'okta_id' THEN s.okta_id WHEN 'login' THEN lower(s.f->>'login') "
+    "  WHEN 'email' THEN lower(s.f->>'email') ELSE s.f->>'employee_number' END AS mykey "
     "  FROM s LEFT JOIN c USING (okta_id) WHERE s.status IS NOT NULL AND s.profile), "
-    /* A new user's manager, when already stored, is set by the insert itself (one tuple
-     * instead of an insert and a manager update with all of users' indexes). Only for a user
-     * no edge can reach yet: no pending reference and no other row of the batch names it, so
-     * the edge cannot be in a cycle and the manager rule would write the same (docs/rules.md
-     * "Managers"). The batch's references are a jsonb key set: a lookup, never a join. */
+    /* A new user's manager, stored or new in this batch, is set by the insert itself (one
+     * tuple instead of an insert and a manager update through all of users' indexes). Only for
+     * a user no edge can reach yet: no pending reference and no other row of the batch names
+     * it, so the edge cannot be in a cycle and the manager rule would write the same
+     * (docs/rules.md "Managers"). Each row's id is drawn here (the column default would draw
+     * one per row too), so a report can name a manager inserted by the same statement; a
+     * stored match wins, as the rule's lowest id does. The batch's references and new keys are
+     * jsonb objects: lookups, never a join. */
     "mk AS (SELECT coalesce(jsonb_object_agg(k, true), '{}') AS ks FROM (SELECT DISTINCT "
     "  CASE WHEN $6 IN ('login', 'email') THEN lower(mref) ELSE mref END AS k FROM m "
     "  WHERE mref IS NOT NULL) x), "
-    "mn AS (SELECT m.*, CASE $6 WHEN 'okta_id' THEN m.okta_id WHEN 'login' THEN lower(m.login) "
-    "  WHEN 'email' THEN lower(m.email) ELSE m.employee_number END AS mykey FROM m), "
-    "mm AS MATERIALIZED (SELECT mn.*, CASE WHEN mn.is_new AND mn.mref IS NOT NULL "
-    "  AND NOT (mn.mykey IS NOT NULL AND (SELECT ks FROM mk) ? mn.mykey) "
-    "  AND NOT EXISTS (SELECT 1 FROM pending_manager_refs p WHERE p.tenant_id = "
-    "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
-    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = mn.mykey) "
-    "  THEN (SELECT min(k.id) FROM (SELECT mu.id FROM users mu WHERE mu.tenant_id = "
-    "  " OKS_WORKER_SQL_TENANT " AND ("
-    "   ($6 = 'okta_id' AND mu.okta_id = mn.mref) "
-    "   OR ($6 = 'login' AND lower(mu.login) = lower(mn.mref)) "
-    "   OR ($6 = 'email' AND lower(mu.email) = lower(mn.mref)) "
-    "   OR ($6 = 'employee_number' AND mu.employee_number = mn.mref)) OFFSET 0) k) END AS mgr "
-    "  FROM mn), "
-    "ins AS (INSERT INTO users AS u (tenant_id, okta_id, email, first_name, last_name, "
+    "bn AS (SELECT coalesce(jsonb_object_agg(mykey, nid), '{}') AS ids FROM (SELECT mykey, "
+    "  min(nid) AS nid FROM m WHERE is_new AND (SELECT ks FROM mk) ? mykey GROUP BY mykey) x), "
+    "ins AS (INSERT INTO users AS u (id, tenant_id, okta_id, email, first_name, last_name, "
     "  picture_url, title, language, location, department, login, employee_number, status, "
     "  okta_last_updated, app_assigned, first_active_at, last_seen_run_id, manager_user_id, "
     "  override_manager, manager_okta_id) "
-    "  SELECT $1::uuid, okta_id, email, first_name, last_name, picture_url, title, language, "
-    "  location, department, login, employee_number, status, as_of, app_assigned, "
+    "  SELECT nid, $1::uuid, okta_id, email, first_name, last_name, picture_url, title, "
+    "  language, location, department, login, employee_number, status, as_of, app_assigned, "
     "  CASE WHEN status = 'active' THEN now() END, $5::bigint, mgr, mgr IS NOT NULL, "
-    "  CASE WHEN mgr IS NOT NULL THEN mref END FROM mm "
+    "  CASE WHEN mgr IS NOT NULL THEN mref END FROM m CROSS JOIN LATERAL (SELECT "
+    "  CASE WHEN m.is_new AND m.mref IS NOT NULL "
+    "  AND NOT (m.mykey IS NOT NULL AND (SELECT ks FROM mk) ? m.mykey) "
+    "  AND NOT EXISTS (SELECT 1 FROM pending_manager_refs p WHERE p.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND (CASE WHEN $6 IN ('login', 'email') "
+    "  THEN lower(p.manager_ref) ELSE p.manager_ref END) = m.mykey) "
+    "  THEN coalesce((SELECT min(k.id) FROM (SELECT mu.id FROM users mu WHERE mu.tenant_id = "
+    "  " OKS_WORKER_SQL_TENANT " AND ("
+    "   ($6 = 'okta_id' AND mu.okta_id = m.mref) "
+    "   OR ($6 = 'login' AND lower(mu.login) = lower(m.mref)) "
+    "   OR ($6 = 'email' AND lower(mu.email) = lower(m.mref)) "
+    "   OR ($6 = 'employee_number' AND mu.employee_number = m.mref)) OFFSET 0) k), "
+    "  ((SELECT ids FROM bn)->>(CASE WHEN $6 IN ('login', 'email') THEN lower(m.mref) "
+    "  ELSE m.mref END))::bigint) END AS mgr OFFSET 0) g "
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET email = EXCLUDED.email, "
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
     "  picture_url = EXCLUDED.picture_url, title = EXCLUDED.title, "

@@ -428,10 +428,11 @@ OKS_TEST(manager_cycles_of_two_and_three_refused)
     free(t);
 }
 
-/* A new user whose manager is stored gets it from its own insert (the user's create audit row
- * already names the manager) with the one 'set' audit row the rule writes; a user some edge can
- * reach (a pending reference, another row of the batch) is left to the rule, whose cycle check
- * then refuses the documented edge: the latest-read subject's (Okta's Date, then okta_id). */
+/* A new user whose manager is stored, or new in the same batch, gets it from its own insert
+ * (the user's create audit row already names the manager) with the one 'set' audit row the rule
+ * writes; a user some edge can reach (a pending reference, another row of the batch) is left to the
+ * rule, whose cycle check then refuses the documented edge: the latest-read subject's (Okta's Date,
+ * then okta_id). */
 OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
 {
     char *t = tenant();
@@ -445,6 +446,18 @@ OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
                              "a.entity = 'user' AND a.entity_id = $2 AND a.action = 'create' AND "
                              "(a.after->>'manager_user_id')::bigint = m.id";
     OKS_ASSERT_EQ_INT(num(create_mgr, t, "00uN"), 1);
+    /* a manager new in the same page, after its report: set by the same insert */
+    row pair[] = {{"00uK", "active", "{\"email\":\"k@x.test\",\"managerId\":\"00uL\"}", 0},
+                  {"00uL", "active", "{\"email\":\"l@x.test\"}", 0}};
+    res = apply_on(conn(), t, pair, 2, "full_sync", 0);
+    OKS_ASSERT_EQ_INT(res.managers, 1);
+    assert_manager(t, "00uK", "00uL:true");
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM audit_log a JOIN users m ON m.okta_id = '00uL' "
+                          "AND m.tenant_id = a.tenant_id WHERE a.tenant_id = $1::uuid AND "
+                          "a.entity = 'user' AND a.entity_id = $2 AND a.action = 'create' AND "
+                          "(a.after->>'manager_user_id')::bigint = m.id",
+                          t, "00uK"),
+                      1);
     OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity = "
                           "'manager' AND entity_id = $2 AND action = 'set' AND before = "
                           "'{\"manager_ref\": null, \"manager_user_id\": null, "
