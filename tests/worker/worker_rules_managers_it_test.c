@@ -106,6 +106,18 @@ OKS_TEST(manager_cycles_of_two_and_three_refused)
     free(t);
 }
 
+/* 1 when the report's create audit row already names mgr as its manager (set by the insert) */
+static long created_with_manager(const char *t, const char *report, const char *mgr)
+{
+    char q[400];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM audit_log a JOIN users m ON m.okta_id = '%s' AND m.tenant_id "
+             "= a.tenant_id WHERE a.tenant_id = $1::uuid AND a.entity = 'user' AND a.entity_id "
+             "= $2 AND a.action = 'create' AND (a.after->>'manager_user_id')::bigint = m.id",
+             mgr);
+    return ra_num(q, t, report);
+}
+
 /* A new user whose manager is stored, or new in the same batch, gets it from its own insert
  * (the user's create audit row already names the manager) with the one 'set' audit row the rule
  * writes; a user some edge can reach (a pending reference, another row of the batch) is left to the
@@ -119,23 +131,14 @@ OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
         ra_one(t, "00uN", "active", "{\"email\":\"n@x.test\",\"managerId\":\"00uM\"}");
     OKS_ASSERT_EQ_INT(res.managers, 1);
     ra_assert_manager(t, "00uN", "00uM:true");
-    const char *create_mgr = "SELECT count(*) FROM audit_log a JOIN users m ON m.okta_id = '00uM' "
-                             "AND m.tenant_id = a.tenant_id WHERE a.tenant_id = $1::uuid AND "
-                             "a.entity = 'user' AND a.entity_id = $2 AND a.action = 'create' AND "
-                             "(a.after->>'manager_user_id')::bigint = m.id";
-    OKS_ASSERT_EQ_INT(ra_num(create_mgr, t, "00uN"), 1);
+    OKS_ASSERT_EQ_INT(created_with_manager(t, "00uN", "00uM"), 1);
     /* a manager new in the same page, after its report: set by the same insert */
     ra_row pair[] = {{"00uK", "active", "{\"email\":\"k@x.test\",\"managerId\":\"00uL\"}", 0},
                      {"00uL", "active", "{\"email\":\"l@x.test\"}", 0}};
     res = ra_apply_on(ra_conn(), t, pair, 2, "full_sync", 0);
     OKS_ASSERT_EQ_INT(res.managers, 1);
     ra_assert_manager(t, "00uK", "00uL:true");
-    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM audit_log a JOIN users m ON m.okta_id = '00uL' "
-                             "AND m.tenant_id = a.tenant_id WHERE a.tenant_id = $1::uuid AND "
-                             "a.entity = 'user' AND a.entity_id = $2 AND a.action = 'create' AND "
-                             "(a.after->>'manager_user_id')::bigint = m.id",
-                             t, "00uK"),
-                      1);
+    OKS_ASSERT_EQ_INT(created_with_manager(t, "00uK", "00uL"), 1);
     OKS_ASSERT_EQ_INT(
         ra_num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity = "
                "'manager' AND entity_id = $2 AND action = 'set' AND before = "
@@ -156,7 +159,18 @@ OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
     ra_assert_manager(t, "00uR", NULL);
     ra_assert_manager(t, "00uQ", "00uR:true");
     ra_assert_manager(t, "00uM", "00uQ:true");
-    OKS_ASSERT_EQ_INT(ra_num(create_mgr, t, "00uR"), 0);
+    OKS_ASSERT_EQ_INT(created_with_manager(t, "00uR", "00uM"), 0);
+    /* email match mode, case-insensitive, manager new in the same page */
+    ra_sql("UPDATE tenants SET manager_attribute = 'managerEmail', manager_match = 'email' WHERE "
+           "id = $1::uuid",
+           t);
+    ra_row by_mail[] = {
+        {"00uE2", "active", "{\"email\":\"e2@x.test\",\"managerEmail\":\"BOSS2@x.test\"}", 0},
+        {"00uB2", "active", "{\"email\":\"boss2@X.test\"}", 0}};
+    res = ra_apply_on(ra_conn(), t, by_mail, 2, "full_sync", 0);
+    OKS_ASSERT_EQ_INT(res.managers, 1);
+    ra_assert_manager(t, "00uE2", "00uB2:true");
+    OKS_ASSERT_EQ_INT(created_with_manager(t, "00uE2", "00uB2"), 1);
     free(t);
 }
 
