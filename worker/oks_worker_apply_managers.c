@@ -29,14 +29,13 @@ static const char sql_managers[] =
     "s AS (SELECT (e->>'id')::bigint AS id, "
     "  e->>'mref' AS mref FROM jsonb_array_elements($2::jsonb) e "
     "  WHERE (e->>'profile')::boolean AND e->>'status' IS NOT NULL), "
-    "bk AS (SELECT us.id, us.okta_id, lower(us.login) AS l, lower(us.email) AS em, "
-    "  us.employee_number AS en FROM s JOIN users us ON us.id = s.id), "
     "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of, " OLD_IMAGE
+    ", lower(us.login) AS l, lower(us.email) AS em, us.employee_number AS en "
     "  FROM s JOIN users us ON us.id = s.id), "
     /* the keys the batch's users answer to in the tenant's match mode ($6 is folded into
      * the plan: every lookup below is an index read, whatever the tenant's size) */
     "bkey AS (SELECT DISTINCT CASE $6 WHEN 'okta_id' THEN okta_id WHEN 'login' THEN l "
-    "  WHEN 'email' THEN em ELSE en END AS k FROM bk), "
+    "  WHEN 'email' THEN em ELSE en END AS k FROM bu), "
     "pr AS (SELECT p.user_okta_id, p.manager_ref FROM pending_manager_refs p "
     "  WHERE $7::boolean AND p.tenant_id = $1::uuid "
     "  UNION ALL SELECT p.user_okta_id, p.manager_ref FROM bkey CROSS JOIN LATERAL (SELECT "
@@ -50,14 +49,19 @@ static const char sql_managers[] =
     /* The lowest-id match. OFFSET 0 fences the lookup off from the min(): with ORDER BY id
      * LIMIT 1 the planner may read the tenant's users in id order until one matches, which
      * with a new tenant's stale statistics it did (10,000 × 10,000 rows for one batch). */
-    "c0 AS (SELECT x.*, false AS pending FROM bu x UNION ALL SELECT y.*, true FROM pu y), "
-    "r0 AS (SELECT c0.*, (SELECT min(k.id) FROM (SELECT m.id FROM users m "
+    "c0 AS (SELECT x.id, x.okta_id, x.mref, x.as_of, x.oj, x.old_mgr, x.old_ovr, x.old_ref, "
+    "  false AS pending FROM bu x UNION ALL SELECT y.*, true FROM pu y), "
+    /* In okta_id mode a stored edge whose reference is unchanged is that same user (okta ids
+     * are unique and never change, rows are never removed): no lookup. */
+    "r0 AS (SELECT c0.*, CASE WHEN $6 = 'okta_id' AND c0.old_mgr IS NOT NULL "
+    "  AND c0.old_ref = c0.mref THEN c0.old_mgr ELSE (SELECT min(k.id) FROM (SELECT m.id FROM "
+    "users m "
     "  WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
     " AND m.id <> c0.id AND c0.mref IS NOT NULL AND ("
     "   ($6 = 'okta_id' AND m.okta_id = c0.mref) "
     "   OR ($6 = 'login' AND lower(m.login) = lower(c0.mref)) "
     "   OR ($6 = 'email' AND lower(m.email) = lower(c0.mref)) "
-    "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) AS mgr "
+    "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) END AS mgr "
     "  FROM c0), "
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
     "rm AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "
