@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,7 @@ static const char sql_apply[] =
     "  first_active_at = COALESCE(u.first_active_at, EXCLUDED.first_active_at), "
     "  last_seen_run_id = COALESCE(EXCLUDED.last_seen_run_id, u.last_seen_run_id) "
     "  WHERE u.okta_last_updated IS NULL OR u.okta_last_updated <= EXCLUDED.okta_last_updated "
-    "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
+    "  RETURNING u.okta_id, to_jsonb(u.*) AS j, u.first_active_at = now() AS fresh), "
     "upd AS (UPDATE users u SET status = s.status, okta_last_updated = s.as_of, "
     "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
     "  first_active_at = COALESCE(u.first_active_at, "
@@ -101,7 +102,7 @@ static const char sql_apply[] =
     "  WHERE u.tenant_id = " OKS_WORKER_SQL_TENANT
     " AND u.okta_id = s.okta_id AND s.status IS NOT NULL "
     "  AND NOT s.profile AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
-    "  RETURNING u.okta_id, to_jsonb(u.*) AS j), "
+    "  RETURNING u.okta_id, to_jsonb(u.*) AS j, u.first_active_at = now() AS fresh), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
     "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
     "  actor, sync_run_id) SELECT $1::uuid, 'user', a.okta_id, "
@@ -128,7 +129,9 @@ static const char sql_apply[] =
     "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
     "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud), "
-    "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL)";
+    "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
+    /* rows active since this transaction began: only they can be invited */
+    "  (SELECT count(*) FROM a WHERE fresh)";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -198,6 +201,8 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     char *js = oks_worker_apply_batch_json_map(s, n, &m);
     char match[sizeof m.manager_match];
     memcpy(match, m.manager_match, sizeof match);
+    /* no active custom field: no user carries a value, the statement has nothing to write */
+    bool any_fields = json_array_size(m.custom_fields) > 0;
     oks_worker_fieldmap_free(&m);
     if (!js)
         return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
@@ -217,25 +222,39 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     long managers_at_insert = strtol(PQgetvalue(r, 0, 5), NULL, 10);
     res->created = strtol(PQgetvalue(r, 0, 6), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
+    long fresh = strtol(PQgetvalue(r, 0, 7), NULL, 10);
     free(js);
     js = strdup(PQgetvalue(r, 0, 4));
     PQclear(r);
     if (!js)
         return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
     /* the product's rules on the rows this batch wrote (docs/rules.md); a stale read (an older
-     * Date than the stored row) runs no rule */
-    int rc =
-        oks_worker_apply_fields_tx(db, tenant, js, source, actor, run_p, &res->custom_values, err);
-    if (rc == 0)
-        rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, &res->managers,
-                                          &res->cycles_refused, err);
-    res->managers += managers_at_insert;
-    if (rc == 0)
-        rc =
-            oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships, err);
-    if (rc == 0)
-        rc = oks_worker_apply_invites_tx(db, tenant, js, source, actor, run_p, &res->invitations,
-                                         err);
+     * Date than the stored row) runs no rule. A rule statement that cannot act on the batch is
+     * not sent (docs/worker-reconcile.md "Cost of a round"): custom fields without an active
+     * field, invitations without a row that became active in this transaction (the only rows
+     * the invitation rule looks at). Managers and teams depend on stored state (a link or a
+     * membership an admin changed is put back on the next read), so they always run. */
+    int rc = 0;
+    if (strcmp(js, "[]") != 0) {
+        if (any_fields) {
+            rc = oks_worker_apply_fields_tx(db, tenant, js, source, actor, run_p,
+                                            &res->custom_values, err);
+            res->rules_run++;
+        }
+        if (rc == 0)
+            rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, &res->managers,
+                                              &res->cycles_refused, err);
+        res->managers += managers_at_insert;
+        if (rc == 0)
+            rc = oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships,
+                                           err);
+        res->rules_run += 2; /* managers, teams */
+        if (rc == 0 && fresh > 0) {
+            rc = oks_worker_apply_invites_tx(db, tenant, js, source, actor, run_p,
+                                             &res->invitations, err);
+            res->rules_run++;
+        }
+    }
     free(js);
     return rc;
 }

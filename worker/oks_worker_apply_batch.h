@@ -42,6 +42,8 @@ typedef struct oks_worker_apply_result {
     long cycles_refused; /* manager edges refused because they would close a cycle */
     long memberships;    /* team memberships added, moved or removed */
     long invitations;    /* invitation outbox rows created */
+    int rules_run;       /* rule statements sent (fields, managers, teams, invitations): one
+                            that cannot act on the batch is skipped */
 } oks_worker_apply_result;
 
 /* Inside an open transaction. source: "event" | "full_sync"; actor: audit actor. -1 with err

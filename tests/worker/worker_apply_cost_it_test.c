@@ -1,0 +1,191 @@
+/* What a batch apply costs when little changed (docs/worker-reconcile.md "Cost of a round"),
+ * against PostgreSQL: rule statements that cannot act on a batch are not sent, yet a batch that
+ * needs them still gets them; a known member's watermark and profile update is a HOT update
+ * (users fillfactor, migration 0009), so it inserts into none of the table's indexes. What the
+ * rules decide is worker_rules_it_test's. */
+#include "oks_test.h"
+#include "oks_worker_apply_batch.h"
+#include "wtest.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static oks_db *db;
+static char *db_url;
+static int64_t clock_ms = 1764547200000; /* Okta's Date of each read: strictly increasing */
+
+static oks_db *conn(void)
+{
+    if (!db)
+        db = wt_fresh_db(&db_url);
+    return db;
+}
+
+static char *tenant(void)
+{
+    static int n;
+    char dom[64];
+    snprintf(dom, sizeof dom, "cost%d.okta.test", ++n);
+    return wt_tenant(conn(), dom, "tok", 0, NULL);
+}
+
+static void sql(const char *q, const char *t)
+{
+    const char *p[] = {t};
+    oks_err err = {0};
+    PGresult *r = oks_db_exec_params(conn(), q, t ? 1 : 0, p, &err);
+    if (!r)
+        oks_test_fail(__FILE__, __LINE__, "%s: %s", q, err.msg);
+    PQclear(r);
+}
+
+static long num(const char *q, const char *t)
+{
+    const char *p[] = {t};
+    char *v = wt_scalar(conn(), q, t ? 1 : 0, p);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+enum { MAXN = 1000 };
+static int stride = 1; /* user i of a batch is "00uC<i * stride>" */
+
+/* n users "00uC<i * stride>" of tenant t, all active, read at as_of (0: the next tick), title
+ * "t<title>", extra appended to each profile. Inside the caller's transaction when keep_open is
+ * set. */
+static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, int title,
+                                       int64_t as_of, int keep_open)
+{
+    static oks_worker_state st[MAXN];
+    static oks_okta_user u[MAXN];
+    static char ids[MAXN][16];
+    OKS_ASSERT(n <= MAXN);
+    memset(u, 0, sizeof u);
+    int64_t when = as_of ? as_of : ++clock_ms;
+    for (int i = 0; i < n; i++) {
+        char prof[256];
+        snprintf(ids[i], sizeof ids[i], "00uC%d", i * stride);
+        snprintf(prof, sizeof prof,
+                 "{\"email\":\"c%d@x.test\",\"login\":\"c%d@x.test\",\"title\":\"t%d\"%s}",
+                 i * stride, i * stride, title, extra ? extra : "");
+        u[i].id = ids[i];
+        u[i].profile = json_loads(prof, 0, NULL);
+        OKS_ASSERT(u[i].profile != NULL);
+        st[i] = (oks_worker_state){.okta_id = ids[i],
+                                   .status = "active",
+                                   .user = &u[i],
+                                   .app_assigned = 1,
+                                   .as_of_ms = when};
+    }
+    oks_err err = {0};
+    oks_worker_apply_result res;
+    if (!keep_open)
+        OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
+    if (oks_worker_apply_batch_tx(conn(), t, st, (size_t)n, "event", "test", &res, &err) != 0)
+        oks_test_fail(__FILE__, __LINE__, "apply: %s", err.msg);
+    if (!keep_open)
+        OKS_ASSERT(oks_db_commit(conn(), &err) == 0);
+    for (int i = 0; i < n; i++)
+        json_decref(u[i].profile);
+    return res;
+}
+
+OKS_TEST(rules_that_cannot_act_are_not_sent)
+{
+    char *t = tenant();
+    /* new users, no custom field, auto-invite off: fields skipped; the rows became active in
+     * this transaction, so the invitation rule runs (and decides: off, none) */
+    oks_worker_apply_result r = apply_n(t, 3, NULL, 1, 0, 0);
+    OKS_ASSERT_EQ_INT(r.written, 3);
+    OKS_ASSERT_EQ_INT(r.rules_run, 3); /* managers, teams, invitations */
+    /* known members with a new title: managers and teams only */
+    r = apply_n(t, 3, NULL, 2, 0, 0);
+    OKS_ASSERT_EQ_INT(r.audited, 3);
+    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    /* an active custom field: the fields rule runs and writes the values */
+    sql("INSERT INTO custom_fields (tenant_id, name) VALUES ($1::uuid, 'cc')", t);
+    r = apply_n(t, 3, ",\"cc\":\"7\"", 3, 0, 0);
+    OKS_ASSERT_EQ_INT(r.rules_run, 3);
+    OKS_ASSERT_EQ_INT(r.custom_values, 3);
+    /* removed again: skipped, the values stay (docs/rules.md) */
+    sql("UPDATE custom_fields SET removed_at = now() WHERE tenant_id = $1::uuid", t);
+    r = apply_n(t, 3, ",\"cc\":\"8\"", 4, 0, 0);
+    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM custom_field_values WHERE tenant_id = $1::uuid "
+                          "AND value = '7'",
+                          t),
+                      3);
+    /* a stale read (older Date) writes nothing: no rule is sent */
+    r = apply_n(t, 3, NULL, 5, 1000, 0);
+    OKS_ASSERT_EQ_INT(r.stale, 3);
+    OKS_ASSERT_EQ_INT(r.rules_run, 0);
+    free(t);
+}
+
+OKS_TEST(invitation_still_sent_for_a_user_activated_in_the_batch)
+{
+    char *t = tenant();
+    sql("UPDATE tenants SET auto_invite = true WHERE id = $1::uuid", t);
+    apply_n(t, 2, NULL, 1, 0, 0); /* created active: invited */
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t), 2);
+    /* a deactivated user who was never active becomes active in a later batch: invited then */
+    sql("UPDATE users SET status = 'deactivated', first_active_at = NULL WHERE tenant_id = "
+        "$1::uuid AND okta_id = '00uC1'",
+        t);
+    sql("DELETE FROM invitations WHERE tenant_id = $1::uuid", t);
+    oks_worker_apply_result r = apply_n(t, 2, NULL, 2, 0, 0);
+    OKS_ASSERT_EQ_INT(r.rules_run, 3);
+    OKS_ASSERT_EQ_INT(r.invitations, 1);
+    /* both active since earlier transactions: the rule is not sent, nothing is invited */
+    r = apply_n(t, 2, NULL, 3, 0, 0);
+    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t), 1);
+    free(t);
+}
+
+/* A tenant's rows were inserted together (a first sync fills whole pages); a round then reads
+ * 200 of its 1,000 members and changes their titles and watermarks, no indexed column: every
+ * update is HOT (counted in this transaction by pg_stat_get_xact_tuples_hot_updated). At
+ * fillfactor 100 a row on a full page had to move to another page and into all eight indexes
+ * (the same updates at fillfactor 100: 0 of 200 HOT). The new versions of one round cannot
+ * reuse the space of the old ones (this transaction still holds them), so the free space left
+ * per page bounds the share of a page's rows one transaction can update HOT. */
+OKS_TEST(member_update_is_hot_after_a_bulk_insert)
+{
+    char *t = tenant();
+    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM pg_class WHERE relname IN ('users', "
+                          "'dirty_users') AND 'fillfactor=80' = ANY (reloptions)",
+                          NULL),
+                      2);
+    stride = 1;
+    apply_n(t, 1000, NULL, 1, 0, 0);
+    stride = 5;
+    oks_err err = {0};
+    /* the counters also hold earlier transactions not flushed yet; none is flushed inside a
+     * transaction block, so the difference is this apply's */
+    OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
+    long upd0 = num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL);
+    long hot0 = num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL);
+    oks_worker_apply_result r = apply_n(t, 200, NULL, 2, 0, 1);
+    long upd = num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL) - upd0;
+    long hot = num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL) - hot0;
+    OKS_ASSERT_EQ_INT(oks_db_commit(conn(), &err), 0);
+    stride = 1;
+    OKS_ASSERT_EQ_INT(r.written, 200);
+    OKS_ASSERT_EQ_INT(upd, 200);
+    if (hot < 200 * 95 / 100)
+        oks_test_fail(__FILE__, __LINE__, "%ld of 200 updates HOT", hot);
+    free(t);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = oks_test_main(argc, argv);
+    if (db)
+        oks_db_close(db);
+    free(db_url);
+    return rc;
+}
