@@ -23,6 +23,11 @@ size_t oks_worker_fetch_listing_page_cap(size_t needed)
     return needed > 0 ? needed : 1;
 }
 
+int64_t oks_worker_fetch_listing_max_rows(size_t needed)
+{
+    return (int64_t)needed * LISTING_PAGE;
+}
+
 bool oks_worker_mark_needs_assignment(const oks_worker_mark *m)
 {
     return m->check_assignment || !m->stored || m->app_assigned < 0;

@@ -127,6 +127,9 @@ bool oks_worker_fetch_use_listing(size_t needed, int64_t assigned_estimate);
 /* Pages the listing may use before the rest falls back to per-user GETs (the estimate was
  * low): never more than the per-user GETs would have cost. */
 size_t oks_worker_fetch_listing_page_cap(size_t needed);
+/* The largest assigned_estimate for which listing can still win with `needed` answers
+ * (needed pages of 500): an estimate beyond it decides the same, so a count may stop there. */
+int64_t oks_worker_fetch_listing_max_rows(size_t needed);
 
 /* Filter packing (pure): how many of ids[0..n) fit, in order, into one users filter whose
  * URL-escaped form is at most budget bytes (and at most 200 ids). Ids must be alphanumeric

@@ -65,8 +65,10 @@ int oks_worker_rstate_clear(oks_db *db, const char *tenant, oks_err *err);
 /* Marks of the round (≤ limit), with the users row's facts. *out malloc'd. */
 int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, long limit,
                             oks_worker_mark **out, size_t *n, oks_err *err);
-/* Stored users that are (or may be) assigned: the cost model's estimate. */
-int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, oks_err *err);
+/* Stored users that are (or may be) assigned, counted up to cap + 1 (the cost model needs no
+ * more; a whole-tenant count costs a scan of a large tenant every round). */
+int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, int64_t cap,
+                                            oks_err *err);
 
 /* Per-user failures, in the round's transaction: attempts+1, last_error, next_attempt_at
  * (backoff) WHERE seq = the seq read; dead[i] marks are deleted instead (dead-lettered). */

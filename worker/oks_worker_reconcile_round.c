@@ -282,15 +282,21 @@ static oks_worker_round_rc run(round *r)
                           .max_url_bytes = (size_t)cfg->okta_max_url_bytes,
                           .app_verified = has_app && app_ok(t, r->tenant, r->ten.okta_app_id)};
     if (has_app) {
-        int64_t est = oks_worker_rstate_assigned_estimate(r->db, r->tenant, &err);
-        if (est < 0)
-            return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
-        size_t needed = 0;
+        size_t needed = 0, unstored = 0;
         for (size_t i = 0; i < r->n; i++) {
             const oks_worker_mark *m = &r->marks[i];
             needed += oks_worker_mark_needs_assignment(m);
-            est += !m->stored; /* a user we never stored may be assigned */
+            unstored += !m->stored; /* a user we never stored may be assigned */
         }
+        /* the estimate only matters when some user needs an assignment answer */
+        int64_t est = 0;
+        if (needed > 0) {
+            est = oks_worker_rstate_assigned_estimate(
+                r->db, r->tenant, oks_worker_fetch_listing_max_rows(needed), &err);
+            if (est < 0)
+                return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        }
+        est += (int64_t)unstored;
         f.assigned_estimate = est;
         /* No listing: the look-ahead would only be per-user reads; keep the batch. */
         if (!oks_worker_fetch_use_listing(needed, est) && r->n > (size_t)cfg->reconcile_batch)

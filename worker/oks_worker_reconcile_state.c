@@ -174,13 +174,17 @@ int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *t
     return 0;
 }
 
-int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, oks_err *err)
+int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, int64_t cap,
+                                            oks_err *err)
 {
-    const char *p[] = {tenant};
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)(cap < 0 ? 0 : cap) + 1);
+    const char *p[] = {tenant, lim};
     PGresult *r = oks_db_exec_params(db,
-                                     "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
-                                     "AND app_assigned IS NOT FALSE AND status <> 'deleted'",
-                                     1, p, err);
+                                     "SELECT count(*) FROM (SELECT 1 FROM users WHERE tenant_id = "
+                                     "$1::uuid AND app_assigned IS NOT FALSE AND status <> "
+                                     "'deleted' LIMIT $2::bigint) x",
+                                     2, p, err);
     if (!r)
         return -1;
     int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -88,6 +88,12 @@ OKS_TEST(cost_model_lists_the_app_only_when_cheaper)
     OKS_ASSERT(!oks_worker_fetch_use_listing(3, 100000));
     OKS_ASSERT(oks_worker_fetch_use_listing(200, 100000));
     OKS_ASSERT(oks_worker_fetch_use_listing(2000, 2000));
+    /* a count may stop past the largest estimate for which listing wins: same decision */
+    for (size_t n = 1; n <= 300; n += 37) {
+        int64_t max = oks_worker_fetch_listing_max_rows(n);
+        OKS_ASSERT(oks_worker_fetch_use_listing(n, max));
+        OKS_ASSERT(!oks_worker_fetch_use_listing(n, max + 1));
+    }
     OKS_ASSERT_EQ_INT(oks_worker_fetch_listing_page_cap(7), 7);
 }
 
