@@ -242,8 +242,8 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
             res->rules_run++;
         }
         if (rc == 0)
-            rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, &res->managers,
-                                              &res->cycles_refused, err);
+            rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, match,
+                                              &res->managers, &res->cycles_refused, err);
         res->managers += managers_at_insert;
         if (rc == 0)
             rc = oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships,

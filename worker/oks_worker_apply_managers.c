@@ -141,12 +141,9 @@ static int tenant_match(oks_db *db, const char *tenant, char *out, size_t cap, o
 
 int oks_worker_apply_managers_tx(oks_db *db, const char *tenant, const char *batch_json,
                                  const char *source, const char *actor, const char *run_id,
-                                 long *changed, long *refused, oks_err *err)
+                                 const char *match, long *changed, long *refused, oks_err *err)
 {
-    char match[16];
     long resolved;
-    if (tenant_match(db, tenant, match, sizeof match, err) != 0)
-        return -1;
     return run(db, tenant, batch_json, source, actor, run_id, match, 0, changed, refused, &resolved,
                err);
 }

@@ -13,10 +13,11 @@
 #include "db/oks_db.h"
 
 /* One statement in the caller's transaction for a batch (the jsonb of oks_worker_apply_batch
- * with "mref"): the batch's users and the pending references that name one of them. */
+ * with "mref"): the batch's users and the pending references that name one of them. match:
+ * the tenant's manager_match, as the caller read it with the batch's field map. */
 int oks_worker_apply_managers_tx(oks_db *db, const char *tenant, const char *batch_json,
                                  const char *source, const char *actor, const char *run_id,
-                                 long *changed, long *refused, oks_err *err);
+                                 const char *match, long *changed, long *refused, oks_err *err);
 
 /* Every pending reference of the tenant that resolves now (the full sync's end-of-run pass).
  * One statement (atomic on its own, or inside the caller's transaction). *resolved = pending
