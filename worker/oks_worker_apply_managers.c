@@ -51,17 +51,13 @@ static const char sql_managers[] =
      * with a new tenant's stale statistics it did (10,000 × 10,000 rows for one batch). */
     "c0 AS (SELECT x.id, x.okta_id, x.mref, x.as_of, x.oj, x.old_mgr, x.old_ovr, x.old_ref, "
     "  false AS pending FROM bu x UNION ALL SELECT y.*, true FROM pu y), "
-    /* In okta_id mode a stored edge whose reference is unchanged is that same user (okta ids
-     * are unique and never change, rows are never removed): no lookup. */
-    "r0 AS (SELECT c0.*, CASE WHEN $6 = 'okta_id' AND c0.old_mgr IS NOT NULL "
-    "  AND c0.old_ref = c0.mref THEN c0.old_mgr ELSE (SELECT min(k.id) FROM (SELECT m.id FROM "
-    "users m "
+    "r0 AS (SELECT c0.*, (SELECT min(k.id) FROM (SELECT m.id FROM users m "
     "  WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
     " AND m.id <> c0.id AND c0.mref IS NOT NULL AND ("
     "   ($6 = 'okta_id' AND m.okta_id = c0.mref) "
     "   OR ($6 = 'login' AND lower(m.login) = lower(c0.mref)) "
     "   OR ($6 = 'email' AND lower(m.email) = lower(c0.mref)) "
-    "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) END AS mgr "
+    "   OR ($6 = 'employee_number' AND m.employee_number = c0.mref)) OFFSET 0) k) AS mgr "
     "  FROM c0), "
     "r AS (SELECT * FROM r0 WHERE NOT pending OR mgr IS NOT NULL), "
     "rm AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(id::text, mgr), '{}') AS m FROM r), "

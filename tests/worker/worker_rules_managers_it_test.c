@@ -34,6 +34,26 @@ OKS_TEST(manager_resolved_and_missing_clears_override)
     free(t);
 }
 
+/* Okta decides: a manager link changed on the platform's side (manager_user_id only, the raw
+ * reference untouched) is put back by the next read of the report. */
+OKS_TEST(manager_changed_outside_okta_is_put_back_on_the_next_read)
+{
+    char *t = ra_tenant();
+    ra_one(t, "00uPB", "active", "{\"email\":\"pb@x.test\"}");
+    ra_one(t, "00uPO", "active", "{\"email\":\"po@x.test\"}");
+    const char *rep = "{\"email\":\"pr@x.test\",\"managerId\":\"00uPB\"}";
+    ra_one(t, "00uPR", "active", rep);
+    ra_assert_manager(t, "00uPR", "00uPB:true");
+    ra_sql("UPDATE users SET manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid "
+           "AND okta_id = '00uPO') WHERE tenant_id = $1::uuid AND okta_id = '00uPR'",
+           t);
+    ra_assert_manager(t, "00uPR", "00uPO:true");
+    oks_worker_apply_result res = ra_one(t, "00uPR", "active", rep);
+    OKS_ASSERT_EQ_INT(res.managers, 1);
+    ra_assert_manager(t, "00uPR", "00uPB:true");
+    free(t);
+}
+
 OKS_TEST(manager_after_report_event_order_and_full_sync_pass)
 {
     char *t = ra_tenant();
