@@ -17,6 +17,21 @@ void fs_cfg(rfx *f)
     f->cfg.full_sync_pages_per_turn = 2;
 }
 
+char *fs_open(rsim *s, rfx *f, int users)
+{
+    rsim_start(s, users, NULL);
+    rfx_setup(f);
+    fs_cfg(f);
+    return rfx_tenant(f, s, true);
+}
+
+void fs_close(rsim *s, rfx *f, char *tenant)
+{
+    free(tenant);
+    rfx_teardown(f);
+    rsim_stop(s);
+}
+
 void fs_exec_sql(rfx *f, const char *sql, const char *a, const char *b)
 {
     const char *p[] = {a, b};

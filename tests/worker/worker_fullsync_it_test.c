@@ -23,11 +23,8 @@
 OKS_TEST(slot_published_twice_is_one_run_and_a_finished_run_does_nothing)
 {
     rsim s;
-    rsim_start(&s, 1200, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 1200);
     const char *slot = "2026-12-01T03:00:00Z";
     long run = fs_request(&f, t, slot);
     OKS_ASSERT_EQ_INT(fs_request(&f, t, slot), run); /* the scheduler published it twice */
@@ -66,10 +63,7 @@ OKS_TEST(slot_published_twice_is_one_run_and_a_finished_run_does_nothing)
     oks_sleep_ms(800);
     OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users") - pages0, pages);
     OKS_ASSERT_EQ_INT(fs_run_num(&f, run, "pages"), pages);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* SIGKILL mid-sync: the run continues from its saved cursor (pages are not fetched again from
@@ -77,13 +71,10 @@ OKS_TEST(slot_published_twice_is_one_run_and_a_finished_run_does_nothing)
 OKS_TEST(killed_mid_sync_resumes_from_the_cursor)
 {
     rsim s;
-    rsim_start(&s, 5000, NULL);
-    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":150}") == 200);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
+    char *t = fs_open(&s, &f, 5000);
+    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":150}") == 200);
     f.cfg.full_sync_pages_per_turn = 1;
-    char *t = rfx_tenant(&f, &s, true);
     long run = fs_request(&f, t, "2026-12-01T03:00:00Z");
     long calls0 = rsim_calls(&s, "GET /api/v1/apps/{id}/users");
     fflush(NULL);
@@ -120,21 +111,15 @@ OKS_TEST(killed_mid_sync_resumes_from_the_cursor)
                                  "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
                                  "AND last_seen_run_id IS NOT NULL AND status = 'active'",
                                  t));
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* Okta lists nobody while users are stored: failed, nothing deactivated. */
 OKS_TEST(empty_listing_fails_and_deactivates_nobody)
 {
     rsim s;
-    rsim_start(&s, 0, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 0);
     fs_fake_users(&f, t, 40, "00ugone");
     long run = fs_request(&f, t, "2026-12-01T03:00:00Z");
     rfx_start(&f);
@@ -147,10 +132,7 @@ OKS_TEST(empty_listing_fails_and_deactivates_nobody)
     OKS_ASSERT_EQ_INT(fs_count_q(&f, fs_active_sql, t), 40);
     OKS_ASSERT_EQ_INT(
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), 0);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* The simulator fails requests in the middle of the listing: the run fails with the error and
@@ -158,13 +140,10 @@ OKS_TEST(empty_listing_fails_and_deactivates_nobody)
 OKS_TEST(listing_cut_short_or_failed_fails_and_deactivates_nobody)
 {
     rsim s;
-    rsim_start(&s, 3000, NULL);
-    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":150}") == 200);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
+    char *t = fs_open(&s, &f, 3000);
+    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":150}") == 200);
     f.cfg.full_sync_pages_per_turn = 1;
-    char *t = rfx_tenant(&f, &s, true);
     fs_fake_users(&f, t, 30, "00ugone");
     long run = fs_request(&f, t, "2026-12-01T03:00:00Z");
     rfx_start(&f);
@@ -199,10 +178,7 @@ OKS_TEST(listing_cut_short_or_failed_fails_and_deactivates_nobody)
                                  "AND okta_id LIKE '00ugone%' AND status = 'active'",
                                  t),
                       30);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* Half the stored users are gone from Okta: held with zero writes; approving applies them
@@ -210,11 +186,8 @@ OKS_TEST(listing_cut_short_or_failed_fails_and_deactivates_nobody)
 OKS_TEST(half_missing_is_held_then_approve_applies_and_reject_changes_nothing)
 {
     rsim s;
-    rsim_start(&s, 300, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 300);
     long assigned = fs_sim_assigned(&s);
     fs_fake_users(&f, t, (int)assigned, "00ugone");
     long run = fs_request(&f, t, "2026-12-01T03:00:00Z");
@@ -297,9 +270,7 @@ OKS_TEST(half_missing_is_held_then_approve_applies_and_reject_changes_nothing)
                                  "AND okta_id LIKE '00ulost%' AND status = 'active'",
                                  t),
                       assigned);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* Under the guard (fewer than deactivation_threshold_min): applied at once, audited. A listed
@@ -308,11 +279,8 @@ OKS_TEST(half_missing_is_held_then_approve_applies_and_reject_changes_nothing)
 OKS_TEST(under_the_threshold_removals_are_applied)
 {
     rsim s;
-    rsim_start(&s, 300, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 300);
     fs_first_sync(&f, t, 20000);
     fs_exec_sql(&f,
                 "UPDATE users SET okta_last_updated = now() + interval '1 day' WHERE id IN "
@@ -350,21 +318,15 @@ OKS_TEST(under_the_threshold_removals_are_applied)
              "now() AND status = 'active' AND last_seen_run_id = %ld",
              run);
     OKS_ASSERT_EQ_INT(fs_count_q(&f, q, t), 3);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* A dry run computes the removals and counts and writes no users. */
 OKS_TEST(dry_run_writes_no_users)
 {
     rsim s;
-    rsim_start(&s, 700, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 700);
     fs_fake_users(&f, t, 6, "00ugone");
     const char *p[] = {t};
     oks_err err = {0};
@@ -395,10 +357,7 @@ OKS_TEST(dry_run_writes_no_users)
     OKS_ASSERT_EQ_INT(fs_count_q(&f, fs_active_sql, t), 6);
     OKS_ASSERT_EQ_INT(
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), 0);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* After a real run, a dry run counts exactly the users a real run would update (the same apply,
@@ -406,11 +365,8 @@ OKS_TEST(dry_run_writes_no_users)
 OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
 {
     rsim s;
-    rsim_start(&s, 700, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 700);
     fs_first_sync(&f, t, 20000);
     json_t *st0 = fs_sim_state(&s);
     json_t *users = json_object_get(st0, "users");
@@ -453,9 +409,7 @@ OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), audit0);
     rfx_stop(&f);
     json_decref(st0);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* A long full sync of tenant A does not hold up tenant B's events. */

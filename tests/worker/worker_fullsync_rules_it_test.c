@@ -17,13 +17,10 @@
 OKS_TEST(full_sync_racing_live_events_converges_to_okta)
 {
     rsim s;
-    rsim_start(&s, 3000, NULL);
-    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":100}") == 200);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
+    char *t = fs_open(&s, &f, 3000);
+    OKS_ASSERT(rsim_post(&s, "faults", "{\"latency_ms\":100}") == 200);
     f.cfg.full_sync_pages_per_turn = 1;
-    char *t = rfx_tenant(&f, &s, true);
     json_t *st0 = fs_sim_state(&s);
     long run = fs_request(&f, t, "2026-12-01T03:00:00Z");
     rfx_start(&f);
@@ -139,9 +136,7 @@ OKS_TEST(full_sync_racing_live_events_converges_to_okta)
     OKS_ASSERT(managers_checked > 1000);
     json_decref(end);
     json_decref(st0);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 /* Members of a group listed through the API (the simulator's token). */
@@ -162,11 +157,8 @@ static json_t *group_members(rsim *s, const char *gid)
 OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
 {
     rsim s;
-    rsim_start(&s, 1500, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 1500);
     char url[256], *body = NULL;
     snprintf(url, sizeof url, "%s/__sim/info", s.url);
     OKS_ASSERT_EQ_INT(wt_http("GET", url, NULL, &body), 200);
@@ -249,9 +241,7 @@ OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
     json_decref(mem);
     json_decref(state);
     json_decref(info);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 static char *manager_of(rfx *f, const char *t, const char *report)
@@ -288,11 +278,8 @@ static void assert_manager(rfx *f, const char *t, const char *report, const char
 OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
 {
     rsim s;
-    rsim_start(&s, 300, NULL);
     rfx f;
-    rfx_setup(&f);
-    fs_cfg(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = fs_open(&s, &f, 300);
     fs_first_sync(&f, t, 30000);
     /* four active managers, each with an active report who manages nobody */
     char *pairs = rfx_q(&f,
@@ -354,10 +341,7 @@ OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
                                     "$1::uuid AND user_okta_id = $2",
                                     t, rep[i]),
                           0);
-    rfx_stop(&f);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    fs_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)
