@@ -194,13 +194,40 @@ OKS_TEST(manager_set_by_the_insert_only_when_no_edge_can_reach_the_user)
     free(t);
 }
 
+/* Two transactions, each on its own connection, released together by a barrier, each applying
+ * one user: the batch apply (what = the profile) or the group teams (what = the group id). */
+typedef int (*race_apply)(oks_db *d, const char *tenant, const char *id, const char *what,
+                          oks_err *err);
+
 typedef struct racer {
     const char *tenant;
     const char *id;
-    const char *profile;
+    const char *what;
+    race_apply apply;
     pthread_barrier_t *bar;
     int rc;
 } racer;
+
+static int apply_profile(oks_db *d, const char *tenant, const char *id, const char *profile,
+                         oks_err *err)
+{
+    oks_okta_user u = {.id = (char *)id, .profile = json_loads(profile, 0, NULL)};
+    oks_worker_state st = {
+        .okta_id = id, .status = "active", .user = &u, .app_assigned = 1, .as_of_ms = 1000};
+    oks_worker_apply_result res;
+    int rc = oks_worker_apply_batch_run_tx(d, tenant, &st, 1, "event", "t", 0, &res, err);
+    json_decref(u.profile);
+    return rc;
+}
+
+static int apply_group(oks_db *d, const char *tenant, const char *id, const char *group,
+                       oks_err *err)
+{
+    const char *g[] = {group};
+    oks_worker_user_groups ug = {id, g, 1};
+    long ch = 0;
+    return oks_worker_group_teams_apply_tx(d, tenant, &ug, 1, "event", "t", 0, &ch, err);
+}
 
 static void *race(void *arg)
 {
@@ -208,24 +235,29 @@ static void *race(void *arg)
     oks_err err = {0};
     oks_db_opts o = {.url = ra_db_url(), .connect_timeout_s = 5, .statement_timeout_ms = 20000};
     oks_db *d = oks_db_connect(&o, &err);
-    if (!d) {
-        r->rc = -1;
-        return NULL;
-    }
-    oks_okta_user u = {.id = (char *)r->id, .profile = json_loads(r->profile, 0, NULL)};
-    oks_worker_state st = {
-        .okta_id = r->id, .status = "active", .user = &u, .app_assigned = 1, .as_of_ms = 1000};
-    oks_worker_apply_result res;
-    pthread_barrier_wait(r->bar);
-    r->rc = oks_db_begin(d, &err) == 0 &&
-                    oks_worker_apply_batch_run_tx(d, r->tenant, &st, 1, "event", "t", 0, &res,
-                                                  &err) == 0 &&
+    pthread_barrier_wait(r->bar); /* also when the connect failed: the other one waits here */
+    r->rc = d && oks_db_begin(d, &err) == 0 && r->apply(d, r->tenant, r->id, r->what, &err) == 0 &&
                     oks_db_commit(d, &err) == 0
                 ? 0
                 : -1;
-    json_decref(u.profile);
     oks_db_close(d);
     return NULL;
+}
+
+static void race_two(const char *t, race_apply apply, const char *a, const char *what_a,
+                     const char *b, const char *what_b)
+{
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    racer r1 = {t, a, what_a, apply, &bar, 0}, r2 = {t, b, what_b, apply, &bar, 0};
+    pthread_t th1, th2;
+    pthread_create(&th1, NULL, race, &r1);
+    pthread_create(&th2, NULL, race, &r2);
+    pthread_join(th1, NULL);
+    pthread_join(th2, NULL);
+    pthread_barrier_destroy(&bar);
+    OKS_ASSERT_EQ_INT(r1.rc, 0);
+    OKS_ASSERT_EQ_INT(r2.rc, 0);
 }
 
 OKS_TEST(team_mode_first_member_sets_manager_concurrently_once)
@@ -243,17 +275,7 @@ OKS_TEST(team_mode_first_member_sets_manager_concurrently_once)
         snprintf(b, sizeof b, "00uTb%d", round);
         snprintf(p1, sizeof p1, "{\"department\":\"%s\",\"managerId\":\"00uM1\"}", dep);
         snprintf(p2, sizeof p2, "{\"department\":\"%s\",\"managerId\":\"00uM2\"}", dep);
-        pthread_barrier_t bar;
-        pthread_barrier_init(&bar, NULL, 2);
-        racer r1 = {t, a, p1, &bar, 0}, r2 = {t, b, p2, &bar, 0};
-        pthread_t th1, th2;
-        pthread_create(&th1, NULL, race, &r1);
-        pthread_create(&th2, NULL, race, &r2);
-        pthread_join(th1, NULL);
-        pthread_join(th2, NULL);
-        pthread_barrier_destroy(&bar);
-        OKS_ASSERT_EQ_INT(r1.rc, 0);
-        OKS_ASSERT_EQ_INT(r2.rc, 0);
+        race_two(t, apply_profile, a, p1, b, p2);
         char *m = ra_val("SELECT u.okta_id || ':' || t.manager_source FROM teams t JOIN users u ON "
                          "u.id = t.manager_user_id WHERE t.tenant_id = $1::uuid AND t.name = $2",
                          t, dep);
@@ -287,38 +309,6 @@ OKS_TEST(team_mode_first_member_sets_manager_concurrently_once)
                       0);
     free(t2);
     free(t);
-}
-
-typedef struct group_racer {
-    const char *tenant;
-    const char *id;
-    const char *group;
-    pthread_barrier_t *bar;
-    int rc;
-} group_racer;
-
-static void *race_group(void *arg)
-{
-    group_racer *r = arg;
-    oks_err err = {0};
-    oks_db_opts o = {.url = ra_db_url(), .connect_timeout_s = 5, .statement_timeout_ms = 20000};
-    oks_db *d = oks_db_connect(&o, &err);
-    if (!d) {
-        r->rc = -1;
-        return NULL;
-    }
-    const char *g[] = {r->group};
-    oks_worker_user_groups ug = {r->id, g, 1};
-    long ch = 0;
-    pthread_barrier_wait(r->bar);
-    r->rc = oks_db_begin(d, &err) == 0 &&
-                    oks_worker_group_teams_apply_tx(d, r->tenant, &ug, 1, "event", "t", 0, &ch,
-                                                    &err) == 0 &&
-                    oks_db_commit(d, &err) == 0
-                ? 0
-                : -1;
-    oks_db_close(d);
-    return NULL;
 }
 
 static void group_team(const char *t, const char *name, const char *gid)
@@ -386,17 +376,7 @@ OKS_TEST(team_mode_group_teams_first_member_sets_manager_concurrently_once)
         ra_row two[] = {{a, "active", pa, 0}, {b, "active", pb, 0}};
         ra_apply(t, two, 2);
         group_team(t, team, gid);
-        pthread_barrier_t bar;
-        pthread_barrier_init(&bar, NULL, 2);
-        group_racer r1 = {t, a, gid, &bar, 0}, r2 = {t, b, gid, &bar, 0};
-        pthread_t th1, th2;
-        pthread_create(&th1, NULL, race_group, &r1);
-        pthread_create(&th2, NULL, race_group, &r2);
-        pthread_join(th1, NULL);
-        pthread_join(th2, NULL);
-        pthread_barrier_destroy(&bar);
-        OKS_ASSERT_EQ_INT(r1.rc, 0);
-        OKS_ASSERT_EQ_INT(r2.rc, 0);
+        race_two(t, apply_group, a, gid, b, gid);
         char *m = team_manager(t, team);
         OKS_ASSERT(m != NULL);
         OKS_ASSERT(strcmp(m, "00uGM1:first_member") == 0 || strcmp(m, "00uGM2:first_member") == 0);
