@@ -19,17 +19,9 @@ void fs_cfg(rfx *f)
 
 char *fs_open(rsim *s, rfx *f, int users)
 {
-    rsim_start(s, users, NULL);
-    rfx_setup(f);
+    char *t = rfx_open(s, f, users, true);
     fs_cfg(f);
-    return rfx_tenant(f, s, true);
-}
-
-void fs_close(rsim *s, rfx *f, char *tenant)
-{
-    free(tenant);
-    rfx_teardown(f);
-    rsim_stop(s);
+    return t;
 }
 
 void fs_exec_sql(rfx *f, const char *sql, const char *a, const char *b)

@@ -12,10 +12,8 @@
 /* Full-sync settings the tests use: takeover after 1 s, 2 pages a turn. */
 void fs_cfg(rfx *f);
 
-/* A full-sync test's start: a simulated org of `users` (s), the fixture with fs_cfg (f) and a
- * tenant with the app id (returned, malloc'd); fs_close ends all three (the reconciler too). */
+/* rfx_open with the app id and fs_cfg: a full-sync test's start (end it with rfx_close). */
 char *fs_open(rsim *s, rfx *f, int users);
-void fs_close(rsim *s, rfx *f, char *tenant);
 
 /* Runs sql with up to two parameters; fails the test on an error. */
 void fs_exec_sql(rfx *f, const char *sql, const char *a, const char *b);

@@ -181,6 +181,20 @@ void rfx_teardown(rfx *f)
     memset(f, 0, sizeof *f);
 }
 
+char *rfx_open(rsim *s, rfx *f, int users, bool with_app)
+{
+    rsim_start(s, users, NULL);
+    rfx_setup(f);
+    return rfx_tenant(f, s, with_app);
+}
+
+void rfx_close(rsim *s, rfx *f, char *tenant)
+{
+    free(tenant);
+    rfx_teardown(f);
+    rsim_stop(s);
+}
+
 char *rfx_tenant(rfx *f, rsim *s, bool with_app)
 {
     char *t = wt_tenant(f->db, s->url, RFX_TOKEN, 86400, NULL);

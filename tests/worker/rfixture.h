@@ -44,6 +44,10 @@ void rfx_setup(rfx *f);
 void rfx_teardown(rfx *f);
 /* A tenant on sim s (with its app id when with_app). malloc'd id. */
 char *rfx_tenant(rfx *f, rsim *s, bool with_app);
+/* A test's usual start: a simulated org of `users` (s), the fixture (f) and a tenant (returned,
+ * malloc'd; with_app: with the simulator's app id); rfx_close ends all three. */
+char *rfx_open(rsim *s, rfx *f, int users, bool with_app);
+void rfx_close(rsim *s, rfx *f, char *tenant);
 /* Insert or bump a dirty mark as the intake does. max_published: SQL timestamptz or NULL. */
 void rfx_mark(rfx *f, const char *tenant, const char *okta_id, int events, bool check_assignment,
               const char *max_published);

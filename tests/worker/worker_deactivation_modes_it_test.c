@@ -85,9 +85,7 @@ static void run_mode(const char *mode, const char *after_reactivation)
     free(got);
     rfx_stop(&f);
     free(u);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* Default: deactivation removes the assignment and reactivation does not bring it back. */

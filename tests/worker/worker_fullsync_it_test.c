@@ -63,7 +63,7 @@ OKS_TEST(slot_published_twice_is_one_run_and_a_finished_run_does_nothing)
     oks_sleep_ms(800);
     OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/apps/{id}/users") - pages0, pages);
     OKS_ASSERT_EQ_INT(fs_run_num(&f, run, "pages"), pages);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* SIGKILL mid-sync: the run continues from its saved cursor (pages are not fetched again from
@@ -111,7 +111,7 @@ OKS_TEST(killed_mid_sync_resumes_from_the_cursor)
                                  "SELECT count(*) FROM users WHERE tenant_id = $1::uuid "
                                  "AND last_seen_run_id IS NOT NULL AND status = 'active'",
                                  t));
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* Okta lists nobody while users are stored: failed, nothing deactivated. */
@@ -132,7 +132,7 @@ OKS_TEST(empty_listing_fails_and_deactivates_nobody)
     OKS_ASSERT_EQ_INT(fs_count_q(&f, fs_active_sql, t), 40);
     OKS_ASSERT_EQ_INT(
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), 0);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* The simulator fails requests in the middle of the listing: the run fails with the error and
@@ -178,7 +178,7 @@ OKS_TEST(listing_cut_short_or_failed_fails_and_deactivates_nobody)
                                  "AND okta_id LIKE '00ugone%' AND status = 'active'",
                                  t),
                       30);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* Half the stored users are gone from Okta: held with zero writes; approving applies them
@@ -270,7 +270,7 @@ OKS_TEST(half_missing_is_held_then_approve_applies_and_reject_changes_nothing)
                                  "AND okta_id LIKE '00ulost%' AND status = 'active'",
                                  t),
                       assigned);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* Under the guard (fewer than deactivation_threshold_min): applied at once, audited. A listed
@@ -318,7 +318,7 @@ OKS_TEST(under_the_threshold_removals_are_applied)
              "now() AND status = 'active' AND last_seen_run_id = %ld",
              run);
     OKS_ASSERT_EQ_INT(fs_count_q(&f, q, t), 3);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* A dry run computes the removals and counts and writes no users. */
@@ -357,7 +357,7 @@ OKS_TEST(dry_run_writes_no_users)
     OKS_ASSERT_EQ_INT(fs_count_q(&f, fs_active_sql, t), 6);
     OKS_ASSERT_EQ_INT(
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), 0);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* After a real run, a dry run counts exactly the users a real run would update (the same apply,
@@ -409,7 +409,7 @@ OKS_TEST(dry_run_counts_the_users_a_real_run_would_update)
         fs_count_q(&f, "SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid", t), audit0);
     rfx_stop(&f);
     json_decref(st0);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* A long full sync of tenant A does not hold up tenant B's events. */

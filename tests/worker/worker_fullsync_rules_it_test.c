@@ -136,7 +136,7 @@ OKS_TEST(full_sync_racing_live_events_converges_to_okta)
     OKS_ASSERT(managers_checked > 1000);
     json_decref(end);
     json_decref(st0);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 /* Members of a group listed through the API (the simulator's token). */
@@ -241,7 +241,7 @@ OKS_TEST(end_of_run_applies_group_teams_and_resolves_pending_managers)
     json_decref(mem);
     json_decref(state);
     json_decref(info);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 static char *manager_of(rfx *f, const char *t, const char *report)
@@ -341,7 +341,7 @@ OKS_TEST(a_deactivated_or_deleted_manager_stays_referenced)
                                     "$1::uuid AND user_okta_id = $2",
                                     t, rep[i]),
                           0);
-    fs_close(&s, &f, t);
+    rfx_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)

@@ -188,10 +188,8 @@ static bool fault_is(void *arg)
 OKS_TEST(group_membership_events_move_group_teams_without_a_full_sync)
 {
     rsim s;
-    rsim_start(&s, 80, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = rfx_open(&s, &f, 80, true);
     org o;
     org_load(&o, &s);
     map_group(&f, t, o.g, "Guild");
@@ -257,9 +255,7 @@ OKS_TEST(group_membership_events_move_group_teams_without_a_full_sync)
     /* the reconciler counted each of its groups calls in its bucket */
     OKS_ASSERT(requests_metric(t, "user_groups") == (double)(rsim_calls(&s, GROUPS_EP) - c0));
     org_free(&o);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* Okta cannot answer the groups read (503s, then bodies that are not JSON): no membership
@@ -269,10 +265,8 @@ OKS_TEST(group_membership_events_move_group_teams_without_a_full_sync)
 OKS_TEST(a_failed_groups_read_changes_nothing_and_the_user_stays_dirty_until_okta_answers)
 {
     rsim s;
-    rsim_start(&s, 80, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = rfx_open(&s, &f, 80, true);
     org o;
     org_load(&o, &s);
     map_group(&f, t, o.g, "Guild");
@@ -335,9 +329,7 @@ OKS_TEST(a_failed_groups_read_changes_nothing_and_the_user_stays_dirty_until_okt
     rfx_stop(&f);
     free(title0);
     org_free(&o);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* The groups endpoint costs nothing when it cannot matter: a tenant that maps no group (group

@@ -258,9 +258,7 @@ OKS_TEST(revoked_token_parks_the_tenant_until_its_row_changes)
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 6);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* The apps bucket runs out halfway through a round (10 per 2 s window here): what was fully
@@ -295,9 +293,7 @@ OKS_TEST(a_round_that_hits_its_quota_still_makes_progress)
                              t, ids[i]);
     OKS_ASSERT(members > 10 && members <= 25);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* The database drops every reconciler session in the middle of rounds (a PostgreSQL restart,
@@ -383,28 +379,22 @@ OKS_TEST(parked_tenant_is_rechecked_after_the_interval)
         rfx_count(&f, "SELECT attempts FROM tenant_okta_state WHERE tenant_id = $1::uuid", t, NULL),
         2);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* A tenant without a token (not connected) is parked without asking Okta at all. */
 OKS_TEST(tenant_without_token_is_parked_not_connected)
 {
     rsim s;
-    rsim_start(&s, 10, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, false);
+    char *t = rfx_open(&s, &f, 10, false);
     exec_sql(&f, "UPDATE tenants SET api_token_enc = NULL WHERE id = $1::uuid", t, NULL);
     rfx_mark(&f, t, "00unotconnected000001", 1, false, NULL);
     rfx_start(&f);
     OKS_ASSERT(wait_fault(&f, t, "not_connected", 10000));
     rfx_stop(&f);
     OKS_ASSERT_EQ_INT(rsim_requests(&s), 0);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* Tenant A's Okta answers 503 to everything; tenant B, reconciled by the same worker, keeps
@@ -514,9 +504,7 @@ OKS_TEST(poison_user_is_retried_then_dead_lettered_without_blocking_its_tenant)
     OKS_ASSERT(v == NULL); /* a user's trouble is not the tenant's */
     free(v);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)

@@ -41,10 +41,8 @@ static double metric(const char *name, const char *tenant)
 OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
 {
     rsim s;
-    rsim_start(&s, 60, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, false);
+    char *t = rfx_open(&s, &f, 60, false);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     OKS_ASSERT(n >= 50);
@@ -83,9 +81,7 @@ OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
     snprintf(lbl, sizeof lbl, "%s\",bucket=\"users", t);
     OKS_ASSERT(metric("oktasync_worker_okta_requests_total", lbl) == (double)lists);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* okta-max-url-bytes bounds every filter URL: a small limit means more, shorter requests,
@@ -122,9 +118,7 @@ OKS_TEST(filter_urls_stay_under_okta_max_url_bytes)
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 50);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* 2,000 dirty users of a tenant with an app id and no stored rows: listing the app
@@ -133,10 +127,8 @@ OKS_TEST(filter_urls_stay_under_okta_max_url_bytes)
 OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
 {
     rsim s;
-    rsim_start(&s, 2000, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = rfx_open(&s, &f, 2000, true);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     OKS_ASSERT_EQ_INT(n, 2000);
@@ -181,9 +173,7 @@ OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
                           a ? 1 : 0);
     }
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* A few dirty users of a tenant with an app id: per-user app GETs (cheaper than listing). A
@@ -191,10 +181,8 @@ OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
 OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
 {
     rsim s;
-    rsim_start(&s, 1200, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = rfx_open(&s, &f, 1200, true);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     /* 700 stored assigned users make the listing (2 pages) dearer than 1 GET */
@@ -259,19 +247,15 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
                   t, NULL),
         audits);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* A mark bumped while its Okta read is in flight is not deleted by that round: read again. */
 OKS_TEST(mark_bumped_during_the_read_is_read_again)
 {
     rsim s;
-    rsim_start(&s, 20, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, false);
+    char *t = rfx_open(&s, &f, 20, false);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     long l0 = rsim_calls(&s, "GET /api/v1/users");
@@ -291,9 +275,7 @@ OKS_TEST(mark_bumped_during_the_read_is_read_again)
     rfx_stop(&f);
     OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - l0, 2);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* A bulk read older than the mark's newest event (the filter is eventually consistent) is
@@ -302,10 +284,8 @@ OKS_TEST(mark_bumped_during_the_read_is_read_again)
 OKS_TEST(stale_or_missing_bulk_reads_fall_back_to_get_user)
 {
     rsim s;
-    rsim_start(&s, 30, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, false);
+    char *t = rfx_open(&s, &f, 30, false);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     store_all(&f, t, ids, 10);
@@ -355,9 +335,7 @@ OKS_TEST(stale_or_missing_bulk_reads_fall_back_to_get_user)
     OKS_ASSERT_EQ_INT(ms % 1000, 0);
     OKS_ASSERT(ms / 1000 >= asked_s && ms / 1000 <= oks_now_wall_ms() / 1000);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* Watermarks are Okta's Date, not lastUpdated: a stored row's stamp is a whole second at or
@@ -365,10 +343,8 @@ OKS_TEST(stale_or_missing_bulk_reads_fall_back_to_get_user)
 OKS_TEST(as_of_stamp_is_the_response_date)
 {
     rsim s;
-    rsim_start(&s, 10, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, false);
+    char *t = rfx_open(&s, &f, 10, false);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     int64_t t0 = oks_now_wall_ms() / 1000;
@@ -390,9 +366,7 @@ OKS_TEST(as_of_stamp_is_the_response_date)
     OKS_ASSERT(strncmp(json_string_value(json_object_get(u, "lastUpdated")), "2026", 4) != 0);
     json_decref(u);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 /* Unassign then re-assign within the same second (events in any order): Okta's end state
@@ -400,10 +374,8 @@ OKS_TEST(as_of_stamp_is_the_response_date)
 OKS_TEST(unassign_reassign_in_one_second_converges_to_okta)
 {
     rsim s;
-    rsim_start(&s, 40, NULL);
     rfx f;
-    rfx_setup(&f);
-    char *t = rfx_tenant(&f, &s, true);
+    char *t = rfx_open(&s, &f, 40, true);
     size_t n;
     char **ids = rsim_user_ids(&s, &n);
     /* a directly assigned ACTIVE user */
@@ -458,9 +430,7 @@ OKS_TEST(unassign_reassign_in_one_second_converges_to_okta)
     rfx_stop(&f);
     free(u);
     free_ids(ids, n);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)

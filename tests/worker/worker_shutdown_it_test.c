@@ -213,9 +213,7 @@ OKS_TEST(reconciler_stopping_with_kafka_gone_skips_the_rounds_remaining_dead_let
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
-    free(t);
-    rfx_teardown(&f);
-    rsim_stop(&s);
+    rfx_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)
