@@ -324,23 +324,10 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
 {
     char *url = NULL;
     oks_db *db = wt_fresh_db(&url);
-    const char *boot_file = wt_tmp("sched-broker.boot"), *ctl_file = wt_tmp("sched-broker.ctl");
-    const char *bargs[] = {"--topics",
-                           "jobs",
-                           "--partitions",
-                           "1",
-                           "--admin-listen",
-                           "127.0.0.1:0",
-                           "--bootstrap-file",
-                           boot_file,
-                           "--control-file",
-                           ctl_file,
-                           NULL};
-    pid_t broker = wt_spawn("oktasync-devbroker", bargs, wt_tmp("sched-broker.log"));
-    OKS_ASSERT(wt_wait_file(boot_file, 10000) && wt_wait_file(ctl_file, 10000));
-    char brokers[256], control[256];
-    snprintf(brokers, sizeof brokers, "%s", wt_ready_url(boot_file, "bootstrap") + 7);
-    snprintf(control, sizeof control, "%s", wt_ready_url(ctl_file, "control"));
+    pid_t broker = wt_private_broker();
+    wt_create_topic("jobs", 1);
+    char brokers[256];
+    snprintf(brokers, sizeof brokers, "%s", wt_brokers());
     const char *ready = wt_tmp("sched-fatal.ready");
     const char *args[] = {"--database-url",
                           url,
@@ -360,9 +347,7 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
     char *first = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
     metric_wait w = {admin, "oktasync_scheduler_jobs_published_total", NULL, 1};
     OKS_ASSERT(oks_test_wait_until(metric_reached, &w, 15000)); /* producer id and sequence set */
-    char path[300];
-    snprintf(path, sizeof path, "%s/errors/produce?code=45&count=1", control);
-    OKS_ASSERT_EQ_INT(wt_http("POST", path, NULL, NULL), 200);
+    wt_broker_control("/errors/produce?code=45&count=1");
     char *second = connected_tenant(db, "other.okta.com", "tok", 3 * 86400, NULL);
     OKS_ASSERT_EQ_INT(wt_wait_exit(s, oks_test_timeout_ms(15000)), 1);
     const char *p[] = {second};
@@ -370,6 +355,7 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
     OKS_ASSERT_EQ_STR(n, "0"); /* its job was never acknowledged: no row */
     free(n);
     OKS_ASSERT_EQ_INT(wt_stop(broker, 10000), 0);
+    wt_private_broker_gone();
     free(first);
     free(second);
     oks_db_close(db);

@@ -70,22 +70,10 @@ OKS_TEST(sigterm_during_a_pass_with_kafka_gone_exits_within_produce_timeout)
 {
     char *url = NULL;
     oks_db *db = wt_fresh_db(&url);
-    const char *boot_file = wt_tmp("sched-broker.boot"), *ctl_file = wt_tmp("sched-broker.ctl");
-    const char *bargs[] = {"--topics",
-                           "jobs",
-                           "--partitions",
-                           "1",
-                           "--admin-listen",
-                           "127.0.0.1:0",
-                           "--bootstrap-file",
-                           boot_file,
-                           "--control-file",
-                           ctl_file,
-                           NULL};
-    pid_t broker = wt_spawn("oktasync-devbroker", bargs, wt_tmp("sched-broker.log"));
-    OKS_ASSERT(wt_wait_file(boot_file, 10000) && wt_wait_file(ctl_file, 10000));
+    pid_t broker = wt_private_broker();
+    wt_create_topic("jobs", 1);
     char brokers[256];
-    snprintf(brokers, sizeof brokers, "%s", wt_ready_url(boot_file, "bootstrap") + 7);
+    snprintf(brokers, sizeof brokers, "%s", wt_brokers());
     const char *ready = wt_tmp("sched-shutdown.ready");
     char log[256];
     snprintf(log, sizeof log, "%s", wt_tmp("sched-shutdown.log"));
@@ -107,6 +95,7 @@ OKS_TEST(sigterm_during_a_pass_with_kafka_gone_exits_within_produce_timeout)
     /* Kafka vanishes, then many tenants are due at once */
     OKS_ASSERT(kill(broker, SIGKILL) == 0);
     OKS_ASSERT(wt_wait_exit(broker, 5000) == -1);
+    wt_private_broker_gone();
     connected_tenants(db, "acme.okta.com", TENANTS);
     /* the pass is under way: its first tenant waited produce-timeout and failed */
     log_wait w = {log, "full sync job not published"};

@@ -284,6 +284,11 @@ pid_t wt_private_broker(void)
     return pid;
 }
 
+void wt_private_broker_gone(void)
+{
+    private_bootstrap[0] = private_control[0] = '\0';
+}
+
 void wt_broker_control(const char *path_and_query)
 {
     OKS_ASSERT(private_control[0] != '\0');

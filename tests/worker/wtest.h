@@ -30,6 +30,8 @@ char *wt_tenant(oks_db *db, const char *okta_domain, const char *token, long cre
  * use it from now on for every helper below and for the fixture's workers. Returns its pid (a
  * child of the test: SIGKILL it to make Kafka vanish). */
 pid_t wt_private_broker(void);
+/* The private broker is gone (the test stopped it): the helpers use the stack's again. */
+void wt_private_broker_gone(void);
 /* The bootstrap servers in use (the stack's unless wt_private_broker ran). */
 const char *wt_brokers(void);
 /* POST to the private broker's control API ("/errors/produce?code=45"); fails unless 200. */
