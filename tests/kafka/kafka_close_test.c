@@ -4,6 +4,7 @@
  * with Kafka gone every wait ends at its deadline. */
 #include "kafka/oks_kafka.h"
 #include "kafka/oks_kafka_close.h"
+#include "kafka_mock_cluster.h"
 #include "oks_test.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -17,34 +18,6 @@
  * offset waits for the final one */
 #define CONSUMER_EXTRA                                                                             \
     "session.timeout.ms=6000;heartbeat.interval.ms=500;auto.commit.interval.ms=600000"
-
-typedef struct priv_cluster {
-    rd_kafka_t *host; /* the mock cluster lives in this handle */
-    rd_kafka_mock_cluster_t *mc;
-    char bootstrap[256];
-} priv_cluster;
-
-static void cluster_start(priv_cluster *c)
-{
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-    c->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    OKS_ASSERT(c->host != NULL);
-    c->mc = rd_kafka_mock_cluster_new(c->host, 1);
-    OKS_ASSERT(c->mc != NULL);
-    OKS_ASSERT_EQ_INT(rd_kafka_mock_topic_create(c->mc, TOPIC, 1, 1), 0);
-    snprintf(c->bootstrap, sizeof c->bootstrap, "%s", rd_kafka_mock_cluster_bootstraps(c->mc));
-}
-
-/* Kafka is gone: the cluster's listeners close, nothing answers again. */
-static void cluster_stop(priv_cluster *c)
-{
-    rd_kafka_mock_cluster_destroy(c->mc);
-    rd_kafka_destroy(c->host);
-    c->mc = NULL;
-    c->host = NULL;
-}
 
 static long now_ms(void)
 {
@@ -111,8 +84,8 @@ static int64_t committed(const char *bootstrap)
 
 OKS_TEST(consumer_stop_with_kafka_up_commits_and_leaves_the_group)
 {
-    priv_cluster pc;
-    cluster_start(&pc);
+    kt_cluster pc;
+    kt_cluster_start(&pc, TOPIC);
     produce_one(pc.bootstrap);
     rd_kafka_t *c = consumer_with_stored_offset(pc.bootstrap);
     OKS_ASSERT_EQ_INT(committed(pc.bootstrap), RD_KAFKA_OFFSET_INVALID); /* not yet */
@@ -123,16 +96,16 @@ OKS_TEST(consumer_stop_with_kafka_up_commits_and_leaves_the_group)
     OKS_ASSERT(r.closed);
     OKS_ASSERT(!r.abandoned);
     OKS_ASSERT_EQ_INT(committed(pc.bootstrap), 1);
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
 }
 
 OKS_TEST(consumer_stop_with_kafka_gone_ends_at_the_deadline)
 {
-    priv_cluster pc;
-    cluster_start(&pc);
+    kt_cluster pc;
+    kt_cluster_start(&pc, TOPIC);
     produce_one(pc.bootstrap);
     rd_kafka_t *c = consumer_with_stored_offset(pc.bootstrap);
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
     long t0 = now_ms();
     oks_kafka_stop_result r;
     oks_kafka_consumer_stop(c, 1000, 500, &r);
@@ -157,8 +130,8 @@ static void count_purged(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
 
 OKS_TEST(producer_drain_purges_what_kafka_did_not_take_in_time)
 {
-    priv_cluster pc;
-    cluster_start(&pc);
+    kt_cluster pc;
+    kt_cluster_start(&pc, TOPIC);
     oks_err err = {0};
     int purged = 0;
     rd_kafka_conf_t *conf = oks_kafka_producer_conf(pc.bootstrap, NULL, 60000, &err);
@@ -186,7 +159,7 @@ OKS_TEST(producer_drain_purges_what_kafka_did_not_take_in_time)
     long took = now_ms() - t0;
     printf("# drain + destroy with the broker down: %ld ms\n", took);
     OKS_ASSERT(took >= 500 && took < oks_test_timeout_ms(500 + 500 + 1000));
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
 }
 
 int main(int argc, char **argv)

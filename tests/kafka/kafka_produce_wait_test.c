@@ -3,37 +3,13 @@
  * errors) never touches the shared stack. */
 #include "kafka/oks_kafka.h"
 #include "kafka/oks_kafka_produce.h"
+#include "kafka_mock_cluster.h"
 #include "oks_test.h"
 
 #include <librdkafka/rdkafka_mock.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct priv_cluster {
-    rd_kafka_t *host; /* the mock cluster lives in this handle */
-    rd_kafka_mock_cluster_t *mc;
-    const char *bootstrap;
-} priv_cluster;
-
-static void cluster_start(priv_cluster *c, const char *topic)
-{
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-    c->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    OKS_ASSERT(c->host != NULL);
-    c->mc = rd_kafka_mock_cluster_new(c->host, 1);
-    OKS_ASSERT(c->mc != NULL);
-    OKS_ASSERT_EQ_INT(rd_kafka_mock_topic_create(c->mc, topic, 1, 1), 0);
-    c->bootstrap = rd_kafka_mock_cluster_bootstraps(c->mc);
-}
-
-static void cluster_stop(priv_cluster *c)
-{
-    rd_kafka_mock_cluster_destroy(c->mc);
-    rd_kafka_destroy(c->host);
-}
 
 static long now_ms(void)
 {
@@ -87,8 +63,8 @@ static void consume_first(const char *bootstrap, const char *topic, char **value
 
 OKS_TEST(acknowledged_message_is_stored_with_key_and_headers)
 {
-    priv_cluster pc;
-    cluster_start(&pc, "jobs");
+    kt_cluster pc;
+    kt_cluster_start(&pc, "jobs");
     oks_err err = {0};
     rd_kafka_t *rk = oks_kafka_wait_producer_new(pc.bootstrap, NULL, 5000, "test producer", &err);
     OKS_ASSERT(rk != NULL);
@@ -103,13 +79,13 @@ OKS_TEST(acknowledged_message_is_stored_with_key_and_headers)
     free(value);
     free(type);
     rd_kafka_destroy(rk);
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
 }
 
 OKS_TEST(broker_down_is_a_retriable_error_within_the_message_timeout)
 {
-    priv_cluster pc;
-    cluster_start(&pc, "jobs");
+    kt_cluster pc;
+    kt_cluster_start(&pc, "jobs");
     oks_err err = {0};
     rd_kafka_t *rk = oks_kafka_wait_producer_new(pc.bootstrap, NULL, 1000, "test producer", &err);
     OKS_ASSERT(rk != NULL);
@@ -122,15 +98,15 @@ OKS_TEST(broker_down_is_a_retriable_error_within_the_message_timeout)
     OKS_ASSERT(now_ms() - t0 < oks_test_timeout_ms(5000));
     OKS_ASSERT(!oks_kafka_producer_fatal(rk, NULL, 0));
     rd_kafka_destroy(rk);
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
 }
 
 /* OUT_OF_ORDER_SEQUENCE_NUMBER is fatal for an idempotent producer: the helper says so with
  * librdkafka's reason, as a permanent error, for this and every later message. */
 OKS_TEST(fatal_idempotent_producer_error_is_permanent_and_sticky)
 {
-    priv_cluster pc;
-    cluster_start(&pc, "jobs");
+    kt_cluster pc;
+    kt_cluster_start(&pc, "jobs");
     oks_err err = {0};
     rd_kafka_t *rk = oks_kafka_wait_producer_new(pc.bootstrap, NULL, 5000, "test producer", &err);
     OKS_ASSERT(rk != NULL);
@@ -149,7 +125,7 @@ OKS_TEST(fatal_idempotent_producer_error_is_permanent_and_sticky)
     OKS_ASSERT_EQ_INT(again.code, OKS_E_PERMANENT);
     OKS_ASSERT(now_ms() - t0 < 1000); /* at once, no waiting for a report */
     rd_kafka_destroy(rk);
-    cluster_stop(&pc);
+    kt_cluster_stop(&pc);
 }
 
 OKS_TEST(bad_setting_is_invalid_and_names_the_producer)
