@@ -64,27 +64,17 @@ static const char sql_add[] =
     "w AS (INSERT INTO team_members AS m (tenant_id, team_id, user_id, is_primary, source) "
     "  SELECT $1::uuid, team_id, user_id, true, 'okta_department' FROM want "
     "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true "
-    "  RETURNING m.team_id, m.user_id), "
-    "f AS MATERIALIZED (SELECT DISTINCT ON (team_id) team_id, mgr FROM (SELECT want.team_id, "
-    "  want.user_id, "
-    "  (SELECT us.manager_user_id FROM users us WHERE us.id = want.user_id) AS mgr FROM want) x "
-    "  WHERE mgr IS NOT NULL ORDER BY team_id, user_id), "
-    /* team mode gates the whole update (an InitPlan: nothing is read for other tenants) */
-    "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "
-    "  FROM f WHERE t.id = f.team_id AND (SELECT tn.manager_mode FROM tenants tn "
-    "  WHERE tn.id = $1::uuid) = 'team' AND t.manager_user_id IS NULL "
-    "  AND t.manager_source IS NULL "
-    "  RETURNING t.id, t.name, t.manager_user_id), "
-    "aud AS (" AUDIT_COLS "  SELECT $1::uuid, 'membership', want.okta_id, "
-    "  CASE WHEN want.old_source IS NULL THEN 'add' ELSE 'set_primary' END, "
-    "  CASE WHEN want.old_source IS NULL THEN NULL ELSE jsonb_build_object('team', want.name, "
-    "  'primary', false, 'source', want.old_source) END, jsonb_build_object('team', want.name, "
-    "  'primary', true, 'source', coalesce(want.old_source, 'okta_department')), $3, $4, "
-    "  $5::bigint FROM want "
-    "  UNION ALL SELECT $1::uuid, 'team', tm.name, 'set_manager', jsonb_build_object("
-    "  'manager_user_id', NULL), jsonb_build_object('manager_user_id', tm.manager_user_id, "
-    "  'manager_source', 'first_member'), $3, $4, $5::bigint FROM tm RETURNING 1) "
-    "SELECT (SELECT count(*) FROM aud) + 0 * (SELECT count(*) FROM w)";
+    "  RETURNING m.team_id, m.user_id), " OKS_WORKER_SQL_TEAM_MODE(
+        "want") "aud AS (" AUDIT_COLS "  SELECT $1::uuid, 'membership', want.okta_id, "
+                "  CASE WHEN want.old_source IS NULL THEN 'add' ELSE 'set_primary' END, "
+                "  CASE WHEN want.old_source IS NULL THEN NULL ELSE jsonb_build_object('team', "
+                "want.name, "
+                "  'primary', false, 'source', want.old_source) END, jsonb_build_object('team', "
+                "want.name, "
+                "  'primary', true, 'source', coalesce(want.old_source, 'okta_department')), $3, "
+                "$4, "
+                "  $5::bigint FROM want" OKS_WORKER_SQL_TEAM_MODE_AUDIT "RETURNING 1) "
+                "SELECT (SELECT count(*) FROM aud) + 0 * (SELECT count(*) FROM w)";
 
 int oks_worker_apply_teams_tx(oks_db *db, const char *tenant, const char *batch_json,
                               const char *source, const char *actor, const char *run_id,

@@ -15,4 +15,29 @@
 
 #define OKS_WORKER_SQL_TENANT "(SELECT $1::uuid)"
 
+/*
+ * manager_mode = team (docs/rules.md "Managers"), shared by the department teams
+ * (oks_worker_apply_teams.c) and the group teams (oks_worker_group_teams.c): each team the
+ * statement's CTE `added` (team_id, user_id) gave members takes the manager of its lowest-id such
+ * member who has one, if the team has no manager and no manager_source. The UPDATE re-checks that
+ * on the row it locks, so of two transactions adding first members at once only the first sets
+ * it. Team mode gates the whole update as an InitPlan: nothing is read for other tenants. The
+ * manager is a scalar lookup by users.id, never a join the planner could run over the tenant.
+ * Defines CTEs f and tm; OKS_WORKER_SQL_TEAM_MODE_AUDIT is tm's audit row (a UNION ALL branch
+ * of the statement's audit insert, $3 source, $4 actor, $5 run).
+ */
+#define OKS_WORKER_SQL_TEAM_MODE(added)                                                            \
+    "f AS MATERIALIZED (SELECT DISTINCT ON (team_id) team_id, mgr FROM (SELECT " added             \
+    ".team_id, " added ".user_id, (SELECT us.manager_user_id FROM users us WHERE us.id = " added   \
+    ".user_id) AS mgr FROM " added ") x WHERE mgr IS NOT NULL ORDER BY team_id, user_id), "        \
+    "tm AS (UPDATE teams t SET manager_user_id = f.mgr, manager_source = 'first_member' "          \
+    "  FROM f WHERE t.id = f.team_id AND t.tenant_id = $1::uuid AND (SELECT tn.manager_mode "      \
+    "  FROM tenants tn WHERE tn.id = $1::uuid) = 'team' AND t.manager_user_id IS NULL "            \
+    "  AND t.manager_source IS NULL RETURNING t.id, t.name, t.manager_user_id), "
+
+#define OKS_WORKER_SQL_TEAM_MODE_AUDIT                                                             \
+    " UNION ALL SELECT $1::uuid, 'team', tm.name, 'set_manager', jsonb_build_object("              \
+    "  'manager_user_id', NULL), jsonb_build_object('manager_user_id', tm.manager_user_id, "       \
+    "  'manager_source', 'first_member'), $3, $4, $5::bigint FROM tm "
+
 #endif
