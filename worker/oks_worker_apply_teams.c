@@ -52,15 +52,16 @@ static const char sql_remove[] =
  * mode. The team row update re-checks manager_source IS NULL under its row lock, so of two
  * transactions adding first members concurrently only the first sets the manager. */
 static const char sql_add[] =
-    "WITH " SUBJECTS "dt AS (SELECT u.id AS user_id, u.okta_id, (SELECT t.id FROM teams t "
-    "  WHERE t.tenant_id = " OKS_WORKER_SQL_TENANT
-    " AND lower(t.name) = lower(u.dep)) AS team_id FROM u "
+    /* one lookup of the department team per user (as scalar subqueries inlined into want,
+     * the planner repeated it in the filter, the index condition and the output) */
+    "WITH " SUBJECTS "dt AS MATERIALIZED (SELECT u.id AS user_id, u.okta_id, t.id AS team_id, "
+    "  t.name FROM u CROSS JOIN LATERAL (SELECT t.id, t.name FROM teams t "
+    "  WHERE t.tenant_id = " OKS_WORKER_SQL_TENANT " AND lower(t.name) = lower(u.dep) OFFSET 0) t "
     "  WHERE u.dep IS NOT NULL AND u.status <> 'deleted'), "
-    "want AS (SELECT dt.user_id, dt.okta_id, dt.team_id, (SELECT t.name FROM teams t "
-    "  WHERE t.id = dt.team_id) AS name, m.source AS old_source FROM dt "
+    "want AS (SELECT dt.user_id, dt.okta_id, dt.team_id, dt.name, m.source AS old_source FROM dt "
     "  LEFT JOIN LATERAL (SELECT m.source, m.is_primary FROM team_members m "
-    "  WHERE m.team_id = dt.team_id AND m.user_id = dt.user_id) m ON true "
-    "  WHERE dt.team_id IS NOT NULL AND m.is_primary IS NOT TRUE), "
+    "  WHERE m.team_id = dt.team_id AND m.user_id = dt.user_id OFFSET 0) m ON true "
+    "  WHERE m.is_primary IS NOT TRUE), "
     "w AS (INSERT INTO team_members AS m (tenant_id, team_id, user_id, is_primary, source) "
     "  SELECT $1::uuid, team_id, user_id, true, 'okta_department' FROM want "
     "  ON CONFLICT (team_id, user_id) DO UPDATE SET is_primary = true "
