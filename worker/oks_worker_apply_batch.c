@@ -120,16 +120,19 @@ static const char sql_apply[] =
     "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', 'override_manager', "
     "  true, 'manager_ref', a.j->'manager_okta_id'), $3, $4, $5::bigint "
     "  FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL "
-    "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING 1), "
+    "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING entity_id AS okta_id), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
     "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
     /* the rows this batch wrote, with their id and only what the rules read (each rule's
-     * statement parses this again), found by a key lookup, not a join */
+     * statement parses this again), found by a key lookup, not a join; "mi": the insert set
+     * the manager, and nothing can reach the user (the manager rule skips it) */
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
-    "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref')), '[]') "
+    "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref') || CASE WHEN "
+    "   s.okta_id IN (SELECT okta_id FROM maud) THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb "
+    "END), '[]') "
     "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
     "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud), "
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
