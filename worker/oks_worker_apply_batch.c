@@ -216,7 +216,7 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
     const char *run_p = sync_run_id > 0 ? run : NULL;
     const char *p[] = {tenant, js, source, actor, run_p, match};
-    PGresult *r = oks_db_exec_prepared(db, sql_apply, 6, p, err);
+    PGresult *r = oks_db_exec_params(db, sql_apply, 6, p, err);
     if (!r) {
         free(js);
         return -1;

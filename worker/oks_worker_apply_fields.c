@@ -51,18 +51,17 @@ void oks_worker_fieldmap_free(oks_worker_fieldmap *m)
     memset(m, 0, sizeof *m);
 }
 
-/* read before every batch: prepared once per connection */
-static const char sql_fieldmap[] =
-    "SELECT t.attribute_map::text, t.manager_attribute, (SELECT coalesce(jsonb_agg(f.name "
-    "ORDER BY f.name), '[]') FROM custom_fields f WHERE f.tenant_id = t.id AND f.removed_at "
-    "IS NULL)::text, t.manager_match FROM tenants t WHERE t.id = $1::uuid";
-
 int oks_worker_fieldmap_load(oks_db *db, const char *tenant, oks_worker_fieldmap *m, oks_err *err)
 {
     if (oks_worker_fieldmap_defaults(m) != 0)
         return oks_err_set(err, OKS_E_NOMEM, "fieldmap: out of memory");
     const char *p[] = {tenant};
-    PGresult *r = oks_db_exec_prepared(db, sql_fieldmap, 1, p, err);
+    PGresult *r = oks_db_exec_params(
+        db,
+        "SELECT t.attribute_map::text, t.manager_attribute, (SELECT coalesce(jsonb_agg(f.name "
+        "ORDER BY f.name), '[]') FROM custom_fields f WHERE f.tenant_id = t.id AND f.removed_at "
+        "IS NULL)::text, t.manager_match FROM tenants t WHERE t.id = $1::uuid",
+        1, p, err);
     if (!r) {
         oks_worker_fieldmap_free(m);
         return -1;
@@ -242,7 +241,7 @@ int oks_worker_apply_fields_tx(oks_db *db, const char *tenant, const char *batch
                                long *changed, oks_err *err)
 {
     const char *p[] = {tenant, batch_json, source, actor, run_id};
-    PGresult *r = oks_db_exec_prepared(db, sql_fields, 5, p, err);
+    PGresult *r = oks_db_exec_params(db, sql_fields, 5, p, err);
     if (!r)
         return -1;
     *changed = strtol(PQgetvalue(r, 0, 0), NULL, 10);

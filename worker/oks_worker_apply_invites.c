@@ -22,7 +22,7 @@ int oks_worker_apply_invites_tx(oks_db *db, const char *tenant, const char *batc
                                 long *created, oks_err *err)
 {
     const char *p[] = {tenant, batch_json, source, actor, run_id};
-    PGresult *r = oks_db_exec_prepared(db, sql_invites, 5, p, err);
+    PGresult *r = oks_db_exec_params(db, sql_invites, 5, p, err);
     if (!r)
         return -1;
     *created = strtol(PQgetvalue(r, 0, 0), NULL, 10);

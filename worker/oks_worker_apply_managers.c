@@ -111,7 +111,7 @@ static int run(oks_db *db, const char *tenant, const char *batch_json, const cha
                long *changed, long *refused, long *resolved, oks_err *err)
 {
     const char *p[] = {tenant, batch_json, source, actor, run_id, match, all_pending ? "t" : "f"};
-    PGresult *r = oks_db_exec_prepared(db, sql_managers, 7, p, err);
+    PGresult *r = oks_db_exec_params(db, sql_managers, 7, p, err);
     if (!r)
         return -1;
     *changed = strtol(PQgetvalue(r, 0, 0), NULL, 10);

@@ -85,7 +85,7 @@ int oks_worker_apply_teams_tx(oks_db *db, const char *tenant, const char *batch_
     *changed = 0;
     const char *sql[] = {sql_remove, sql_add};
     for (int i = 0; i < 2; i++) {
-        PGresult *r = oks_db_exec_prepared(db, sql[i], 5, p, err);
+        PGresult *r = oks_db_exec_params(db, sql[i], 5, p, err);
         if (!r)
             return -1;
         *changed += strtol(PQgetvalue(r, 0, 0), NULL, 10);

@@ -202,7 +202,7 @@ static int record(oks_db *db, const oks_worker_intake_ev *ev, size_t n, size_t *
     if (!json)
         return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
     const char *params[] = {json};
-    PGresult *r = oks_db_exec_prepared(db, record_sql, 1, params, err);
+    PGresult *r = oks_db_exec_params(db, record_sql, 1, params, err);
     free(json);
     if (!r)
         return -1;

@@ -23,8 +23,6 @@ oks_errcode oks_db_errcode_for_sqlstate(const char *s)
         return OKS_E_TRANSIENT;
     if (strcmp(s, "55006") == 0) /* object_in_use */
         return OKS_E_TRANSIENT;
-    if (strcmp(s, "26000") == 0) /* a prepared statement the server lost: prepared again */
-        return OKS_E_TRANSIENT;
     if (strncmp(s, "23", 2) == 0) /* integrity constraint violation */
         return OKS_E_CONFLICT;
     if (strncmp(s, "22", 2) == 0) /* data exception: bad input value */
@@ -69,22 +67,16 @@ static oks_errcode classify_connect_failure(PGconn *pg)
 
 static PGconn *open_pg(const oks_db *db, oks_err *err)
 {
-    char timeout[32], options[192];
+    char timeout[32], options[128];
     snprintf(timeout, sizeof timeout, "%d", db->connect_timeout_s);
     /* jit=off: our statements are short batch writes whose CTE row estimates run high (a
      * recursive walk is estimated at thousands of rows); above jit_above_cost PostgreSQL spent
      * ~100 ms compiling each one, more than the statement itself (docs/benchmarks.md "Full
      * sync"). random_page_cost=1.1: our reads are key lookups into data that lives in memory
      * or on SSD; at the default 4 the planner preferred hashing a seq scan of a whole table
-     * (all tenants' team memberships) over 200 index probes for a 200-user batch.
-     * plan_cache_mode=force_custom_plan: a prepared statement (oks_db_exec_prepared) is parsed
-     * once but planned for its parameters on every call. A generic plan is made once with the
-     * statistics of that moment; made while a table was small, the worker's apply kept an
-     * index that ties at that size (users' (tenant_id, lower(login)) for an okta_id lookup)
-     * and a full sync took 3.5x as long. */
+     * (all tenants' team memberships) over 200 index probes for a 200-user batch. */
     snprintf(options, sizeof options,
-             "-c statement_timeout=%lld -c jit=off -c random_page_cost=1.1 "
-             "-c plan_cache_mode=force_custom_plan",
+             "-c statement_timeout=%lld -c jit=off -c random_page_cost=1.1",
              (long long)db->statement_timeout_ms);
     /* Keepalives make a silently dead server (power loss, partition) show up as an error in a
      * LISTEN wait instead of a hang. */
@@ -194,7 +186,6 @@ int oks_db_ensure(oks_db *db, oks_err *err)
     if (db->pg)
         PQfinish(db->pg);
     db->pg = pg;
-    db->n_prepared = 0; /* prepared statements live and die with their connection */
     db->reconnects++;
     OKS_LOG_WARN("reconnected to PostgreSQL (reconnect #%llu)", (unsigned long long)db->reconnects);
     return oks_db__relisten(db, err);
@@ -202,7 +193,7 @@ int oks_db_ensure(oks_db *db, oks_err *err)
 
 /* Turn a failed result into err; the connection state decides retriable vs. not when the
  * server could not send a SQLSTATE. */
-void oks_db__result_error(oks_db *db, const PGresult *res, oks_err *err)
+static void set_result_error(oks_db *db, const PGresult *res, oks_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[200];
@@ -230,7 +221,7 @@ PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
-    oks_db__result_error(db, res, err);
+    set_result_error(db, res, err);
     PQclear(res);
     return NULL;
 }
@@ -251,7 +242,7 @@ int oks_db_exec(oks_db *db, const char *sql, oks_err *err)
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-        oks_db__result_error(db, res, err);
+        set_result_error(db, res, err);
         rc = -1;
     }
     PQclear(res);
@@ -279,7 +270,7 @@ int oks_db_commit(oks_db *db, oks_err *err)
     db->in_tx = false;
     /* COMMIT of an aborted transaction "succeeds" with status ROLLBACK: treat it as failure. */
     if (st != PGRES_COMMAND_OK) {
-        oks_db__result_error(db, res, err);
+        set_result_error(db, res, err);
         rc = -1;
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         oks_err_set(err, OKS_E_PERMANENT, "transaction was rolled back by an earlier error");

@@ -66,12 +66,6 @@ uint64_t oks_db_reconnects(const oks_db *db);
 PGresult *oks_db_exec_params(oks_db *db, const char *sql, int n_params, const char *const *values,
                              oks_err *err) __attribute__((warn_unused_result));
 
-/* As oks_db_exec_params, for a statement run many times: prepared once per connection and
- * then executed by name (oks_db_prepared.c). sql is known by its address, so it must outlive
- * the handle (a static string); the same text must always come with the same n_params. */
-PGresult *oks_db_exec_prepared(oks_db *db, const char *sql, int n_params, const char *const *values,
-                               oks_err *err) __attribute__((warn_unused_result));
-
 /* As oks_db_exec_params but with per-parameter lengths/formats (1 = binary, e.g. bytea) and a
  * result format (0 text, 1 binary). lengths/formats may be NULL (all text). */
 PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,

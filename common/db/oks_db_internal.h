@@ -5,7 +5,6 @@
 #include "db/oks_db.h"
 
 #define OKS_DB_MAX_CHANNELS 8
-#define OKS_DB_MAX_PREPARED 32
 
 struct oks_db {
     PGconn *pg;
@@ -18,15 +17,10 @@ struct oks_db {
     char sqlstate[6];
     char *channels[OKS_DB_MAX_CHANNELS]; /* LISTENed channels, re-issued after reconnect */
     int n_channels;
-    const char *prepared[OKS_DB_MAX_PREPARED]; /* statement texts prepared on this connection */
-    int n_prepared;                            /* (named oks_p<index>); 0 after a reconnect */
 };
 
 /* Copy a libpq message onto one line (newlines → spaces, trailing blanks cut). */
 void oks_db__one_line(const char *in, char *out, size_t cap);
-
-/* Turn a failed result (or none) into err and the handle's SQLSTATE. */
-void oks_db__result_error(oks_db *db, const PGresult *res, oks_err *err);
 
 /* Re-issue every remembered LISTEN on a fresh connection. */
 int oks_db__relisten(oks_db *db, oks_err *err);

@@ -22,7 +22,6 @@ OKS_TEST(retriable_states)
     expect("08001", OKS_E_UNAVAILABLE, true);
     expect("53300", OKS_E_TRANSIENT, true); /* too_many_connections */
     expect("55P03", OKS_E_TRANSIENT, true); /* lock_not_available */
-    expect("26000", OKS_E_TRANSIENT, true); /* a prepared statement the server lost */
     expect("57014", OKS_E_TIMEOUT, true);   /* statement timeout */
 }
 
