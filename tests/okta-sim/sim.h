@@ -198,6 +198,10 @@ typedef struct sim_expr_rules {
 } sim_expr_rules;
 sim_expr *sim_expr_parse(const char *text, const sim_expr_rules *rules, oks_err *err);
 bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item);
+/* When e is nothing but exact `attr eq "value"` comparisons joined by `or` (any grouping, a
+ * single comparison included), its values in order (malloc'd array of pointers into e, caller
+ * frees the array) and true: an item matches e exactly when attr equals one of them. */
+bool sim_expr_eq_list(const sim_expr *e, const char *attr, const char ***values, size_t *n);
 void sim_expr_free(sim_expr *e);
 
 /* ---- System Log + hooks (sim_logs.c, sim_hooks.c) ---- */
@@ -360,6 +364,10 @@ typedef void (*sim_item_fn)(const sim_org *org, uint32_t idx, const char *base, 
                             sim_buf *b);
 void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind, sim_match_fn match,
                   sim_item_fn item, void *ctx);
+/* The same pagination over only the users whose id is one of ids (duplicates and unknown ids
+ * allowed): looked up in the id index instead of testing every user, same pages. */
+void sim_paginate_ids(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind,
+                      const char *const *ids, size_t n_ids, sim_item_fn item, void *ctx);
 /* Parse "limit" (default, max); false = 400 already written to resp. */
 bool sim_parse_limit(sim_req *r, sim_resp *resp, int64_t def, int64_t max, int64_t *out);
 
