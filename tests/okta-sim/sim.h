@@ -33,8 +33,15 @@ void sim_buf_jstr(sim_buf *b, const char *s);
 /* Append an ISO-8601 timestamp in quotes, or null when ms < 0. */
 void sim_buf_jtime(sim_buf *b, int64_t ms);
 void sim_buf_free(sim_buf *b);
+/* Append a string literal. */
+#define SIM_BUF_LIT(b, lit) sim_buf_add((b), "" lit, sizeof(lit) - 1)
 /* Hand the bytes to the caller (caller frees); buffer is reset. */
 char *sim_buf_steal(sim_buf *b);
+
+/* ISO-8601 UTC text of epoch ms into out (SIM_ISO8601_CAP bytes), as oks_time_format_iso8601
+ * writes it; returns its length (sim_iso8601.c). */
+#define SIM_ISO8601_CAP 48
+size_t sim_iso8601(int64_t ms, char *out);
 
 /* ---- deterministic randomness (sim_gen.c) ---- */
 uint64_t sim_mix64(uint64_t x);

@@ -88,6 +88,51 @@ static void slug(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
+/* Bounded text appends with snprintf's truncation (at most cap - 1 bytes, always terminated),
+ * without its format parsing: profiles are generated for every user rendered. */
+typedef struct txt {
+    char *p;
+    size_t cap, n;
+} txt;
+
+static txt txt_at(char *p, size_t cap)
+{
+    p[0] = '\0';
+    return (txt){p, cap, 0};
+}
+
+static void txt_add(txt *t, const char *s)
+{
+    while (*s && t->n + 1 < t->cap)
+        t->p[t->n++] = *s++;
+    t->p[t->n] = '\0';
+}
+
+/* Decimal v, zero-padded to width digits (printf's %0*u). */
+static void txt_u32(txt *t, uint32_t v, int width)
+{
+    char d[16];
+    int k = (int)sizeof d - 1;
+    d[k] = '\0';
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+        width--;
+    } while (v);
+    while (width-- > 0)
+        d[--k] = '0';
+    txt_add(t, d + k);
+}
+
+/* "first last" */
+static void full_name(char *out, size_t cap, const char *first, const char *last)
+{
+    txt t = txt_at(out, cap);
+    txt_add(&t, first);
+    txt_add(&t, " ");
+    txt_add(&t, last);
+}
+
 /* Display name of a manager without generating its whole profile (or its manager's). */
 static void manager_display(const sim_org *org, uint32_t m, char *out, size_t cap)
 {
@@ -97,14 +142,29 @@ static void manager_display(const sim_org *org, uint32_t m, char *out, size_t ca
         snprintf(out, cap, "%s", json_is_string(v) ? json_string_value(v) : "");
         return;
     }
-    snprintf(out, cap, "%s %s", first_names[sim_rand(org->seed, m, 30) % N_OF(first_names)],
-             last_names[sim_rand(org->seed, m, 31) % N_OF(last_names)]);
+    full_name(out, cap, first_names[sim_rand(org->seed, m, 30) % N_OF(first_names)],
+              last_names[sim_rand(org->seed, m, 31) % N_OF(last_names)]);
+}
+
+/* "first.last{i}@domain" (letters of the names, lower-cased). */
+static void gen_login(const sim_org *org, uint32_t i, const char *first, const char *last,
+                      char *out, size_t cap)
+{
+    char a[48], b[48];
+    slug(a, sizeof a, first);
+    slug(b, sizeof b, last);
+    txt t = txt_at(out, cap);
+    txt_add(&t, a);
+    txt_add(&t, ".");
+    txt_add(&t, b);
+    txt_u32(&t, i, 0);
+    txt_add(&t, "@");
+    txt_add(&t, org->domain);
 }
 
 static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
 {
     uint64_t s = org->seed;
-    char a[48], b[48];
     p->first = first_names[sim_rand(s, i, 30) % N_OF(first_names)];
     p->last = last_names[sim_rand(s, i, 31) % N_OF(last_names)];
     unsigned dep = (unsigned)(sim_rand(s, i, 32) % 100);
@@ -115,22 +175,34 @@ static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
     p->user_type = sim_rand(s, i, 35) % 10 == 0 ? "Contractor" : "Employee";
     static const char *const cohorts[] = {"2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", NULL};
     p->cohort = cohorts[sim_rand(s, i, 36) % N_OF(cohorts)];
-    slug(a, sizeof a, p->first);
-    slug(b, sizeof b, p->last);
-    snprintf(p->login, sizeof p->login, "%s.%s%u@%s", a, b, i, org->domain);
-    snprintf(p->display, sizeof p->display, "%s %s", p->first, p->last);
-    snprintf(p->employee_number, sizeof p->employee_number, "E%07u", i + 1);
-    snprintf(p->cost_center, sizeof p->cost_center, "CC-%04u",
-             (unsigned)(sim_rand(s, i, 37) % 40) * 100 + 1000);
+    gen_login(org, i, p->first, p->last, p->login, sizeof p->login);
+    full_name(p->display, sizeof p->display, p->first, p->last);
+    txt t = txt_at(p->employee_number, sizeof p->employee_number);
+    txt_add(&t, "E");
+    txt_u32(&t, i + 1, 7);
+    t = txt_at(p->cost_center, sizeof p->cost_center);
+    txt_add(&t, "CC-");
+    txt_u32(&t, (unsigned)(sim_rand(s, i, 37) % 40) * 100 + 1000, 4);
     p->has_url = sim_rand(s, i, 38) % 10 < 3;
-    if (p->has_url)
-        snprintf(p->profile_url, sizeof p->profile_url, "https://intranet.%s/people/%u.jpg",
-                 org->domain, i);
+    if (p->has_url) {
+        t = txt_at(p->profile_url, sizeof p->profile_url);
+        txt_add(&t, "https://intranet.");
+        txt_add(&t, org->domain);
+        txt_add(&t, "/people/");
+        txt_u32(&t, i, 0);
+        txt_add(&t, ".jpg");
+    }
     const sim_user *u = &org->users[i];
     /* rich: a picture attribute (Okta's base profile has none): 85 % have one, else null. */
     p->has_photo = org->rich && sim_rand(s, i, 39) % 100 < 85;
-    if (p->has_photo)
-        snprintf(p->photo_url, sizeof p->photo_url, "https://photos.%s/%s.jpg", org->domain, u->id);
+    if (p->has_photo) {
+        t = txt_at(p->photo_url, sizeof p->photo_url);
+        txt_add(&t, "https://photos.");
+        txt_add(&t, org->domain);
+        txt_add(&t, "/");
+        txt_add(&t, u->id);
+        txt_add(&t, ".jpg");
+    }
     p->has_manager = u->manager >= 0 && (uint32_t)u->manager < org->n_users;
     if (p->has_manager) {
         memcpy(p->manager_id, org->users[u->manager].id, SIM_ID_LEN);
@@ -202,6 +274,15 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
     }
     if (u->custom)
         return NULL;
+    if (strcmp(name, "login") == 0 || strcmp(name, "email") == 0) {
+        /* The app-user listing's userName: no need to generate the whole profile. */
+        char login[sizeof((gen_prof *)0)->login];
+        gen_login(org, idx, first_names[sim_rand(org->seed, idx, 30) % N_OF(first_names)],
+                  last_names[sim_rand(org->seed, idx, 31) % N_OF(last_names)], login, sizeof login);
+        txt t = txt_at(buf, cap);
+        txt_add(&t, login);
+        return buf;
+    }
     gen_prof p;
     gen_fill(org, idx, &p);
     return gen_get(&p, name, buf, cap);
@@ -210,8 +291,10 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
 static void field(sim_buf *b, const char *name, const char *value, bool first)
 {
     if (!first)
-        sim_buf_add(b, ",", 1);
-    sim_buf_printf(b, "\"%s\":", name);
+        SIM_BUF_LIT(b, ",");
+    SIM_BUF_LIT(b, "\"");
+    sim_buf_adds(b, name);
+    SIM_BUF_LIT(b, "\":");
     sim_buf_jstr(b, value);
 }
 
