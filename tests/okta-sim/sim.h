@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- growable byte buffer (sim_buf.c) ---- */
 typedef struct sim_buf {
@@ -25,7 +26,17 @@ typedef struct sim_buf {
 } sim_buf;
 
 void sim_buf_reserve(sim_buf *b, size_t extra);
-void sim_buf_add(sim_buf *b, const char *s, size_t n);
+/* Inline: responses are built from many short appends. */
+static inline void sim_buf_add(sim_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        sim_buf_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
 void sim_buf_adds(sim_buf *b, const char *s);
 void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a quoted, escaped JSON string; NULL appends null. */

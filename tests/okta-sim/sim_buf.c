@@ -24,16 +24,6 @@ void sim_buf_reserve(sim_buf *b, size_t extra)
     b->cap = cap;
 }
 
-void sim_buf_add(sim_buf *b, const char *s, size_t n)
-{
-    sim_buf_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 void sim_buf_adds(sim_buf *b, const char *s)
 {
     sim_buf_add(b, s, strlen(s));
