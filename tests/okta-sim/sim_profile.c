@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const first_names[] = {
@@ -298,34 +299,50 @@ static void field(sim_buf *b, const char *name, const char *value, bool first)
     sim_buf_jstr(b, value);
 }
 
+typedef struct gen_field {
+    const char *name, *value; /* value NULL = null */
+} gen_field;
+#define MAX_GEN_FIELDS 24
+
+/* The generated profile's attributes in rendering order; returns how many. */
+static size_t gen_fields(const sim_org *org, const gen_prof *p, gen_field *f)
+{
+    size_t n = 0;
+    f[n++] = (gen_field){"login", p->login};
+    f[n++] = (gen_field){"email", p->login};
+    f[n++] = (gen_field){"firstName", p->first};
+    f[n++] = (gen_field){"lastName", p->last};
+    f[n++] = (gen_field){"displayName", p->display};
+    f[n++] = (gen_field){"title", p->title};
+    f[n++] = (gen_field){"department", p->department};
+    f[n++] = (gen_field){"organization", "Acme Corp"};
+    f[n++] = (gen_field){"employeeNumber", p->employee_number};
+    f[n++] = (gen_field){"costCenter", p->cost_center};
+    f[n++] = (gen_field){"userType", p->user_type};
+    f[n++] = (gen_field){"manager", p->has_manager ? p->manager_name : NULL};
+    f[n++] = (gen_field){"managerId", p->has_manager ? p->manager_id : NULL};
+    f[n++] = (gen_field){"locale", p->place->locale};
+    f[n++] = (gen_field){"preferredLanguage", p->place->lang};
+    f[n++] = (gen_field){"timezone", p->place->tz};
+    f[n++] = (gen_field){"city", p->place->city};
+    f[n++] = (gen_field){"countryCode", p->place->country};
+    f[n++] = (gen_field){"profileUrl", p->has_url ? p->profile_url : NULL};
+    f[n++] = (gen_field){"learningCohort", p->cohort};
+    if (org->rich)
+        f[n++] = (gen_field){"photoUrl", p->has_photo ? p->photo_url : NULL};
+    return n;
+}
+
 /* Fast path: no override, write the generated profile straight into the buffer. */
 static void render_generated(const sim_org *org, uint32_t idx, sim_buf *b)
 {
     gen_prof p;
+    gen_field f[MAX_GEN_FIELDS];
     gen_fill(org, idx, &p);
+    size_t n = gen_fields(org, &p, f);
     sim_buf_add(b, "{", 1);
-    field(b, "login", p.login, true);
-    field(b, "email", p.login, false);
-    field(b, "firstName", p.first, false);
-    field(b, "lastName", p.last, false);
-    field(b, "displayName", p.display, false);
-    field(b, "title", p.title, false);
-    field(b, "department", p.department, false);
-    field(b, "organization", "Acme Corp", false);
-    field(b, "employeeNumber", p.employee_number, false);
-    field(b, "costCenter", p.cost_center, false);
-    field(b, "userType", p.user_type, false);
-    field(b, "manager", p.has_manager ? p.manager_name : NULL, false);
-    field(b, "managerId", p.has_manager ? p.manager_id : NULL, false);
-    field(b, "locale", p.place->locale, false);
-    field(b, "preferredLanguage", p.place->lang, false);
-    field(b, "timezone", p.place->tz, false);
-    field(b, "city", p.place->city, false);
-    field(b, "countryCode", p.place->country, false);
-    field(b, "profileUrl", p.has_url ? p.profile_url : NULL, false);
-    field(b, "learningCohort", p.cohort, false);
-    if (org->rich)
-        field(b, "photoUrl", p.has_photo ? p.photo_url : NULL, false);
+    for (size_t k = 0; k < n; k++)
+        field(b, f[k].name, f[k].value, k == 0);
     sim_buf_add(b, "}", 1);
 }
 
@@ -365,12 +382,116 @@ json_t *sim_profile_json(const sim_org *org, uint32_t idx)
     return obj;
 }
 
+/* jansson writes these bytes back unchanged: no '"', '\\' or control byte (and valid UTF-8,
+ * which the callers guarantee). */
+static bool plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+static bool ascii_plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* ,"key":<value as json_dumps writes it>; false when jansson cannot. */
+static bool dump_field(sim_buf *b, const char *key, bool known_key, json_t *v, bool first)
+{
+    size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+    json_t *k = known_key ? NULL : json_string(key);
+    char *ks = k ? json_dumps(k, flags) : NULL, *vs = json_dumps(v, flags);
+    json_decref(k);
+    bool ok = vs && (known_key || ks);
+    if (ok) {
+        if (!first)
+            SIM_BUF_LIT(b, ",");
+        if (known_key) {
+            SIM_BUF_LIT(b, "\"");
+            sim_buf_adds(b, key);
+            SIM_BUF_LIT(b, "\":");
+        } else {
+            sim_buf_adds(b, ks);
+            SIM_BUF_LIT(b, ":");
+        }
+        sim_buf_adds(b, vs);
+    }
+    free(ks);
+    free(vs);
+    return ok;
+}
+
+static bool generated_name(const gen_field *f, size_t n, const char *key)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(f[k].name, key) == 0)
+            return true;
+    return false;
+}
+
+/* A generated user with an override, rendered as sim_profile_json + json_dumps would (the
+ * generated attributes in order, each replaced by its override or left out when the override
+ * is the absent marker, then the override's other attributes in its order) without building
+ * and re-parsing the whole profile: the worker reads changed users all the time. False (and
+ * nothing written) when that equivalence is not certain: escapes or non-ASCII bytes jansson
+ * would rewrite, a custom user, a value jansson cannot dump. */
+static bool render_overridden(const sim_org *org, uint32_t idx, sim_buf *b)
+{
+    const sim_user *u = &org->users[idx];
+    if (u->custom || !ascii_plain(org->domain) || !plain(org->domain))
+        return false;
+    gen_prof p;
+    gen_field f[MAX_GEN_FIELDS];
+    gen_fill(org, idx, &p);
+    size_t n = gen_fields(org, &p, f);
+    for (size_t k = 0; k < n; k++)
+        if (f[k].value && !plain(f[k].value))
+            return false;
+    size_t start = b->len;
+    bool first = true;
+    SIM_BUF_LIT(b, "{");
+    for (size_t k = 0; k < n; k++) {
+        json_t *v = json_object_get(u->override, f[k].name);
+        if (v && sim_profile_is_absent(v))
+            continue;
+        if (!v)
+            field(b, f[k].name, f[k].value, first);
+        else if (!dump_field(b, f[k].name, true, v, first))
+            goto undo;
+        first = false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(u->override, key, v)
+    {
+        if (generated_name(f, n, key) || sim_profile_is_absent(v))
+            continue;
+        if (!dump_field(b, key, false, v, first))
+            goto undo;
+        first = false;
+    }
+    SIM_BUF_LIT(b, "}");
+    return true;
+undo:
+    b->len = start;
+    if (b->data)
+        b->data[start] = '\0';
+    return false;
+}
+
 void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b)
 {
     if (!org->users[idx].override && !org->users[idx].custom) {
         render_generated(org, idx, b);
         return;
     }
+    if (render_overridden(org, idx, b))
+        return;
     json_t *obj = sim_profile_json(org, idx);
     char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     sim_buf_adds(b, s ? s : "{}");
