@@ -103,6 +103,94 @@ OKS_TEST(jtime_quotes_and_null)
     sim_buf_free(&b);
 }
 
+/* What sim_profile_render wrote before its field-by-field path for changed users: the whole
+ * profile as a jansson object, dumped. */
+static char *reference_profile(const sim_org *org, uint32_t idx)
+{
+    json_t *obj = sim_profile_json(org, idx);
+    char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(obj);
+    return s ? s : strdup("{}");
+}
+
+static void same_profile(const sim_org *org, uint32_t idx)
+{
+    char *want = reference_profile(org, idx);
+    sim_buf b = {0};
+    sim_profile_render(org, idx, &b);
+    if (strcmp(b.data, want) != 0)
+        fprintf(stderr, "user %u:\n want %s\n got  %s\n", idx, want, b.data);
+    OKS_ASSERT_EQ_STR(b.data, want);
+    sim_buf_free(&b);
+    free(want);
+}
+
+static void set_override(sim_org *org, uint32_t idx, const char *json)
+{
+    json_t *attrs = json_loads(json, 0, NULL);
+    OKS_ASSERT(attrs != NULL);
+    sim_user *u = &org->users[idx];
+    if (!u->override)
+        u->override = json_object();
+    json_object_update(u->override, attrs);
+    json_decref(attrs);
+}
+
+static void unset(sim_org *org, uint32_t idx, const char *name)
+{
+    sim_user *u = &org->users[idx];
+    if (!u->override)
+        u->override = json_object();
+    json_object_set_new(u->override, name, sim_profile_absent());
+}
+
+/* Every kind of change the admin API makes, on default and rich orgs and an org whose domain
+ * jansson would escape: the changed user's profile has the reference bytes. */
+static void changed_profiles(const char *domain, bool rich)
+{
+    oks_err err = {0};
+    sim_org *org = sim_org_new(400, 12, 42, domain, "", "App", SIM_DEACT_REMOVE, &err);
+    OKS_ASSERT(org != NULL);
+    if (rich)
+        OKS_ASSERT_EQ_INT(sim_org_shape(org, "rich", 3, &err), 0);
+    set_override(org, 1, "{\"title\":\"bw x 1\"}");
+    set_override(org, 2,
+                 "{\"title\":\"Zo\u00eb \\\"Q\\\" \\\\ back\\ttab\",\"nickName\":\"Zo/\u00eb\","
+                 "\"costCenter\":42,\"level\":3.25,\"active\":true,\"tags\":[\"a\",\"b\"],"
+                 "\"nested\":{\"x\":null},\"city\":null,\"ctl\":\"\\u0001\\b\"}");
+    unset(org, 3, "department");
+    set_override(org, 3, "{\"newAttr\":\"v\",\"other\":\"w\"}");
+    unset(org, 3, "newAttr");
+    unset(org, 3, "photoUrl");
+    set_override(org, 4, "{\"photoUrl\":\"https://x.example/p.jpg\",\"login\":\"a@b.c\"}");
+    set_override(org, 5, "{\"weird \\\"key\\\"\":1,\"\u00e9l\u00e8ve\":\"x\",\"title\":\"T\"}");
+    unset(org, 6, "login");
+    unset(org, 6, "email");
+    unset(org, 6, "manager");
+    /* A manager's display name shows in its reports' profiles, with and without escapes. */
+    for (uint32_t i = 0; i < org->n_users; i++)
+        if (org->users[i].manager >= 0) {
+            uint32_t m = (uint32_t)org->users[i].manager;
+            set_override(org, m,
+                         i % 2 ? "{\"displayName\":\"Boss \u00e9 \\\"X\\\"\"}"
+                               : "{\"displayName\":\"Big Boss\"}");
+            set_override(org, i, "{\"title\":\"report\"}");
+            if (i > 60)
+                break;
+        }
+    for (uint32_t i = 0; i < org->n_users; i++)
+        same_profile(org, i);
+    sim_org_free(org);
+}
+
+OKS_TEST(changed_profile_renders_like_the_jansson_dump)
+{
+    changed_profiles("acme-learning.example", false);
+    changed_profiles("acme-learning.example", true);
+    changed_profiles("we\"ird\\dom\u00e4in.example", false); /* escapes: the fallback */
+    changed_profiles("caf\xc3\xa9.example", true);           /* non-ASCII: the fallback */
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
