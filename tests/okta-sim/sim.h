@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- growable byte buffer (sim_buf.c) ---- */
 typedef struct sim_buf {
@@ -25,7 +26,17 @@ typedef struct sim_buf {
 } sim_buf;
 
 void sim_buf_reserve(sim_buf *b, size_t extra);
-void sim_buf_add(sim_buf *b, const char *s, size_t n);
+/* Inline: responses are built from many short appends. */
+static inline void sim_buf_add(sim_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        sim_buf_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
 void sim_buf_adds(sim_buf *b, const char *s);
 void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a quoted, escaped JSON string; NULL appends null. */
@@ -33,8 +44,15 @@ void sim_buf_jstr(sim_buf *b, const char *s);
 /* Append an ISO-8601 timestamp in quotes, or null when ms < 0. */
 void sim_buf_jtime(sim_buf *b, int64_t ms);
 void sim_buf_free(sim_buf *b);
+/* Append a string literal. */
+#define SIM_BUF_LIT(b, lit) sim_buf_add((b), "" lit, sizeof(lit) - 1)
 /* Hand the bytes to the caller (caller frees); buffer is reset. */
 char *sim_buf_steal(sim_buf *b);
+
+/* ISO-8601 UTC text of epoch ms into out (SIM_ISO8601_CAP bytes), as oks_time_format_iso8601
+ * writes it; returns its length (sim_iso8601.c). */
+#define SIM_ISO8601_CAP 48
+size_t sim_iso8601(int64_t ms, char *out);
 
 /* ---- deterministic randomness (sim_gen.c) ---- */
 uint64_t sim_mix64(uint64_t x);
@@ -198,6 +216,10 @@ typedef struct sim_expr_rules {
 } sim_expr_rules;
 sim_expr *sim_expr_parse(const char *text, const sim_expr_rules *rules, oks_err *err);
 bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item);
+/* When e is nothing but exact `attr eq "value"` comparisons joined by `or` (any grouping, a
+ * single comparison included), its values in order (malloc'd array of pointers into e, caller
+ * frees the array) and true: an item matches e exactly when attr equals one of them. */
+bool sim_expr_eq_list(const sim_expr *e, const char *attr, const char ***values, size_t *n);
 void sim_expr_free(sim_expr *e);
 
 /* ---- System Log + hooks (sim_logs.c, sim_hooks.c) ---- */
@@ -360,6 +382,10 @@ typedef void (*sim_item_fn)(const sim_org *org, uint32_t idx, const char *base, 
                             sim_buf *b);
 void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind, sim_match_fn match,
                   sim_item_fn item, void *ctx);
+/* The same pagination over only the users whose id is one of ids (duplicates and unknown ids
+ * allowed): looked up in the id index instead of testing every user, same pages. */
+void sim_paginate_ids(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind,
+                      const char *const *ids, size_t n_ids, sim_item_fn item, void *ctx);
 /* Parse "limit" (default, max); false = 400 already written to resp. */
 bool sim_parse_limit(sim_req *r, sim_resp *resp, int64_t def, int64_t max, int64_t *out);
 

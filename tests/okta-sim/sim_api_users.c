@@ -1,4 +1,4 @@
-/* GET /api/v1/users, /api/v1/users/{id|login}, /api/v1/users/{id}/groups, and pagination. */
+/* GET /api/v1/users, /api/v1/users/{id|login}, /api/v1/users/{id}/groups, /api/v1/groups. */
 #include "sim.h"
 
 #include "core/oks_time.h"
@@ -6,49 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void sim_paginate(sim_req *r, sim_resp *resp, int64_t limit, int cursor_kind, sim_match_fn match,
-                  sim_item_fn item, void *ctx)
-{
-    sim_org *org = r->srv->org;
-    const char *after = sim_req_arg(r, "after");
-    pthread_rwlock_rdlock(&org->lock);
-    uint32_t start = 0;
-    if (after) {
-        uint32_t pos;
-        if (!sim_cursor_decode(org, cursor_kind, after, &pos) || pos >= org->n_users) {
-            sim_resp_error(resp, 400, "E0000054", "Invalid paging request.", r->request_id);
-            goto out;
-        }
-        start = pos + 1;
-    }
-    int64_t n = 0;
-    int64_t last = -1;
-    bool more = false;
-    sim_buf_reserve(&resp->body, (size_t)limit * 1024);
-    sim_buf_add(&resp->body, "[", 1);
-    for (uint32_t i = start; i < org->n_users; i++) {
-        if (org->users[i].deleted || !match(org, i, ctx))
-            continue;
-        if (n == limit) {
-            more = true; /* look-ahead: no next link when nothing follows */
-            break;
-        }
-        if (n++)
-            sim_buf_add(&resp->body, ",", 1);
-        item(org, i, r->base, ctx, &resp->body);
-        last = i;
-    }
-    sim_buf_add(&resp->body, "]", 1);
-    resp->link_self = sim_link(r, after);
-    if (more && last >= 0) {
-        char cur[SIM_CURSOR_LEN];
-        sim_cursor_encode(org, cursor_kind, (uint32_t)last, cur);
-        resp->link_next = sim_link(r, cur);
-    }
-out:
-    pthread_rwlock_unlock(&org->lock);
-}
 
 typedef struct user_item {
     const sim_org *org;
@@ -134,7 +91,15 @@ static void list_users(sim_req *r, sim_resp *resp)
         sim_resp_error(resp, 400, "E0000031", "Invalid search criteria.", r->request_id);
         return;
     }
-    sim_paginate(r, resp, limit, SIM_CUR_USERS, list_match, list_item, &lc);
+    const char **ids;
+    size_t n_ids;
+    /* The worker's batch read (`id eq "a" or id eq "b" …`): look the ids up, same pages. */
+    if (filter && !search && sim_expr_eq_list(lc.expr, "id", &ids, &n_ids)) {
+        sim_paginate_ids(r, resp, limit, SIM_CUR_USERS, ids, n_ids, list_item, NULL);
+        free(ids);
+    } else {
+        sim_paginate(r, resp, limit, SIM_CUR_USERS, list_match, list_item, &lc);
+    }
     sim_expr_free(lc.expr);
 }
 

@@ -2,7 +2,6 @@
 #include "sim.h"
 
 #include "core/oks_json_escape.h"
-#include "core/oks_time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,16 +22,6 @@ void sim_buf_reserve(sim_buf *b, size_t extra)
     }
     b->data = p;
     b->cap = cap;
-}
-
-void sim_buf_add(sim_buf *b, const char *s, size_t n)
-{
-    sim_buf_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
 }
 
 void sim_buf_adds(sim_buf *b, const char *s)
@@ -68,26 +57,35 @@ void sim_buf_jstr(sim_buf *b, const char *s)
         sim_buf_add(b, "null", 4);
         return;
     }
-    size_t need = strlen(s) * 6 + 3;
+    /* Most values need no escaping: copy them as they are (what oks_json_escape writes). */
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p >= 0x20 && *p != '"' && *p != '\\')
+        p++;
+    size_t len = (size_t)(p - (const unsigned char *)s);
+    size_t need = *p ? len + strlen((const char *)p) * 6 + 3 : len + 3;
     sim_buf_reserve(b, need);
     if (b->oom)
         return;
     b->data[b->len++] = '"';
-    size_t n = oks_json_escape(b->data + b->len, b->cap - b->len, s);
-    b->len += n;
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    if (*p)
+        b->len += oks_json_escape(b->data + b->len, b->cap - b->len, (const char *)p);
     b->data[b->len++] = '"';
     b->data[b->len] = '\0';
 }
 
 void sim_buf_jtime(sim_buf *b, int64_t ms)
 {
-    char t[32];
+    char t[SIM_ISO8601_CAP + 2];
     if (ms < 0) {
         sim_buf_add(b, "null", 4);
         return;
     }
-    oks_time_format_iso8601(ms, t, sizeof t);
-    sim_buf_printf(b, "\"%s\"", t);
+    size_t n = sim_iso8601(ms, t + 1);
+    t[0] = '"';
+    t[n + 1] = '"';
+    sim_buf_add(b, t, n + 2);
 }
 
 void sim_buf_free(sim_buf *b)

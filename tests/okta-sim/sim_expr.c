@@ -248,6 +248,34 @@ bool sim_expr_eval(const sim_expr *e, sim_expr_get get, void *item)
     }
 }
 
+/* Leaves of an or-only tree that are all exact `attr eq "value"` comparisons; false otherwise. */
+static bool eq_leaves(const sim_expr *e, const char *attr, const char **out, size_t *n)
+{
+    if (e->kind == N_OR)
+        return eq_leaves(e->l, attr, out, n) && eq_leaves(e->r, attr, out, n);
+    if (e->kind != N_CMP || e->op != OP_EQ || !e->exact || strcmp(e->attr, attr) != 0)
+        return false;
+    if (out)
+        out[*n] = e->value;
+    (*n)++;
+    return true;
+}
+
+bool sim_expr_eq_list(const sim_expr *e, const char *attr, const char ***values, size_t *n)
+{
+    size_t count = 0;
+    *values = NULL;
+    *n = 0;
+    if (!e || !eq_leaves(e, attr, NULL, &count))
+        return false;
+    const char **v = malloc(count * sizeof *v);
+    if (!v)
+        return false;
+    eq_leaves(e, attr, v, n);
+    *values = v;
+    return true;
+}
+
 void sim_expr_free(sim_expr *e)
 {
     if (!e)

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const first_names[] = {
@@ -88,6 +89,51 @@ static void slug(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
+/* Bounded text appends with snprintf's truncation (at most cap - 1 bytes, always terminated),
+ * without its format parsing: profiles are generated for every user rendered. */
+typedef struct txt {
+    char *p;
+    size_t cap, n;
+} txt;
+
+static txt txt_at(char *p, size_t cap)
+{
+    p[0] = '\0';
+    return (txt){p, cap, 0};
+}
+
+static void txt_add(txt *t, const char *s)
+{
+    while (*s && t->n + 1 < t->cap)
+        t->p[t->n++] = *s++;
+    t->p[t->n] = '\0';
+}
+
+/* Decimal v, zero-padded to width digits (printf's %0*u). */
+static void txt_u32(txt *t, uint32_t v, int width)
+{
+    char d[16];
+    int k = (int)sizeof d - 1;
+    d[k] = '\0';
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+        width--;
+    } while (v);
+    while (width-- > 0)
+        d[--k] = '0';
+    txt_add(t, d + k);
+}
+
+/* "first last" */
+static void full_name(char *out, size_t cap, const char *first, const char *last)
+{
+    txt t = txt_at(out, cap);
+    txt_add(&t, first);
+    txt_add(&t, " ");
+    txt_add(&t, last);
+}
+
 /* Display name of a manager without generating its whole profile (or its manager's). */
 static void manager_display(const sim_org *org, uint32_t m, char *out, size_t cap)
 {
@@ -97,14 +143,29 @@ static void manager_display(const sim_org *org, uint32_t m, char *out, size_t ca
         snprintf(out, cap, "%s", json_is_string(v) ? json_string_value(v) : "");
         return;
     }
-    snprintf(out, cap, "%s %s", first_names[sim_rand(org->seed, m, 30) % N_OF(first_names)],
-             last_names[sim_rand(org->seed, m, 31) % N_OF(last_names)]);
+    full_name(out, cap, first_names[sim_rand(org->seed, m, 30) % N_OF(first_names)],
+              last_names[sim_rand(org->seed, m, 31) % N_OF(last_names)]);
+}
+
+/* "first.last{i}@domain" (letters of the names, lower-cased). */
+static void gen_login(const sim_org *org, uint32_t i, const char *first, const char *last,
+                      char *out, size_t cap)
+{
+    char a[48], b[48];
+    slug(a, sizeof a, first);
+    slug(b, sizeof b, last);
+    txt t = txt_at(out, cap);
+    txt_add(&t, a);
+    txt_add(&t, ".");
+    txt_add(&t, b);
+    txt_u32(&t, i, 0);
+    txt_add(&t, "@");
+    txt_add(&t, org->domain);
 }
 
 static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
 {
     uint64_t s = org->seed;
-    char a[48], b[48];
     p->first = first_names[sim_rand(s, i, 30) % N_OF(first_names)];
     p->last = last_names[sim_rand(s, i, 31) % N_OF(last_names)];
     unsigned dep = (unsigned)(sim_rand(s, i, 32) % 100);
@@ -115,22 +176,34 @@ static void gen_fill(const sim_org *org, uint32_t i, gen_prof *p)
     p->user_type = sim_rand(s, i, 35) % 10 == 0 ? "Contractor" : "Employee";
     static const char *const cohorts[] = {"2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", NULL};
     p->cohort = cohorts[sim_rand(s, i, 36) % N_OF(cohorts)];
-    slug(a, sizeof a, p->first);
-    slug(b, sizeof b, p->last);
-    snprintf(p->login, sizeof p->login, "%s.%s%u@%s", a, b, i, org->domain);
-    snprintf(p->display, sizeof p->display, "%s %s", p->first, p->last);
-    snprintf(p->employee_number, sizeof p->employee_number, "E%07u", i + 1);
-    snprintf(p->cost_center, sizeof p->cost_center, "CC-%04u",
-             (unsigned)(sim_rand(s, i, 37) % 40) * 100 + 1000);
+    gen_login(org, i, p->first, p->last, p->login, sizeof p->login);
+    full_name(p->display, sizeof p->display, p->first, p->last);
+    txt t = txt_at(p->employee_number, sizeof p->employee_number);
+    txt_add(&t, "E");
+    txt_u32(&t, i + 1, 7);
+    t = txt_at(p->cost_center, sizeof p->cost_center);
+    txt_add(&t, "CC-");
+    txt_u32(&t, (unsigned)(sim_rand(s, i, 37) % 40) * 100 + 1000, 4);
     p->has_url = sim_rand(s, i, 38) % 10 < 3;
-    if (p->has_url)
-        snprintf(p->profile_url, sizeof p->profile_url, "https://intranet.%s/people/%u.jpg",
-                 org->domain, i);
+    if (p->has_url) {
+        t = txt_at(p->profile_url, sizeof p->profile_url);
+        txt_add(&t, "https://intranet.");
+        txt_add(&t, org->domain);
+        txt_add(&t, "/people/");
+        txt_u32(&t, i, 0);
+        txt_add(&t, ".jpg");
+    }
     const sim_user *u = &org->users[i];
     /* rich: a picture attribute (Okta's base profile has none): 85 % have one, else null. */
     p->has_photo = org->rich && sim_rand(s, i, 39) % 100 < 85;
-    if (p->has_photo)
-        snprintf(p->photo_url, sizeof p->photo_url, "https://photos.%s/%s.jpg", org->domain, u->id);
+    if (p->has_photo) {
+        t = txt_at(p->photo_url, sizeof p->photo_url);
+        txt_add(&t, "https://photos.");
+        txt_add(&t, org->domain);
+        txt_add(&t, "/");
+        txt_add(&t, u->id);
+        txt_add(&t, ".jpg");
+    }
     p->has_manager = u->manager >= 0 && (uint32_t)u->manager < org->n_users;
     if (p->has_manager) {
         memcpy(p->manager_id, org->users[u->manager].id, SIM_ID_LEN);
@@ -202,6 +275,15 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
     }
     if (u->custom)
         return NULL;
+    if (strcmp(name, "login") == 0 || strcmp(name, "email") == 0) {
+        /* The app-user listing's userName: no need to generate the whole profile. */
+        char login[sizeof((gen_prof *)0)->login];
+        gen_login(org, idx, first_names[sim_rand(org->seed, idx, 30) % N_OF(first_names)],
+                  last_names[sim_rand(org->seed, idx, 31) % N_OF(last_names)], login, sizeof login);
+        txt t = txt_at(buf, cap);
+        txt_add(&t, login);
+        return buf;
+    }
     gen_prof p;
     gen_fill(org, idx, &p);
     return gen_get(&p, name, buf, cap);
@@ -210,39 +292,57 @@ const char *sim_profile_get(const sim_org *org, uint32_t idx, const char *name, 
 static void field(sim_buf *b, const char *name, const char *value, bool first)
 {
     if (!first)
-        sim_buf_add(b, ",", 1);
-    sim_buf_printf(b, "\"%s\":", name);
+        SIM_BUF_LIT(b, ",");
+    SIM_BUF_LIT(b, "\"");
+    sim_buf_adds(b, name);
+    SIM_BUF_LIT(b, "\":");
     sim_buf_jstr(b, value);
+}
+
+typedef struct gen_field {
+    const char *name, *value; /* value NULL = null */
+} gen_field;
+#define MAX_GEN_FIELDS 24
+
+/* The generated profile's attributes in rendering order; returns how many. */
+static size_t gen_fields(const sim_org *org, const gen_prof *p, gen_field *f)
+{
+    size_t n = 0;
+    f[n++] = (gen_field){"login", p->login};
+    f[n++] = (gen_field){"email", p->login};
+    f[n++] = (gen_field){"firstName", p->first};
+    f[n++] = (gen_field){"lastName", p->last};
+    f[n++] = (gen_field){"displayName", p->display};
+    f[n++] = (gen_field){"title", p->title};
+    f[n++] = (gen_field){"department", p->department};
+    f[n++] = (gen_field){"organization", "Acme Corp"};
+    f[n++] = (gen_field){"employeeNumber", p->employee_number};
+    f[n++] = (gen_field){"costCenter", p->cost_center};
+    f[n++] = (gen_field){"userType", p->user_type};
+    f[n++] = (gen_field){"manager", p->has_manager ? p->manager_name : NULL};
+    f[n++] = (gen_field){"managerId", p->has_manager ? p->manager_id : NULL};
+    f[n++] = (gen_field){"locale", p->place->locale};
+    f[n++] = (gen_field){"preferredLanguage", p->place->lang};
+    f[n++] = (gen_field){"timezone", p->place->tz};
+    f[n++] = (gen_field){"city", p->place->city};
+    f[n++] = (gen_field){"countryCode", p->place->country};
+    f[n++] = (gen_field){"profileUrl", p->has_url ? p->profile_url : NULL};
+    f[n++] = (gen_field){"learningCohort", p->cohort};
+    if (org->rich)
+        f[n++] = (gen_field){"photoUrl", p->has_photo ? p->photo_url : NULL};
+    return n;
 }
 
 /* Fast path: no override, write the generated profile straight into the buffer. */
 static void render_generated(const sim_org *org, uint32_t idx, sim_buf *b)
 {
     gen_prof p;
+    gen_field f[MAX_GEN_FIELDS];
     gen_fill(org, idx, &p);
+    size_t n = gen_fields(org, &p, f);
     sim_buf_add(b, "{", 1);
-    field(b, "login", p.login, true);
-    field(b, "email", p.login, false);
-    field(b, "firstName", p.first, false);
-    field(b, "lastName", p.last, false);
-    field(b, "displayName", p.display, false);
-    field(b, "title", p.title, false);
-    field(b, "department", p.department, false);
-    field(b, "organization", "Acme Corp", false);
-    field(b, "employeeNumber", p.employee_number, false);
-    field(b, "costCenter", p.cost_center, false);
-    field(b, "userType", p.user_type, false);
-    field(b, "manager", p.has_manager ? p.manager_name : NULL, false);
-    field(b, "managerId", p.has_manager ? p.manager_id : NULL, false);
-    field(b, "locale", p.place->locale, false);
-    field(b, "preferredLanguage", p.place->lang, false);
-    field(b, "timezone", p.place->tz, false);
-    field(b, "city", p.place->city, false);
-    field(b, "countryCode", p.place->country, false);
-    field(b, "profileUrl", p.has_url ? p.profile_url : NULL, false);
-    field(b, "learningCohort", p.cohort, false);
-    if (org->rich)
-        field(b, "photoUrl", p.has_photo ? p.photo_url : NULL, false);
+    for (size_t k = 0; k < n; k++)
+        field(b, f[k].name, f[k].value, k == 0);
     sim_buf_add(b, "}", 1);
 }
 
@@ -282,12 +382,116 @@ json_t *sim_profile_json(const sim_org *org, uint32_t idx)
     return obj;
 }
 
+/* jansson writes these bytes back unchanged: no '"', '\\' or control byte (and valid UTF-8,
+ * which the callers guarantee). */
+static bool plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+static bool ascii_plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* ,"key":<value as json_dumps writes it>; false when jansson cannot. */
+static bool dump_field(sim_buf *b, const char *key, bool known_key, json_t *v, bool first)
+{
+    size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+    json_t *k = known_key ? NULL : json_string(key);
+    char *ks = k ? json_dumps(k, flags) : NULL, *vs = json_dumps(v, flags);
+    json_decref(k);
+    bool ok = vs && (known_key || ks);
+    if (ok) {
+        if (!first)
+            SIM_BUF_LIT(b, ",");
+        if (known_key) {
+            SIM_BUF_LIT(b, "\"");
+            sim_buf_adds(b, key);
+            SIM_BUF_LIT(b, "\":");
+        } else {
+            sim_buf_adds(b, ks);
+            SIM_BUF_LIT(b, ":");
+        }
+        sim_buf_adds(b, vs);
+    }
+    free(ks);
+    free(vs);
+    return ok;
+}
+
+static bool generated_name(const gen_field *f, size_t n, const char *key)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(f[k].name, key) == 0)
+            return true;
+    return false;
+}
+
+/* A generated user with an override, rendered as sim_profile_json + json_dumps would (the
+ * generated attributes in order, each replaced by its override or left out when the override
+ * is the absent marker, then the override's other attributes in its order) without building
+ * and re-parsing the whole profile: the worker reads changed users all the time. False (and
+ * nothing written) when that equivalence is not certain: escapes or non-ASCII bytes jansson
+ * would rewrite, a custom user, a value jansson cannot dump. */
+static bool render_overridden(const sim_org *org, uint32_t idx, sim_buf *b)
+{
+    const sim_user *u = &org->users[idx];
+    if (u->custom || !ascii_plain(org->domain) || !plain(org->domain))
+        return false;
+    gen_prof p;
+    gen_field f[MAX_GEN_FIELDS];
+    gen_fill(org, idx, &p);
+    size_t n = gen_fields(org, &p, f);
+    for (size_t k = 0; k < n; k++)
+        if (f[k].value && !plain(f[k].value))
+            return false;
+    size_t start = b->len;
+    bool first = true;
+    SIM_BUF_LIT(b, "{");
+    for (size_t k = 0; k < n; k++) {
+        json_t *v = json_object_get(u->override, f[k].name);
+        if (v && sim_profile_is_absent(v))
+            continue;
+        if (!v)
+            field(b, f[k].name, f[k].value, first);
+        else if (!dump_field(b, f[k].name, true, v, first))
+            goto undo;
+        first = false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(u->override, key, v)
+    {
+        if (generated_name(f, n, key) || sim_profile_is_absent(v))
+            continue;
+        if (!dump_field(b, key, false, v, first))
+            goto undo;
+        first = false;
+    }
+    SIM_BUF_LIT(b, "}");
+    return true;
+undo:
+    b->len = start;
+    if (b->data)
+        b->data[start] = '\0';
+    return false;
+}
+
 void sim_profile_render(const sim_org *org, uint32_t idx, sim_buf *b)
 {
     if (!org->users[idx].override && !org->users[idx].custom) {
         render_generated(org, idx, b);
         return;
     }
+    if (render_overridden(org, idx, b))
+        return;
     json_t *obj = sim_profile_json(org, idx);
     char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     sim_buf_adds(b, s ? s : "{}");

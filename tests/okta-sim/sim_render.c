@@ -7,20 +7,33 @@
 static void link_obj(sim_buf *b, const char *name, const char *base, const char *path,
                      const char *method, bool first)
 {
-    sim_buf_printf(b, "%s\"%s\":{\"href\":\"%s%s\"", first ? "" : ",", name, base, path);
-    if (method)
-        sim_buf_printf(b, ",\"method\":\"%s\"", method);
-    sim_buf_add(b, "}", 1);
+    if (!first)
+        SIM_BUF_LIT(b, ",");
+    SIM_BUF_LIT(b, "\"");
+    sim_buf_adds(b, name);
+    SIM_BUF_LIT(b, "\":{\"href\":\"");
+    sim_buf_adds(b, base);
+    sim_buf_adds(b, path);
+    SIM_BUF_LIT(b, "\"");
+    if (method) {
+        SIM_BUF_LIT(b, ",\"method\":\"");
+        sim_buf_adds(b, method);
+        SIM_BUF_LIT(b, "\"");
+    }
+    SIM_BUF_LIT(b, "}");
 }
 
 static void user_links(const sim_user *u, const char *base, bool single, sim_buf *b)
 {
     char p[128];
-    snprintf(p, sizeof p, "/api/v1/users/%s", u->id);
-    sim_buf_adds(b, ",\"_links\":{");
-    link_obj(b, "self", base, p, NULL, true);
+    SIM_BUF_LIT(b, ",\"_links\":{\"self\":{\"href\":\"");
+    sim_buf_adds(b, base);
+    SIM_BUF_LIT(b, "/api/v1/users/");
+    sim_buf_adds(b, u->id);
+    SIM_BUF_LIT(b, "\"}");
     if (single) {
         /* A single user carries its lifecycle links; users in collections only `self`. */
+        snprintf(p, sizeof p, "/api/v1/users/%s", u->id);
         const char *lc = u->status == SIM_ST_DEPROVISIONED || u->status == SIM_ST_STAGED
                              ? "activate"
                              : "deactivate";
@@ -36,15 +49,18 @@ static void user_links(const sim_user *u, const char *base, bool single, sim_buf
         link_obj(b, "schema", base, "/api/v1/meta/schemas/user/oscdefault0000000001", NULL, false);
         link_obj(b, "type", base, "/api/v1/meta/types/user/otydefault000000001", NULL, false);
     }
-    sim_buf_add(b, "}", 1);
+    SIM_BUF_LIT(b, "}");
 }
 
 void sim_render_user(const sim_org *org, uint32_t idx, const char *base, bool single, sim_buf *b)
 {
     const sim_user *u = &org->users[idx];
     bool staged = u->status == SIM_ST_STAGED;
-    sim_buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"created\":", u->id,
-                   sim_status_name(u->status));
+    SIM_BUF_LIT(b, "{\"id\":\"");
+    sim_buf_adds(b, u->id);
+    SIM_BUF_LIT(b, "\",\"status\":\"");
+    sim_buf_adds(b, sim_status_name(u->status));
+    SIM_BUF_LIT(b, "\",\"created\":");
     sim_buf_jtime(b, u->created_ms);
     sim_buf_adds(b, ",\"activated\":");
     sim_buf_jtime(b, u->activated_ms);
@@ -86,23 +102,31 @@ void sim_render_app_user(const sim_org *org, uint32_t idx, const char *base, boo
     const sim_user *u = &org->users[idx];
     char buf[256];
     const char *login = sim_profile_get(org, idx, "login", buf, sizeof buf);
-    sim_buf_printf(b, "{\"id\":\"%s\",\"externalId\":null,\"created\":", u->id);
+    SIM_BUF_LIT(b, "{\"id\":\"");
+    sim_buf_adds(b, u->id);
+    SIM_BUF_LIT(b, "\",\"externalId\":null,\"created\":");
     sim_buf_jtime(b, u->assign_created_ms);
-    sim_buf_adds(b, ",\"lastUpdated\":");
+    SIM_BUF_LIT(b, ",\"lastUpdated\":");
     sim_buf_jtime(b, u->assign_updated_ms);
-    sim_buf_printf(b,
-                   ",\"scope\":\"%s\",\"status\":\"%s\",\"statusChanged\":", sim_user_scope(org, u),
-                   app_user_status(u));
+    SIM_BUF_LIT(b, ",\"scope\":\"");
+    sim_buf_adds(b, sim_user_scope(org, u));
+    SIM_BUF_LIT(b, "\",\"status\":\"");
+    sim_buf_adds(b, app_user_status(u));
+    SIM_BUF_LIT(b, "\",\"statusChanged\":");
     sim_buf_jtime(b, u->assign_updated_ms);
-    sim_buf_adds(b, ",\"passwordChanged\":null,\"syncState\":\"DISABLED\",\"lastSync\":");
+    SIM_BUF_LIT(b, ",\"passwordChanged\":null,\"syncState\":\"DISABLED\",\"lastSync\":");
     sim_buf_jtime(b, u->assign_updated_ms);
-    sim_buf_adds(b, ",\"credentials\":{\"userName\":");
+    SIM_BUF_LIT(b, ",\"credentials\":{\"userName\":");
     sim_buf_jstr(b, login);
-    sim_buf_adds(b, "},\"profile\":{}");
-    sim_buf_printf(b,
-                   ",\"_links\":{\"app\":{\"href\":\"%s/api/v1/apps/%s\"},"
-                   "\"user\":{\"href\":\"%s/api/v1/users/%s\"}}",
-                   base, org->app_id, base, u->id);
+    SIM_BUF_LIT(b, "},\"profile\":{},\"_links\":{\"app\":{\"href\":\"");
+    sim_buf_adds(b, base);
+    SIM_BUF_LIT(b, "/api/v1/apps/");
+    sim_buf_adds(b, org->app_id);
+    SIM_BUF_LIT(b, "\"},\"user\":{\"href\":\"");
+    sim_buf_adds(b, base);
+    SIM_BUF_LIT(b, "/api/v1/users/");
+    sim_buf_adds(b, u->id);
+    SIM_BUF_LIT(b, "\"}}");
     if (expand) {
         sim_buf_adds(b, ",\"_embedded\":{\"user\":");
         sim_render_user(org, idx, base, false, b);
