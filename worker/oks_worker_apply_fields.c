@@ -210,7 +210,10 @@ int oks_worker_fields_row(const oks_worker_fieldmap *m, const json_t *profile, j
 }
 
 /* Values of active fields, for the users whose stored state is this read (an older read that
- * the watermark refused changes nothing); one audit row per changed value. */
+ * the watermark refused changes nothing); one audit row per user whose values changed (entity
+ * custom_fields, action set), before = the changed fields' stored values (those it had),
+ * after = their new values. One row per user, not per value: a user with three fields is one
+ * audit row, not three (docs/benchmarks.md "Worker rules"). */
 /* Joins between CTEs are avoided on purpose: their row estimates are guesses, and a nested
  * loop over two 10,000-row CTEs is quadratic. The change set (with the before value, read by
  * primary key) is computed once; the write and the audit both read it. */
@@ -230,10 +233,10 @@ static const char sql_fields[] =
     "  SELECT $1::uuid, user_id, field_id, value FROM v ON CONFLICT (user_id, field_id) DO UPDATE "
     "  SET value = EXCLUDED.value RETURNING 1), "
     "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
-    "  actor, sync_run_id) SELECT $1::uuid, 'custom_field_value', v.okta_id || ':' || v.name, "
-    "  CASE WHEN v.existed THEN 'update' ELSE 'create' END, "
-    "  CASE WHEN v.existed THEN jsonb_build_object('value', v.old) END, "
-    "  jsonb_build_object('value', v.value), $3, $4, $5::bigint FROM v RETURNING 1) "
+    "  actor, sync_run_id) SELECT $1::uuid, 'custom_fields', v.okta_id, 'set', "
+    "  jsonb_object_agg(v.name, v.old) FILTER (WHERE v.existed), "
+    "  jsonb_object_agg(v.name, v.value), $3, $4, $5::bigint FROM v GROUP BY v.okta_id "
+    "  RETURNING 1) "
     "SELECT (SELECT count(*) FROM aud), (SELECT count(*) FROM w)";
 
 int oks_worker_apply_fields_tx(oks_db *db, const char *tenant, const char *batch_json,
@@ -244,7 +247,7 @@ int oks_worker_apply_fields_tx(oks_db *db, const char *tenant, const char *batch
     PGresult *r = oks_db_exec_params(db, sql_fields, 5, p, err);
     if (!r)
         return -1;
-    *changed = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    *changed = strtol(PQgetvalue(r, 0, 1), NULL, 10); /* values written */
     PQclear(r);
     return 0;
 }

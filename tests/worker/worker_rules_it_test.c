@@ -72,10 +72,13 @@ OKS_TEST(custom_fields_only_active_fields_and_removed_values_kept)
     char *v = ra_val(q, t, "00uC1");
     OKS_ASSERT_EQ_STR(v, "badge=42,costCenter=CC-1");
     free(v);
-    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity "
-                             "= 'custom_field_value' AND action = 'create'",
-                             t, NULL),
-                      2);
+    /* one audit row for the user's values, not one per value */
+    const char *aq = "SELECT string_agg(coalesce(before::text, 'NULL') || ' -> ' || after::text, "
+                     "' | ' ORDER BY id) FROM audit_log WHERE tenant_id = $1::uuid AND entity = "
+                     "'custom_fields' AND entity_id = $2 AND action = 'set'";
+    v = ra_val(aq, t, "00uC1");
+    OKS_ASSERT_EQ_STR(v, "NULL -> {\"badge\": \"42\", \"costCenter\": \"CC-1\"}");
+    free(v);
     /* removed field: value kept, never synced again; explicit null clears an active one */
     ra_sql("UPDATE custom_fields SET removed_at = now() WHERE tenant_id = $1::uuid AND name = "
            "'badge'",
@@ -84,13 +87,18 @@ OKS_TEST(custom_fields_only_active_fields_and_removed_values_kept)
     v = ra_val(q, t, "00uC1");
     OKS_ASSERT_EQ_STR(v, "badge=42,costCenter=NULL");
     free(v);
+    /* the changed field only, with the value it had */
+    v = ra_val(aq, t, "00uC1");
+    OKS_ASSERT_EQ_STR(v, "NULL -> {\"badge\": \"42\", \"costCenter\": \"CC-1\"} | "
+                         "{\"costCenter\": \"CC-1\"} -> {\"costCenter\": null}");
+    free(v);
     /* unchanged re-read: no audit row */
     long before = ra_num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity = "
-                         "'custom_field_value'",
+                         "'custom_fields'",
                          t, NULL);
     ra_one(t, "00uC1", "active", "{\"email\":\"c@x.test\",\"costCenter\":null,\"badge\":7}");
     OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND entity "
-                             "= 'custom_field_value'",
+                             "= 'custom_fields'",
                              t, NULL),
                       before);
     free(t);
@@ -247,7 +255,7 @@ OKS_TEST(audit_source_full_sync_carries_run_id_and_stale_read_changes_nothing)
     OKS_ASSERT_EQ_INT(ra_num("SELECT count(DISTINCT entity) FROM audit_log WHERE tenant_id = "
                              "$1::uuid AND source = 'full_sync' AND sync_run_id = $2::bigint",
                              t, run),
-                      4); /* user, custom_field_value, team, membership */
+                      4); /* user, custom_fields, team, membership */
     /* an older read (by Okta's Date) arriving later: no rule runs on it */
     ra_row old = {"00uS1", "active", "{\"email\":\"s@x.test\",\"department\":\"Old\",\"cc\":\"0\"}",
                   8000};
