@@ -153,6 +153,33 @@ OKS_TEST(invitation_cannot_point_at_another_tenants_user)
     teardown(&f);
 }
 
+/* Migration 0010 dropped the invitation's own key to tenants: the composite key to its user
+ * still refuses an unknown tenant, and the tenant's deletion still takes its invitations. */
+OKS_TEST(invitation_tenant_is_checked_through_its_user)
+{
+    two_tenants f;
+    setup(&f);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO invitations (tenant_id, user_id, email) VALUES "
+             "('00000000-0000-4000-8000-00000000dead', %s, 'x@a.test')",
+             f.user_a);
+    refused(&f, sql, __LINE__);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO invitations (tenant_id, user_id, email) VALUES ('%s', %s, 'x@a.test') "
+             "RETURNING 1",
+             f.a, f.user_a);
+    accepted(&f, sql);
+    snprintf(sql, sizeof sql, "DELETE FROM tenants WHERE id = '%s'", f.a);
+    oks_err err = {0};
+    OKS_ASSERT(oks_db_exec(f.db, sql, &err) == 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM invitations WHERE tenant_id = '%s'", f.a);
+    char *n = dbt_scalar(f.db, sql);
+    OKS_ASSERT_EQ_STR(n, "0");
+    free(n);
+    teardown(&f);
+}
+
 OKS_TEST(user_manager_cannot_be_another_tenants_user)
 {
     two_tenants f;
