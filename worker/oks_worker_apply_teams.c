@@ -19,23 +19,29 @@
 
 /* Teams created on demand; memberships removed (deleted users: all; otherwise the sync's
  * department membership of another team); an admin primary demoted when the department names
- * another team. */
+ * another team. The batch users' memberships are read once, by user (OFFSET 0 keeps it a key
+ * lookup per user: as a join, stale statistics planned a scan of every tenant's memberships
+ * per round), each with its team's name by primary key; a membership's tenant is its user's
+ * (the composite key to users). The delete and the demotion then find their rows by the
+ * membership's key. */
 static const char sql_remove[] =
     "WITH " SUBJECTS
     "nt AS (INSERT INTO teams (tenant_id, name, source) SELECT DISTINCT ON (lower(dep)) "
     "  $1::uuid, dep, 'okta_department' FROM u WHERE dep IS NOT NULL AND status <> 'deleted' "
     "  ORDER BY lower(dep), dep ON CONFLICT (tenant_id, lower(name)) DO NOTHING "
     "  RETURNING id, name), "
-    "del AS (DELETE FROM team_members m USING u, teams t WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
-    " "
-    "  AND m.user_id = u.id AND t.id = m.team_id AND (u.status = 'deleted' OR "
-    "  (m.source = 'okta_department' AND (u.dep IS NULL OR lower(t.name) <> lower(u.dep)))) "
-    "  RETURNING u.okta_id, t.name, m.is_primary, m.source), "
-    "dem AS (UPDATE team_members m SET is_primary = false FROM u, teams t "
-    "  WHERE m.tenant_id = " OKS_WORKER_SQL_TENANT
-    " AND m.user_id = u.id AND t.id = m.team_id AND m.is_primary "
-    "  AND m.source <> 'okta_department' AND u.status <> 'deleted' AND u.dep IS NOT NULL "
-    "  AND lower(t.name) <> lower(u.dep) RETURNING u.okta_id, t.name, m.source), "
+    "mu AS MATERIALIZED (SELECT u.id AS user_id, u.okta_id, u.status, u.dep, m.team_id, "
+    "  m.is_primary, m.source, (SELECT t.name FROM teams t WHERE t.id = m.team_id) AS name "
+    "  FROM u CROSS JOIN LATERAL (SELECT m.team_id, m.is_primary, m.source FROM team_members m "
+    "  WHERE m.user_id = u.id OFFSET 0) m), "
+    "del AS (DELETE FROM team_members m USING mu WHERE m.team_id = mu.team_id "
+    "  AND m.user_id = mu.user_id AND (mu.status = 'deleted' OR (mu.source = 'okta_department' "
+    "  AND (mu.dep IS NULL OR lower(mu.name) <> lower(mu.dep)))) "
+    "  RETURNING mu.okta_id, mu.name, mu.is_primary, mu.source), "
+    "dem AS (UPDATE team_members m SET is_primary = false FROM mu WHERE m.team_id = mu.team_id "
+    "  AND m.user_id = mu.user_id AND mu.is_primary AND mu.source <> 'okta_department' "
+    "  AND mu.status <> 'deleted' AND mu.dep IS NOT NULL AND lower(mu.name) <> lower(mu.dep) "
+    "  RETURNING mu.okta_id, mu.name, mu.source), "
     "aud AS (" AUDIT_COLS
     "  SELECT $1::uuid, 'team', nt.name, 'create', NULL, jsonb_build_object('team_id', nt.id, "
     "  'name', nt.name, 'source', 'okta_department'), $3, $4, $5::bigint FROM nt "
