@@ -113,7 +113,9 @@ static const char sql_apply[] =
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
     "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT FROM "
     "  (a.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) RETURNING 1), "
-    /* the manager the insert set: the same audit row the manager rule writes for it */
+    /* the manager the insert set: the same audit row the manager rule writes for it. A row
+     * with no before image was inserted here: under the tenant's advisory lock no other
+     * transaction inserts the tenant's users, so none arrives through ON CONFLICT */
     "maud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
     "  source, actor, sync_run_id) SELECT $1::uuid, 'manager', a.okta_id, 'set', "
     "  jsonb_build_object('manager_user_id', NULL, 'override_manager', false, 'manager_ref', "
