@@ -60,7 +60,7 @@ void ra_sql(const char *q, const char *t)
 char *ra_val(const char *q, const char *t, const char *a)
 {
     const char *p[] = {t, a};
-    return wt_scalar(ra_conn(), q, a ? 2 : 1, p);
+    return wt_scalar(ra_conn(), q, a ? 2 : t ? 1 : 0, p);
 }
 
 long ra_num(const char *q, const char *t, const char *a)
@@ -121,17 +121,22 @@ char *ra_col(const char *t, const char *id, const char *c)
     return ra_val(q, t, id);
 }
 
+/* got (freed here) must be want, or absent when want is NULL */
+static void assert_value(const char *id, const char *what, char *got, const char *want)
+{
+    if (!want) {
+        if (got)
+            oks_test_fail(__FILE__, __LINE__, "%s %s '%s', want none", id, what, got);
+    } else if (!got || strcmp(got, want) != 0) {
+        oks_test_fail(__FILE__, __LINE__, "%s %s '%s', want '%s'", id, what, got ? got : "(none)",
+                      want);
+    }
+    free(got);
+}
+
 void ra_assert_col(const char *t, const char *id, const char *c, const char *want)
 {
-    char *v = ra_col(t, id, c);
-    if (!want) {
-        if (v)
-            oks_test_fail(__FILE__, __LINE__, "%s.%s = '%s', want NULL", id, c, v);
-    } else {
-        OKS_ASSERT(v != NULL);
-        OKS_ASSERT_EQ_STR(v, want);
-    }
-    free(v);
+    assert_value(id, c, ra_col(t, id, c), want);
 }
 
 /* "team:primary:source" of a user's memberships, sorted, comma-joined */
@@ -146,16 +151,7 @@ char *ra_teams_of(const char *t, const char *id)
 
 void ra_assert_teams(const char *t, const char *id, const char *want)
 {
-    char *v = ra_teams_of(t, id);
-    if (!want) {
-        if (v)
-            oks_test_fail(__FILE__, __LINE__, "%s teams '%s', want none", id, v);
-    } else {
-        if (!v || strcmp(v, want) != 0)
-            oks_test_fail(__FILE__, __LINE__, "%s teams '%s', want '%s'", id, v ? v : "(none)",
-                          want);
-    }
-    free(v);
+    assert_value(id, "teams", ra_teams_of(t, id), want);
 }
 
 char *ra_manager_of(const char *t, const char *id)
@@ -167,14 +163,5 @@ char *ra_manager_of(const char *t, const char *id)
 
 void ra_assert_manager(const char *t, const char *id, const char *want)
 {
-    char *v = ra_manager_of(t, id);
-    if (!want) {
-        if (v)
-            oks_test_fail(__FILE__, __LINE__, "%s manager '%s', want none", id, v);
-    } else {
-        if (!v || strcmp(v, want) != 0)
-            oks_test_fail(__FILE__, __LINE__, "%s manager '%s', want '%s'", id, v ? v : "(none)",
-                          want);
-    }
-    free(v);
+    assert_value(id, "manager", ra_manager_of(t, id), want);
 }

@@ -5,50 +5,13 @@
  * rules decide is worker_rules_it_test's. */
 #include "oks_test.h"
 #include "oks_worker_apply_batch.h"
+#include "rapply.h"
 #include "wtest.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static oks_db *db;
-static char *db_url;
-static int64_t clock_ms = 1764547200000; /* Okta's Date of each read: strictly increasing */
-
-static oks_db *conn(void)
-{
-    if (!db)
-        db = wt_fresh_db(&db_url);
-    return db;
-}
-
-static char *tenant(void)
-{
-    static int n;
-    char dom[64];
-    snprintf(dom, sizeof dom, "cost%d.okta.test", ++n);
-    return wt_tenant(conn(), dom, "tok", 0, NULL);
-}
-
-static void sql(const char *q, const char *t)
-{
-    const char *p[] = {t};
-    oks_err err = {0};
-    PGresult *r = oks_db_exec_params(conn(), q, t ? 1 : 0, p, &err);
-    if (!r)
-        oks_test_fail(__FILE__, __LINE__, "%s: %s", q, err.msg);
-    PQclear(r);
-}
-
-static long num(const char *q, const char *t)
-{
-    const char *p[] = {t};
-    char *v = wt_scalar(conn(), q, t ? 1 : 0, p);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
-}
 
 enum { MAXN = 1000 };
 static int stride = 1; /* user i of a batch is "00uC<i * stride>" */
@@ -64,7 +27,7 @@ static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, 
     static char ids[MAXN][16];
     OKS_ASSERT(n <= MAXN);
     memset(u, 0, sizeof u);
-    int64_t when = as_of ? as_of : ++clock_ms;
+    int64_t when = as_of ? as_of : ra_tick();
     for (int i = 0; i < n; i++) {
         char prof[256];
         snprintf(ids[i], sizeof ids[i], "00uC%d", i * stride);
@@ -83,11 +46,11 @@ static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, 
     oks_err err = {0};
     oks_worker_apply_result res;
     if (!keep_open)
-        OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
-    if (oks_worker_apply_batch_tx(conn(), t, st, (size_t)n, "event", "test", &res, &err) != 0)
+        OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+    if (oks_worker_apply_batch_tx(ra_conn(), t, st, (size_t)n, "event", "test", &res, &err) != 0)
         oks_test_fail(__FILE__, __LINE__, "apply: %s", err.msg);
     if (!keep_open)
-        OKS_ASSERT(oks_db_commit(conn(), &err) == 0);
+        OKS_ASSERT(oks_db_commit(ra_conn(), &err) == 0);
     for (int i = 0; i < n; i++)
         json_decref(u[i].profile);
     return res;
@@ -95,7 +58,7 @@ static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, 
 
 OKS_TEST(rules_that_cannot_act_are_not_sent)
 {
-    char *t = tenant();
+    char *t = ra_tenant();
     /* new users, no custom field, auto-invite off: fields skipped; the rows became active in
      * this transaction, so the invitation rule runs (and decides: off, none) */
     oks_worker_apply_result r = apply_n(t, 3, NULL, 1, 0, 0);
@@ -106,17 +69,17 @@ OKS_TEST(rules_that_cannot_act_are_not_sent)
     OKS_ASSERT_EQ_INT(r.audited, 3);
     OKS_ASSERT_EQ_INT(r.rules_run, 2);
     /* an active custom field: the fields rule runs and writes the values */
-    sql("INSERT INTO custom_fields (tenant_id, name) VALUES ($1::uuid, 'cc')", t);
+    ra_sql("INSERT INTO custom_fields (tenant_id, name) VALUES ($1::uuid, 'cc')", t);
     r = apply_n(t, 3, ",\"cc\":\"7\"", 3, 0, 0);
     OKS_ASSERT_EQ_INT(r.rules_run, 3);
     OKS_ASSERT_EQ_INT(r.custom_values, 3);
     /* removed again: skipped, the values stay (docs/rules.md) */
-    sql("UPDATE custom_fields SET removed_at = now() WHERE tenant_id = $1::uuid", t);
+    ra_sql("UPDATE custom_fields SET removed_at = now() WHERE tenant_id = $1::uuid", t);
     r = apply_n(t, 3, ",\"cc\":\"8\"", 4, 0, 0);
     OKS_ASSERT_EQ_INT(r.rules_run, 2);
-    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM custom_field_values WHERE tenant_id = $1::uuid "
-                          "AND value = '7'",
-                          t),
+    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM custom_field_values WHERE tenant_id = $1::uuid "
+                             "AND value = '7'",
+                             t, NULL),
                       3);
     /* a stale read (older Date) writes nothing: no rule is sent */
     r = apply_n(t, 3, NULL, 5, 1000, 0);
@@ -127,22 +90,24 @@ OKS_TEST(rules_that_cannot_act_are_not_sent)
 
 OKS_TEST(invitation_still_sent_for_a_user_activated_in_the_batch)
 {
-    char *t = tenant();
-    sql("UPDATE tenants SET auto_invite = true WHERE id = $1::uuid", t);
+    char *t = ra_tenant();
+    ra_sql("UPDATE tenants SET auto_invite = true WHERE id = $1::uuid", t);
     apply_n(t, 2, NULL, 1, 0, 0); /* created active: invited */
-    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t), 2);
+    OKS_ASSERT_EQ_INT(
+        ra_num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t, NULL), 2);
     /* a deactivated user who was never active becomes active in a later batch: invited then */
-    sql("UPDATE users SET status = 'deactivated', first_active_at = NULL WHERE tenant_id = "
-        "$1::uuid AND okta_id = '00uC1'",
-        t);
-    sql("DELETE FROM invitations WHERE tenant_id = $1::uuid", t);
+    ra_sql("UPDATE users SET status = 'deactivated', first_active_at = NULL WHERE tenant_id = "
+           "$1::uuid AND okta_id = '00uC1'",
+           t);
+    ra_sql("DELETE FROM invitations WHERE tenant_id = $1::uuid", t);
     oks_worker_apply_result r = apply_n(t, 2, NULL, 2, 0, 0);
     OKS_ASSERT_EQ_INT(r.rules_run, 3);
     OKS_ASSERT_EQ_INT(r.invitations, 1);
     /* both active since earlier transactions: the rule is not sent, nothing is invited */
     r = apply_n(t, 2, NULL, 3, 0, 0);
     OKS_ASSERT_EQ_INT(r.rules_run, 2);
-    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t), 1);
+    OKS_ASSERT_EQ_INT(
+        ra_num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t, NULL), 1);
     free(t);
 }
 
@@ -155,10 +120,10 @@ OKS_TEST(invitation_still_sent_for_a_user_activated_in_the_batch)
  * per page bounds the share of a page's rows one transaction can update HOT. */
 OKS_TEST(member_update_is_hot_after_a_bulk_insert)
 {
-    char *t = tenant();
-    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM pg_class WHERE relname IN ('users', "
-                          "'dirty_users') AND 'fillfactor=80' = ANY (reloptions)",
-                          NULL),
+    char *t = ra_tenant();
+    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM pg_class WHERE relname IN ('users', "
+                             "'dirty_users') AND 'fillfactor=80' = ANY (reloptions)",
+                             NULL, NULL),
                       2);
     stride = 1;
     apply_n(t, 1000, NULL, 1, 0, 0);
@@ -166,13 +131,15 @@ OKS_TEST(member_update_is_hot_after_a_bulk_insert)
     oks_err err = {0};
     /* the counters also hold earlier transactions not flushed yet; none is flushed inside a
      * transaction block, so the difference is this apply's */
-    OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
-    long upd0 = num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL);
-    long hot0 = num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL);
+    OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+    long upd0 = ra_num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL, NULL);
+    long hot0 = ra_num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL, NULL);
     oks_worker_apply_result r = apply_n(t, 200, NULL, 2, 0, 1);
-    long upd = num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL) - upd0;
-    long hot = num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL) - hot0;
-    OKS_ASSERT_EQ_INT(oks_db_commit(conn(), &err), 0);
+    long upd =
+        ra_num("SELECT pg_stat_get_xact_tuples_updated('users'::regclass)", NULL, NULL) - upd0;
+    long hot =
+        ra_num("SELECT pg_stat_get_xact_tuples_hot_updated('users'::regclass)", NULL, NULL) - hot0;
+    OKS_ASSERT_EQ_INT(oks_db_commit(ra_conn(), &err), 0);
     stride = 1;
     OKS_ASSERT_EQ_INT(r.written, 200);
     OKS_ASSERT_EQ_INT(upd, 200);
@@ -195,27 +162,27 @@ OKS_TEST(member_update_is_hot_after_a_bulk_insert)
     "FROM pg_index WHERE indrelid = 'users'::regclass"
 OKS_TEST(batch_reads_only_its_own_users_of_a_large_tenant)
 {
-    sql("ALTER TABLE users SET (autovacuum_enabled = false)", NULL);
+    ra_sql("ALTER TABLE users SET (autovacuum_enabled = false)", NULL);
     for (int i = 0; i < 60; i++) {
-        char *small = tenant();
-        sql("INSERT INTO users (tenant_id, okta_id) SELECT $1::uuid, 'small' || g "
-            "FROM generate_series(1, 5) g",
-            small);
+        char *small = ra_tenant();
+        ra_sql("INSERT INTO users (tenant_id, okta_id) SELECT $1::uuid, 'small' || g "
+               "FROM generate_series(1, 5) g",
+               small);
         free(small);
     }
-    char *t = tenant();
-    sql("ANALYZE users", NULL);
-    sql("INSERT INTO users (tenant_id, okta_id, email) SELECT $1::uuid, 'big' || g, "
-        "'big' || g || '@x.test' FROM generate_series(1, 3000) g",
-        t);
+    char *t = ra_tenant();
+    ra_sql("ANALYZE users", NULL);
+    ra_sql("INSERT INTO users (tenant_id, okta_id, email) SELECT $1::uuid, 'big' || g, "
+           "'big' || g || '@x.test' FROM generate_series(1, 3000) g",
+           t);
     oks_err err = {0};
-    OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
-    long f0 = num(READ_OF_USERS, NULL);
+    OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+    long f0 = ra_num(READ_OF_USERS, NULL, NULL);
     stride = 1;
     oks_worker_apply_result r = apply_n(t, 10, NULL, 1, 0, 1);
-    long fetched = num(READ_OF_USERS, NULL) - f0;
-    OKS_ASSERT_EQ_INT(oks_db_commit(conn(), &err), 0);
-    sql("ALTER TABLE users RESET (autovacuum_enabled)", NULL);
+    long fetched = ra_num(READ_OF_USERS, NULL, NULL) - f0;
+    OKS_ASSERT_EQ_INT(oks_db_commit(ra_conn(), &err), 0);
+    ra_sql("ALTER TABLE users RESET (autovacuum_enabled)", NULL);
     OKS_ASSERT_EQ_INT(r.written, 10);
     if (fetched > 300)
         oks_test_fail(__FILE__, __LINE__, "a batch of 10 fetched %ld rows of users", fetched);
@@ -236,11 +203,12 @@ OKS_TEST(teams_rule_reads_only_the_batch_users_memberships)
 {
     /* statistics taken while the table was nearly empty, then 10,000 rows: as stale as a
      * benchmark's warm-up left them */
-    sql("ANALYZE team_members", NULL);
-    sql("ALTER TABLE team_members SET (autovacuum_enabled = false)", NULL);
+    ra_sql("ANALYZE team_members", NULL);
+    ra_sql("ALTER TABLE team_members SET (autovacuum_enabled = false)", NULL);
     for (int i = 0; i < 20; i++) {
-        char *other = tenant();
-        sql("WITH tm AS (INSERT INTO teams (tenant_id, name) VALUES ($1::uuid, 'T') RETURNING id), "
+        char *other = ra_tenant();
+        ra_sql(
+            "WITH tm AS (INSERT INTO teams (tenant_id, name) VALUES ($1::uuid, 'T') RETURNING id), "
             "us AS (INSERT INTO users (tenant_id, okta_id, department) SELECT $1::uuid, "
             "'m' || g, 'T' FROM generate_series(1, 500) g RETURNING id) "
             "INSERT INTO team_members (tenant_id, team_id, user_id, is_primary) "
@@ -248,21 +216,22 @@ OKS_TEST(teams_rule_reads_only_the_batch_users_memberships)
             other);
         free(other);
     }
-    char *t = tenant();
+    char *t = ra_tenant();
     stride = 1;
     apply_n(t, 10, ",\"department\":\"D1\"", 1, 0, 0); /* members of D1 */
     oks_err err = {0};
-    OKS_ASSERT(oks_db_begin(conn(), &err) == 0);
-    long r0 = num(READ_OF_MEMBERSHIPS, NULL);
+    OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+    long r0 = ra_num(READ_OF_MEMBERSHIPS, NULL, NULL);
     oks_worker_apply_result r = apply_n(t, 10, ",\"department\":\"D2\"", 2, 0, 1);
-    long read = num(READ_OF_MEMBERSHIPS, NULL) - r0;
-    OKS_ASSERT_EQ_INT(oks_db_commit(conn(), &err), 0);
+    long read = ra_num(READ_OF_MEMBERSHIPS, NULL, NULL) - r0;
+    OKS_ASSERT_EQ_INT(oks_db_commit(ra_conn(), &err), 0);
     OKS_ASSERT_EQ_INT(r.written, 10);
-    OKS_ASSERT_EQ_INT(num("SELECT count(*) FROM team_members m JOIN teams tt ON tt.id = m.team_id "
-                          "WHERE m.tenant_id = $1::uuid AND tt.name = 'D2' AND m.is_primary",
-                          t),
-                      10);
-    sql("ALTER TABLE team_members RESET (autovacuum_enabled)", NULL);
+    OKS_ASSERT_EQ_INT(
+        ra_num("SELECT count(*) FROM team_members m JOIN teams tt ON tt.id = m.team_id "
+               "WHERE m.tenant_id = $1::uuid AND tt.name = 'D2' AND m.is_primary",
+               t, NULL),
+        10);
+    ra_sql("ALTER TABLE team_members RESET (autovacuum_enabled)", NULL);
     if (read > 300)
         oks_test_fail(__FILE__, __LINE__, "a batch of 10 read %ld memberships", read);
     free(t);
@@ -271,8 +240,6 @@ OKS_TEST(teams_rule_reads_only_the_batch_users_memberships)
 int main(int argc, char **argv)
 {
     int rc = oks_test_main(argc, argv);
-    if (db)
-        oks_db_close(db);
-    free(db_url);
+    ra_close();
     return rc;
 }
