@@ -21,6 +21,49 @@
  * the watermark (a new Date on every read) and the full sync's last_seen_run_id say nothing.
  * A full sync's page passes its run ($5): the rows written here are marked seen by it in the
  * same write, so the page's own "seen" update touches only the rows this one did not write. */
+/* rq: each row this batch wrote, and whether the manager rule (mq) and the teams rule (tq) may
+ * have something to do for it. "No" is said only where the rule, run on the row, would write
+ * nothing, so not sending it decides nothing differently (worker_apply_cost_it_test checks it
+ * against the rules themselves); a rule statement none of whose rows asks is not sent at all
+ * (docs/worker-reconcile.md "Cost of a round"). A new row always asks.
+ * Managers, only in okta_id match mode (the default): the stored edge is what the rule would
+ * compute when it was made from the same reference and the user it names has that okta id
+ * (unique in a tenant); no reference and no edge is the same; so is a pending reference (no
+ * edge, stored as pending with this reference) to an okta id no stored user has (one this
+ * batch inserts resolves it through the manager rule's pending lookup, where the new user
+ * asks). Any other mode asks every time:
+ * a login or email can move to a lower-id user, which the rule then names instead. The user's
+ * own key cannot have become a pending reference's (an okta id never changes, and a pending
+ * reference to a user is resolved by the batch that inserts it).
+ * Teams: deleted and in no team; or no department and in no team the sync made for one; or a
+ * primary membership in the department's team (so no other primary: one per user,
+ * team_members_one_primary_idx) and no department membership of another team.
+ * Every read is by key: a user's memberships by user_id, their teams by primary key. */
+#define RULE_QUESTIONS                                                                             \
+    "rq AS (SELECT s.okta_id, a.j->'id' AS id, s.status, s.profile, s.e->'cf' AS cf, "             \
+    "  s.e->'mref' AS mref, s.okta_id IN (SELECT okta_id FROM maud) AS mi, "                       \
+    "  (b.j IS NULL OR $6 <> 'okta_id' "                                                           \
+    "   OR (s.e->>'mref') IS DISTINCT FROM (a.j->>'manager_okta_id') "                             \
+    "   OR CASE WHEN s.e->>'mref' IS NULL THEN a.j->>'manager_user_id' IS NOT NULL "               \
+    "   OR (a.j->>'override_manager')::boolean "                                                   \
+    "   WHEN a.j->>'manager_user_id' IS NULL THEN (a.j->>'override_manager')::boolean "            \
+    "   OR (SELECT p.manager_ref FROM pending_manager_refs p WHERE p.tenant_id = "                 \
+    "   " OKS_WORKER_SQL_TENANT " AND p.user_okta_id = s.okta_id) IS DISTINCT FROM s.e->>'mref' "  \
+    "   OR (SELECT mu.id FROM users mu WHERE mu.tenant_id = " OKS_WORKER_SQL_TENANT " "            \
+    "   AND mu.okta_id = s.e->>'mref') IS NOT NULL "                                               \
+    "   ELSE NOT (a.j->>'override_manager')::boolean OR (SELECT mu.okta_id FROM users mu "         \
+    "   WHERE mu.id = (a.j->>'manager_user_id')::bigint) IS DISTINCT FROM s.e->>'mref' END) "      \
+    "  AS mq, "                                                                                    \
+    "  (b.j IS NULL OR NOT (SELECT CASE WHEN a.j->>'status' = 'deleted' THEN count(*) = 0 "        \
+    "   WHEN k.ld IS NULL THEN NOT coalesce(bool_or(x.source = 'okta_department'), false) "        \
+    "   ELSE coalesce(bool_or(x.is_primary AND x.ln = k.ld), false) "                              \
+    "   AND NOT coalesce(bool_or(x.ln <> k.ld AND x.source = 'okta_department'), false) END "      \
+    "   FROM (SELECT tm.is_primary, tm.source, (SELECT lower(t.name) FROM teams t "                \
+    "   WHERE t.id = tm.team_id) AS ln FROM team_members tm WHERE tm.user_id = k.uid "             \
+    "   OFFSET 0) x)) AS tq "                                                                      \
+    "  FROM s JOIN a USING (okta_id) LEFT JOIN b USING (okta_id) CROSS JOIN LATERAL (SELECT "      \
+    "  (a.j->>'id')::bigint AS uid, lower(NULLIF(btrim(a.j->>'department'), '')) AS ld) k) "
+
 static const char sql_apply[] =
     "WITH s AS (SELECT e, e->>'okta_id' AS okta_id, e->>'status' AS status, "
     "  (e->>'profile')::boolean AS profile, coalesce(e->'f', '{}') AS f, "
@@ -124,22 +167,24 @@ static const char sql_apply[] =
     "  FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL "
     "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING entity_id AS okta_id), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
-    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1) "
+    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1), " RULE_QUESTIONS
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
     /* the rows this batch wrote, with their id and only what the rules read (each rule's
-     * statement parses this again), found by a key lookup, not a join; "mi": the insert set
-     * the manager, and nothing can reach the user (the manager rule skips it) */
-    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ids.m->s.okta_id, 'status', "
-    "   s.status, 'profile', s.profile, 'cf', s.e->'cf', 'mref', s.e->'mref') || CASE WHEN "
-    "   s.okta_id IN (SELECT okta_id FROM maud) THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb "
-    "END), '[]') "
-    "   FROM s, (SELECT coalesce(jsonb_object_agg(okta_id, j->'id'), '{}') AS m FROM a) ids "
-    "   WHERE ids.m ? s.okta_id), (SELECT count(*) FROM maud), "
+     * statement parses this again); "mi": the insert set the manager, and nothing can reach
+     * the user (the manager rule skips it); "mq" / "tq": the manager / teams rule may have
+     * something to do for the row (RULE_QUESTIONS) */
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
+    "   'profile', q.profile, 'cf', q.cf, 'mref', q.mref, 'mq', q.mq, 'tq', q.tq) "
+    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') FROM rq q), "
+    "  (SELECT count(*) FROM maud), "
+
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
     /* rows active since this transaction began: only they can be invited */
-    "  (SELECT count(*) FROM a WHERE fresh)";
+    "  (SELECT count(*) FROM a WHERE fresh), "
+    "  (SELECT count(*) FROM rq WHERE mq AND profile AND NOT mi), "
+    "  (SELECT count(*) FROM rq WHERE tq)";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -231,6 +276,8 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->created = strtol(PQgetvalue(r, 0, 6), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     long fresh = strtol(PQgetvalue(r, 0, 7), NULL, 10);
+    long ask_managers = strtol(PQgetvalue(r, 0, 8), NULL, 10);
+    long ask_teams = strtol(PQgetvalue(r, 0, 9), NULL, 10);
     free(js);
     js = strdup(PQgetvalue(r, 0, 4));
     PQclear(r);
@@ -240,8 +287,9 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
      * Date than the stored row) runs no rule. A rule statement that cannot act on the batch is
      * not sent (docs/worker-reconcile.md "Cost of a round"): custom fields without an active
      * field, invitations without a row that became active in this transaction (the only rows
-     * the invitation rule looks at). Managers and teams depend on stored state (a link or a
-     * membership an admin changed is put back on the next read), so they always run. */
+     * the invitation rule looks at), managers and teams without a row that asks (RULE_QUESTIONS:
+     * their outcome also depends on stored state, a link or a membership an admin changed is put
+     * back on the next read, so the question reads it). */
     int rc = 0;
     if (strcmp(js, "[]") != 0) {
         if (any_fields) {
@@ -249,14 +297,17 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
                                             &res->custom_values, err);
             res->rules_run++;
         }
-        if (rc == 0)
+        if (rc == 0 && ask_managers > 0) {
             rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, match,
                                               &res->managers, &res->cycles_refused, err);
+            res->rules_run++;
+        }
         res->managers += managers_at_insert;
-        if (rc == 0)
+        if (rc == 0 && ask_teams > 0) {
             rc = oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships,
                                            err);
-        res->rules_run += 2; /* managers, teams */
+            res->rules_run++;
+        }
         if (rc == 0 && fresh > 0) {
             rc = oks_worker_apply_invites_tx(db, tenant, js, source, actor, run_p,
                                              &res->invitations, err);

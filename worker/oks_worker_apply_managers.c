@@ -10,7 +10,9 @@
 /* $1 tenant, $2 batch, $3 source, $4 actor, $5 run id, $6 manager_match, $7 every pending.
  * A batch row marked "mi" is skipped: a new user whose manager its own insert set, which no
  * pending reference and no other row of the batch names (oks_worker_apply_batch.c), so it
- * cannot be resolved to, cannot be on a cycle, and the rule would write what is stored.
+ * cannot be resolved to, cannot be on a cycle, and the rule would write what is stored. So is
+ * a row whose "mq" is false: its stored edge is what the rule would compute
+ * (oks_worker_apply_batch.c, RULE_QUESTIONS); a batch without "mq" asks for every row.
  * r: the subjects (batch users whose stored state is this read, and pending references that
  * now resolve) with the resolved manager and the before image. Only an edge that changes (ws)
  * can close a cycle, because the stored graph has none: walk follows the manager chain from each
@@ -31,7 +33,8 @@ static const char sql_managers[] =
     "WITH RECURSIVE "
     "s AS (SELECT (e->>'id')::bigint AS id, "
     "  e->>'mref' AS mref FROM jsonb_array_elements($2::jsonb) e "
-    "  WHERE (e->>'profile')::boolean AND e->>'status' IS NOT NULL AND e->'mi' IS NULL), "
+    "  WHERE (e->>'profile')::boolean AND e->>'status' IS NOT NULL AND e->'mi' IS NULL "
+    "  AND coalesce((e->>'mq')::boolean, true)), "
     "bu AS (SELECT us.id, us.okta_id, s.mref, us.okta_last_updated AS as_of, " OLD_IMAGE
     ", lower(us.login) AS l, lower(us.email) AS em, us.employee_number AS en "
     "  FROM s JOIN users us ON us.id = s.id), "

@@ -6,10 +6,13 @@
 /* Reads are by key (users.id, teams (tenant_id, lower(name)), team_members (team_id, user_id)
  * or (user_id)). Where a join could be planned as a scan of the tenant's rows — a batch's row
  * estimate is a guess, and a new tenant's statistics are stale — the lookup is a scalar
- * subquery on a unique key instead (docs/benchmarks.md "Worker rules"). */
+ * subquery on a unique key instead (docs/benchmarks.md "Worker rules"). A batch row whose "tq"
+ * is false is not a subject: the rule would write nothing for it (oks_worker_apply_batch.c,
+ * RULE_QUESTIONS); a batch without "tq" makes every row one. */
 #define SUBJECTS                                                                                   \
     "s AS (SELECT (e->>'id')::bigint AS id "                                                       \
-    "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL), "                   \
+    "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL "                     \
+    "  AND coalesce((e->>'tq')::boolean, true)), "                                                 \
     "u AS (SELECT us.id, us.okta_id, us.status, NULLIF(btrim(us.department), '') AS dep "          \
     "  FROM s JOIN users us ON us.id = s.id), "
 

@@ -5,6 +5,8 @@
  * rules decide is worker_rules_it_test's. */
 #include "oks_test.h"
 #include "oks_worker_apply_batch.h"
+#include "oks_worker_apply_managers.h"
+#include "oks_worker_apply_teams.h"
 #include "rapply.h"
 #include "wtest.h"
 
@@ -64,19 +66,19 @@ OKS_TEST(rules_that_cannot_act_are_not_sent)
     oks_worker_apply_result r = apply_n(t, 3, NULL, 1, 0, 0);
     OKS_ASSERT_EQ_INT(r.written, 3);
     OKS_ASSERT_EQ_INT(r.rules_run, 3); /* managers, teams, invitations */
-    /* known members with a new title: managers and teams only */
+    /* known members with a new title, no department, no manager: no rule can act */
     r = apply_n(t, 3, NULL, 2, 0, 0);
     OKS_ASSERT_EQ_INT(r.audited, 3);
-    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    OKS_ASSERT_EQ_INT(r.rules_run, 0);
     /* an active custom field: the fields rule runs and writes the values */
     ra_sql("INSERT INTO custom_fields (tenant_id, name) VALUES ($1::uuid, 'cc')", t);
     r = apply_n(t, 3, ",\"cc\":\"7\"", 3, 0, 0);
-    OKS_ASSERT_EQ_INT(r.rules_run, 3);
+    OKS_ASSERT_EQ_INT(r.rules_run, 1);
     OKS_ASSERT_EQ_INT(r.custom_values, 3);
     /* removed again: skipped, the values stay (docs/rules.md) */
     ra_sql("UPDATE custom_fields SET removed_at = now() WHERE tenant_id = $1::uuid", t);
     r = apply_n(t, 3, ",\"cc\":\"8\"", 4, 0, 0);
-    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    OKS_ASSERT_EQ_INT(r.rules_run, 0);
     OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM custom_field_values WHERE tenant_id = $1::uuid "
                              "AND value = '7'",
                              t, NULL),
@@ -101,11 +103,11 @@ OKS_TEST(invitation_still_sent_for_a_user_activated_in_the_batch)
            t);
     ra_sql("DELETE FROM invitations WHERE tenant_id = $1::uuid", t);
     oks_worker_apply_result r = apply_n(t, 2, NULL, 2, 0, 0);
-    OKS_ASSERT_EQ_INT(r.rules_run, 3);
+    OKS_ASSERT_EQ_INT(r.rules_run, 1);
     OKS_ASSERT_EQ_INT(r.invitations, 1);
     /* both active since earlier transactions: the rule is not sent, nothing is invited */
     r = apply_n(t, 2, NULL, 3, 0, 0);
-    OKS_ASSERT_EQ_INT(r.rules_run, 2);
+    OKS_ASSERT_EQ_INT(r.rules_run, 0);
     OKS_ASSERT_EQ_INT(
         ra_num("SELECT count(*) FROM invitations WHERE tenant_id = $1::uuid", t, NULL), 1);
     free(t);
@@ -234,6 +236,186 @@ OKS_TEST(teams_rule_reads_only_the_batch_users_memberships)
     ra_sql("ALTER TABLE team_members RESET (autovacuum_enabled)", NULL);
     if (read > 300)
         oks_test_fail(__FILE__, __LINE__, "a batch of 10 read %ld memberships", read);
+    free(t);
+}
+
+/* What a "no" of the rule questions promises: the manager and teams rules, run on the user with
+ * every row asking (a batch without "mq"/"tq"), write nothing. mref: the user's Okta manager
+ * reference (NULL: none). */
+static void assert_rules_idle(const char *t, const char *okta_id, const char *mref)
+{
+    char q[512];
+    snprintf(q, sizeof q,
+             "SELECT jsonb_build_array(jsonb_build_object('id', id, 'status', status, "
+             "'profile', true, 'mref', %s%s%s))::text FROM users WHERE tenant_id = $1::uuid "
+             "AND okta_id = $2",
+             mref ? "'" : "", mref ? mref : "NULL::text", mref ? "'" : "");
+    char *batch = ra_val(q, t, okta_id);
+    char *match = ra_val("SELECT manager_match FROM tenants WHERE id = $1::uuid", t, NULL);
+    oks_err err = {0};
+    long changed = -1, refused = -1, memberships = -1;
+    OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+    OKS_ASSERT(oks_worker_apply_managers_tx(ra_conn(), t, batch, "event", "test", NULL, match,
+                                            &changed, &refused, &err) == 0);
+    OKS_ASSERT(oks_worker_apply_teams_tx(ra_conn(), t, batch, "event", "test", NULL, &memberships,
+                                         &err) == 0);
+    oks_db_rollback(ra_conn());
+    if (changed != 0 || memberships != 0)
+        oks_test_fail(__FILE__, __LINE__,
+                      "%s: the rules asked anyway wrote %ld manager and %ld "
+                      "team changes",
+                      okta_id, changed, memberships);
+    free(match);
+    free(batch);
+}
+
+/* A known user's read sends the manager rule or the teams rule only when it can act: when Okta
+ * changed what the rule reads, or the stored link or membership is not what the rule would
+ * make (changed on the platform's side: put back on this read). After each repair the next
+ * read sends nothing, and the rules asked anyway agree. */
+OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
+{
+    char *t = ra_tenant();
+    const char *rep = "{\"email\":\"qr@x.test\",\"department\":\"Eng\",\"managerId\":\"00uQB\"}";
+    ra_one(t, "00uQB", "active", "{\"email\":\"qb@x.test\",\"department\":\"Eng\"}");
+    ra_one(t, "00uQO", "active", "{\"email\":\"qo@x.test\"}");
+    oks_worker_apply_result r = ra_one(t, "00uQR", "active", rep);
+    OKS_ASSERT(r.rules_run >= 2); /* new: both asked */
+    ra_assert_manager(t, "00uQR", "00uQB:true");
+    ra_assert_teams(t, "00uQR", "Eng:true:okta_department");
+#define QUIET()                                                                                    \
+    do {                                                                                           \
+        OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).rules_run, 0);                         \
+        assert_rules_idle(t, "00uQR", "00uQB");                                                    \
+    } while (0)
+    QUIET();
+    /* the link, then the override, changed on the platform's side */
+    ra_sql("UPDATE users SET manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid "
+           "AND okta_id = '00uQO') WHERE tenant_id = $1::uuid AND okta_id = '00uQR'",
+           t);
+    r = ra_one(t, "00uQR", "active", rep);
+    OKS_ASSERT_EQ_INT(r.rules_run, 1);
+    OKS_ASSERT_EQ_INT(r.managers, 1);
+    ra_assert_manager(t, "00uQR", "00uQB:true");
+    QUIET();
+    ra_sql("UPDATE users SET override_manager = false WHERE tenant_id = $1::uuid AND okta_id = "
+           "'00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).managers, 1);
+    ra_assert_manager(t, "00uQR", "00uQB:true");
+    QUIET();
+    ra_sql("UPDATE users SET manager_okta_id = NULL WHERE tenant_id = $1::uuid AND okta_id = "
+           "'00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).managers, 1);
+    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND okta_id = "
+                             "'00uQR' AND manager_okta_id = '00uQB'",
+                             t, NULL),
+                      1);
+    QUIET();
+    /* no manager in Okta, one set on the platform's side: cleared (docs/rules.md) */
+    const char *plain = "{\"email\":\"qo@x.test\"}";
+    ra_sql("UPDATE users SET manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid "
+           "AND okta_id = '00uQB') WHERE tenant_id = $1::uuid AND okta_id = '00uQO'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).managers, 1);
+    ra_assert_manager(t, "00uQO", NULL);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).rules_run, 0);
+    assert_rules_idle(t, "00uQO", NULL);
+    ra_sql("UPDATE users SET override_manager = true WHERE tenant_id = $1::uuid AND okta_id = "
+           "'00uQO'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).managers, 1);
+    ra_assert_col(t, "00uQO", "override_manager", "f");
+    /* Okta names another manager, then one not stored yet (asked on every read while pending),
+     * who then arrives */
+    r = ra_one(t, "00uQR", "active",
+               "{\"email\":\"qr@x.test\",\"department\":\"Eng\",\"managerId\":\"00uQO\"}");
+    OKS_ASSERT_EQ_INT(r.managers, 1);
+    const char *later = "{\"email\":\"qr@x.test\",\"department\":\"Eng\",\"managerId\":\"00uQL\"}";
+    ra_one(t, "00uQR", "active", later);
+    ra_assert_manager(t, "00uQR", NULL);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).rules_run, 0);
+    assert_rules_idle(t, "00uQR", "00uQL");
+    ra_sql("UPDATE users SET override_manager = true WHERE tenant_id = $1::uuid AND okta_id = "
+           "'00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).managers, 1);
+    ra_assert_col(t, "00uQR", "override_manager", "f");
+    /* the pending reference lost on the platform's side: put back */
+    ra_sql("DELETE FROM pending_manager_refs WHERE tenant_id = $1::uuid", t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).rules_run, 1);
+    OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM pending_manager_refs WHERE tenant_id = "
+                             "$1::uuid AND user_okta_id = '00uQR' AND manager_ref = '00uQL'",
+                             t, NULL),
+                      1);
+    /* the manager stored by another way than a batch (nothing resolved it): found on the read */
+    ra_sql("INSERT INTO users (tenant_id, okta_id, email) VALUES ($1::uuid, '00uQL', "
+           "'ql@x.test')",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).managers, 1);
+    ra_assert_manager(t, "00uQR", "00uQL:true");
+    /* a pending reference resolved by the batch that inserts its manager */
+    const char *later2 = "{\"email\":\"qr@x.test\",\"department\":\"Eng\",\"managerId\":\"00uQM\"}";
+    ra_one(t, "00uQR", "active", later2);
+    ra_assert_manager(t, "00uQR", NULL);
+    ra_row both[] = {{"00uQR", "active", later2, 0},
+                     {"00uQM", "active", "{\"email\":\"qm@x.test\"}", 0}};
+    ra_apply(t, both, 2);
+    ra_assert_manager(t, "00uQR", "00uQM:true");
+    ra_one(t, "00uQR", "active", rep);
+    QUIET();
+    /* the primary membership removed on the platform's side */
+    ra_sql("DELETE FROM team_members WHERE tenant_id = $1::uuid AND user_id = (SELECT id FROM "
+           "users WHERE tenant_id = $1::uuid AND okta_id = '00uQR')",
+           t);
+    r = ra_one(t, "00uQR", "active", rep);
+    OKS_ASSERT_EQ_INT(r.rules_run, 1);
+    ra_assert_teams(t, "00uQR", "Eng:true:okta_department");
+    QUIET();
+    /* an admin team made primary instead: demoted, the department's team primary again */
+    ra_sql("INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'Guild', 'admin')", t);
+    ra_sql("UPDATE team_members SET is_primary = false WHERE tenant_id = $1::uuid", t);
+    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, is_primary, source) SELECT "
+           "$1::uuid, t.id, u.id, true, 'admin' FROM teams t, users u WHERE t.tenant_id = "
+           "$1::uuid AND t.name = 'Guild' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).rules_run, 1);
+    ra_assert_teams(t, "00uQR", "Eng:true:okta_department,Guild:false:admin");
+    QUIET();
+    /* a department membership of another team: removed */
+    ra_sql("INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'Old', "
+           "'okta_department')",
+           t);
+    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
+           "u.id, 'okta_department' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
+           "t.name = 'Old' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).memberships, 1);
+    ra_assert_teams(t, "00uQR", "Eng:true:okta_department,Guild:false:admin");
+    QUIET();
+    /* the department emptied: left; quiet again without one */
+    const char *nodep = "{\"email\":\"qr@x.test\",\"department\":\"\",\"managerId\":\"00uQB\"}";
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).memberships, 1);
+    ra_assert_teams(t, "00uQR", "Guild:false:admin");
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).rules_run, 0);
+    assert_rules_idle(t, "00uQR", "00uQB");
+    /* deleted: leaves every team once */
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).memberships, 1);
+    ra_assert_teams(t, "00uQR", NULL);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).rules_run, 0);
+    /* Another match mode asks on every read (a login or email can move to a lower-id user, whom
+     * the rule names then). Here the tenant switches to employee numbers: the same reference
+     * now names the user with that employee number, though a user with that okta id exists. */
+    const char *by_id = "{\"email\":\"qo@x.test\",\"managerId\":\"00uQB\"}";
+    ra_one(t, "00uQO", "active", by_id);
+    ra_assert_manager(t, "00uQO", "00uQB:true");
+    ra_one(t, "00uQN", "active", "{\"email\":\"qn@x.test\",\"employeeNumber\":\"00uQB\"}");
+    ra_sql("UPDATE tenants SET manager_match = 'employee_number' WHERE id = $1::uuid", t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", by_id).managers, 1);
+    ra_assert_manager(t, "00uQO", "00uQN:true");
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", by_id).rules_run, 1);
+#undef QUIET
     free(t);
 }
 
