@@ -38,7 +38,8 @@
  * Teams: deleted and in no team; or no department and in no team the sync made for one; or a
  * primary membership in the department's team (so no other primary: one per user,
  * team_members_one_primary_idx) and no department membership of another team.
- * Every read is by key: a user's memberships by user_id, their teams by primary key. */
+ * A changed reference, department or deletion asks without reading anything; otherwise every
+ * read is by key: a user's memberships by user_id, their teams by primary key. */
 #define RULE_QUESTIONS                                                                             \
     "rq AS (SELECT s.okta_id, a.j->'id' AS id, s.status, s.profile, s.e->'cf' AS cf, "             \
     "  s.e->'mref' AS mref, s.okta_id IN (SELECT okta_id FROM maud) AS mi, "                       \
@@ -54,7 +55,9 @@
     "   ELSE NOT (a.j->>'override_manager')::boolean OR (SELECT mu.okta_id FROM users mu "         \
     "   WHERE mu.id = (a.j->>'manager_user_id')::bigint) IS DISTINCT FROM s.e->>'mref' END) "      \
     "  AS mq, "                                                                                    \
-    "  (b.j IS NULL OR NOT (SELECT CASE WHEN a.j->>'status' = 'deleted' THEN count(*) = 0 "        \
+    "  (b.j IS NULL OR lower(NULLIF(btrim(b.j->>'department'), '')) IS DISTINCT FROM k.ld "        \
+    "   OR (a.j->>'status' = 'deleted' AND b.j->>'status' <> 'deleted') "                          \
+    "   OR NOT (SELECT CASE WHEN a.j->>'status' = 'deleted' THEN count(*) = 0 "                    \
     "   WHEN k.ld IS NULL THEN NOT coalesce(bool_or(x.source = 'okta_department'), false) "        \
     "   ELSE coalesce(bool_or(x.is_primary AND x.ln = k.ld), false) "                              \
     "   AND NOT coalesce(bool_or(x.ln <> k.ld AND x.source = 'okta_department'), false) END "      \
@@ -79,7 +82,8 @@ static const char sql_apply[] =
     /* a mapped attribute absent from the profile leaves the stored value (docs/rules.md) */
     "m AS (SELECT s.okta_id, s.status, s.as_of, s.app_assigned, "
     "  CASE WHEN s.f ? 'email' THEN s.f->>'email' ELSE c.email END AS email, "
-    "  CASE WHEN s.f ? 'first_name' THEN s.f->>'first_name' ELSE c.first_name END AS first_name, "
+    "  CASE WHEN s.f ? 'first_name' THEN s.f->>'first_name' ELSE c.first_name END AS "
+    "first_name, "
     "  CASE WHEN s.f ? 'last_name' THEN s.f->>'last_name' ELSE c.last_name END AS last_name, "
     "  CASE WHEN s.f ? 'picture' THEN s.f->>'picture' ELSE c.picture_url END AS picture_url, "
     "  CASE WHEN s.f ? 'title' THEN s.f->>'title' ELSE c.title END AS title, "
@@ -145,16 +149,19 @@ static const char sql_apply[] =
     "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
     "  first_active_at = COALESCE(u.first_active_at, "
     "    CASE WHEN s.status = 'active' THEN now() END), "
-    "  last_seen_run_id = COALESCE($5::bigint, u.last_seen_run_id) FROM s JOIN c USING (okta_id) "
+    "  last_seen_run_id = COALESCE($5::bigint, u.last_seen_run_id) FROM s JOIN c USING "
+    "(okta_id) "
     "  WHERE u.id = c.id AND NOT s.profile "
     "  AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j, u.first_active_at = now() AS fresh), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
-    "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
+    "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
+    "source, "
     "  actor, sync_run_id) SELECT $1::uuid, 'user', a.okta_id, "
     "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4, "
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
-    "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT FROM "
+    "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT "
+    "FROM "
     "  (a.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) RETURNING 1), "
     /* the manager the insert set: the same audit row the manager rule writes for it. A row
      * with no before image was inserted here: under the tenant's advisory lock no other
@@ -162,12 +169,14 @@ static const char sql_apply[] =
     "maud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
     "  source, actor, sync_run_id) SELECT $1::uuid, 'manager', a.okta_id, 'set', "
     "  jsonb_build_object('manager_user_id', NULL, 'override_manager', false, 'manager_ref', "
-    "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', 'override_manager', "
+    "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', "
+    "'override_manager', "
     "  true, 'manager_ref', a.j->'manager_okta_id'), $3, $4, $5::bigint "
     "  FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL "
     "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING entity_id AS okta_id), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
-    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1), " RULE_QUESTIONS
+    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING "
+    "1), " RULE_QUESTIONS
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
@@ -177,7 +186,8 @@ static const char sql_apply[] =
      * something to do for the row (RULE_QUESTIONS) */
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
     "   'profile', q.profile, 'cf', q.cf, 'mref', q.mref, 'mq', q.mq, 'tq', q.tq) "
-    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') FROM rq q), "
+    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') FROM rq "
+    "q), "
     "  (SELECT count(*) FROM maud), "
 
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "

@@ -400,10 +400,22 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     ra_assert_teams(t, "00uQR", "Guild:false:admin");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).rules_run, 0);
     assert_rules_idle(t, "00uQR", "00uQB");
+    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
+           "u.id, 'okta_department' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
+           "t.name = 'Old' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).memberships, 1);
+    ra_assert_teams(t, "00uQR", "Guild:false:admin");
     /* deleted: leaves every team once */
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).memberships, 1);
     ra_assert_teams(t, "00uQR", NULL);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).rules_run, 0);
+    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
+           "u.id, 'admin' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
+           "t.name = 'Guild' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
+           t);
+    OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).memberships, 1);
+    ra_assert_teams(t, "00uQR", NULL);
     /* Another match mode asks on every read (a login or email can move to a lower-id user, whom
      * the rule names then). Here the tenant switches to employee numbers: the same reference
      * now names the user with that employee number, though a user with that okta id exists. */
