@@ -269,6 +269,28 @@ static void assert_rules_idle(const char *t, const char *okta_id, const char *mr
     free(batch);
 }
 
+/* Changes on the platform's side, outside Okta: a user's columns ("col = value, ..."), and a
+ * membership of a user in a team of the tenant. */
+static void set_user(const char *t, const char *okta_id, const char *assignments)
+{
+    char q[512];
+    snprintf(q, sizeof q, "UPDATE users SET %s WHERE tenant_id = $1::uuid AND okta_id = '%s'",
+             assignments, okta_id);
+    ra_sql(q, t);
+}
+
+static void add_membership(const char *t, const char *okta_id, const char *team, const char *source,
+                           bool primary)
+{
+    char q[768];
+    snprintf(q, sizeof q,
+             "INSERT INTO team_members (tenant_id, team_id, user_id, is_primary, source) SELECT "
+             "$1::uuid, t.id, u.id, %s, '%s' FROM teams t, users u WHERE t.tenant_id = $1::uuid "
+             "AND t.name = '%s' AND u.tenant_id = $1::uuid AND u.okta_id = '%s'",
+             primary ? "true" : "false", source, team, okta_id);
+    ra_sql(q, t);
+}
+
 /* A known user's read sends the manager rule or the teams rule only when it can act: when Okta
  * changed what the rule reads, or the stored link or membership is not what the rule would
  * make (changed on the platform's side: put back on this read). After each repair the next
@@ -290,23 +312,19 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     } while (0)
     QUIET();
     /* the link, then the override, changed on the platform's side */
-    ra_sql("UPDATE users SET manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid "
-           "AND okta_id = '00uQO') WHERE tenant_id = $1::uuid AND okta_id = '00uQR'",
-           t);
+    set_user(t, "00uQR",
+             "manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid AND okta_id = "
+             "'00uQO')");
     r = ra_one(t, "00uQR", "active", rep);
     OKS_ASSERT_EQ_INT(r.rules_run, 1);
     OKS_ASSERT_EQ_INT(r.managers, 1);
     ra_assert_manager(t, "00uQR", "00uQB:true");
     QUIET();
-    ra_sql("UPDATE users SET override_manager = false WHERE tenant_id = $1::uuid AND okta_id = "
-           "'00uQR'",
-           t);
+    set_user(t, "00uQR", "override_manager = false");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).managers, 1);
     ra_assert_manager(t, "00uQR", "00uQB:true");
     QUIET();
-    ra_sql("UPDATE users SET manager_okta_id = NULL WHERE tenant_id = $1::uuid AND okta_id = "
-           "'00uQR'",
-           t);
+    set_user(t, "00uQR", "manager_okta_id = NULL");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).managers, 1);
     OKS_ASSERT_EQ_INT(ra_num("SELECT count(*) FROM users WHERE tenant_id = $1::uuid AND okta_id = "
                              "'00uQR' AND manager_okta_id = '00uQB'",
@@ -315,16 +333,14 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     QUIET();
     /* no manager in Okta, one set on the platform's side: cleared (docs/rules.md) */
     const char *plain = "{\"email\":\"qo@x.test\"}";
-    ra_sql("UPDATE users SET manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid "
-           "AND okta_id = '00uQB') WHERE tenant_id = $1::uuid AND okta_id = '00uQO'",
-           t);
+    set_user(t, "00uQO",
+             "manager_user_id = (SELECT id FROM users WHERE tenant_id = $1::uuid AND okta_id = "
+             "'00uQB')");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).managers, 1);
     ra_assert_manager(t, "00uQO", NULL);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).rules_run, 0);
     assert_rules_idle(t, "00uQO", NULL);
-    ra_sql("UPDATE users SET override_manager = true WHERE tenant_id = $1::uuid AND okta_id = "
-           "'00uQO'",
-           t);
+    set_user(t, "00uQO", "override_manager = true");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQO", "active", plain).managers, 1);
     ra_assert_col(t, "00uQO", "override_manager", "f");
     /* Okta names another manager, then one not stored yet (asked on every read while pending),
@@ -337,9 +353,7 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     ra_assert_manager(t, "00uQR", NULL);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).rules_run, 0);
     assert_rules_idle(t, "00uQR", "00uQL");
-    ra_sql("UPDATE users SET override_manager = true WHERE tenant_id = $1::uuid AND okta_id = "
-           "'00uQR'",
-           t);
+    set_user(t, "00uQR", "override_manager = true");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", later).managers, 1);
     ra_assert_col(t, "00uQR", "override_manager", "f");
     /* the pending reference lost on the platform's side: put back */
@@ -376,10 +390,7 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     /* an admin team made primary instead: demoted, the department's team primary again */
     ra_sql("INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'Guild', 'admin')", t);
     ra_sql("UPDATE team_members SET is_primary = false WHERE tenant_id = $1::uuid", t);
-    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, is_primary, source) SELECT "
-           "$1::uuid, t.id, u.id, true, 'admin' FROM teams t, users u WHERE t.tenant_id = "
-           "$1::uuid AND t.name = 'Guild' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
-           t);
+    add_membership(t, "00uQR", "Guild", "admin", true);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).rules_run, 1);
     ra_assert_teams(t, "00uQR", "Eng:true:okta_department,Guild:false:admin");
     QUIET();
@@ -387,10 +398,7 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     ra_sql("INSERT INTO teams (tenant_id, name, source) VALUES ($1::uuid, 'Old', "
            "'okta_department')",
            t);
-    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
-           "u.id, 'okta_department' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
-           "t.name = 'Old' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
-           t);
+    add_membership(t, "00uQR", "Old", "okta_department", false);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", rep).memberships, 1);
     ra_assert_teams(t, "00uQR", "Eng:true:okta_department,Guild:false:admin");
     QUIET();
@@ -400,20 +408,14 @@ OKS_TEST(rule_questions_send_a_rule_only_when_it_can_act)
     ra_assert_teams(t, "00uQR", "Guild:false:admin");
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).rules_run, 0);
     assert_rules_idle(t, "00uQR", "00uQB");
-    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
-           "u.id, 'okta_department' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
-           "t.name = 'Old' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
-           t);
+    add_membership(t, "00uQR", "Old", "okta_department", false);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "active", nodep).memberships, 1);
     ra_assert_teams(t, "00uQR", "Guild:false:admin");
     /* deleted: leaves every team once */
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).memberships, 1);
     ra_assert_teams(t, "00uQR", NULL);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).rules_run, 0);
-    ra_sql("INSERT INTO team_members (tenant_id, team_id, user_id, source) SELECT $1::uuid, t.id, "
-           "u.id, 'admin' FROM teams t, users u WHERE t.tenant_id = $1::uuid AND "
-           "t.name = 'Guild' AND u.tenant_id = $1::uuid AND u.okta_id = '00uQR'",
-           t);
+    add_membership(t, "00uQR", "Guild", "admin", false);
     OKS_ASSERT_EQ_INT(ra_one(t, "00uQR", "deleted", NULL).memberships, 1);
     ra_assert_teams(t, "00uQR", NULL);
     /* Another match mode asks on every read (a login or email can move to a lower-id user, whom
