@@ -39,33 +39,37 @@
  * primary membership in the department's team (so no other primary: one per user,
  * team_members_one_primary_idx) and no department membership of another team.
  * A changed reference, department or deletion asks without reading anything; otherwise every
- * read is by key: a user's memberships by user_id, their teams by primary key. */
+ * read is by key: a user's memberships by user_id, their teams by primary key. The joins of the
+ * batch's rows carry only the columns the questions read (OFFSET 0 keeps each projection below
+ * its join): with whole rows, a 10,000-user batch's hash table spilled to disk. */
 #define RULE_QUESTIONS                                                                             \
-    "rq AS (SELECT s.okta_id, a.j->'id' AS id, s.status, s.profile, s.e->'cf' AS cf, "             \
-    "  s.e->'mref' AS mref, s.okta_id IN (SELECT okta_id FROM maud) AS mi, "                       \
-    "  (b.j IS NULL OR $6 <> 'okta_id' "                                                           \
-    "   OR (s.e->>'mref') IS DISTINCT FROM (a.j->>'manager_okta_id') "                             \
-    "   OR CASE WHEN s.e->>'mref' IS NULL THEN a.j->>'manager_user_id' IS NOT NULL "               \
-    "   OR (a.j->>'override_manager')::boolean "                                                   \
-    "   WHEN a.j->>'manager_user_id' IS NULL THEN (a.j->>'override_manager')::boolean "            \
-    "   OR (SELECT p.manager_ref FROM pending_manager_refs p WHERE p.tenant_id = "                 \
-    "   " OKS_WORKER_SQL_TENANT " AND p.user_okta_id = s.okta_id) IS DISTINCT FROM s.e->>'mref' "  \
-    "   OR (SELECT mu.id FROM users mu WHERE mu.tenant_id = " OKS_WORKER_SQL_TENANT " "            \
-    "   AND mu.okta_id = s.e->>'mref') IS NOT NULL "                                               \
-    "   ELSE NOT (a.j->>'override_manager')::boolean OR (SELECT mu.okta_id FROM users mu "         \
-    "   WHERE mu.id = (a.j->>'manager_user_id')::bigint) IS DISTINCT FROM s.e->>'mref' END) "      \
-    "  AS mq, "                                                                                    \
-    "  (b.j IS NULL OR lower(NULLIF(btrim(b.j->>'department'), '')) IS DISTINCT FROM k.ld "        \
-    "   OR (a.j->>'status' = 'deleted' AND b.j->>'status' <> 'deleted') "                          \
-    "   OR NOT (SELECT CASE WHEN a.j->>'status' = 'deleted' THEN count(*) = 0 "                    \
-    "   WHEN k.ld IS NULL THEN NOT coalesce(bool_or(x.source = 'okta_department'), false) "        \
-    "   ELSE coalesce(bool_or(x.is_primary AND x.ln = k.ld), false) "                              \
-    "   AND NOT coalesce(bool_or(x.ln <> k.ld AND x.source = 'okta_department'), false) END "      \
+    "rq AS (SELECT s1.okta_id, w.id, s1.status, s1.profile, s1.cf, s1.mj AS mref, "                \
+    "  s1.okta_id IN (SELECT okta_id FROM maud) AS mi, "                                           \
+    "  (o.okta_id IS NULL OR $6 <> 'okta_id' OR s1.mref IS DISTINCT FROM w.ref "                   \
+    "   OR CASE WHEN s1.mref IS NULL THEN w.mgr IS NOT NULL OR w.ovr "                             \
+    "   WHEN w.mgr IS NULL THEN w.ovr OR (SELECT p.manager_ref FROM pending_manager_refs p "       \
+    "   WHERE p.tenant_id = " OKS_WORKER_SQL_TENANT " AND p.user_okta_id = s1.okta_id) "           \
+    "   IS DISTINCT FROM s1.mref OR (SELECT mu.id FROM users mu WHERE mu.tenant_id = "             \
+    "   " OKS_WORKER_SQL_TENANT " AND mu.okta_id = s1.mref) IS NOT NULL "                          \
+    "   ELSE NOT w.ovr OR (SELECT mu.okta_id FROM users mu WHERE mu.id = w.mgr) "                  \
+    "   IS DISTINCT FROM s1.mref END) AS mq, "                                                     \
+    "  (o.okta_id IS NULL OR o.ld IS DISTINCT FROM w.ld OR (w.st = 'deleted' AND o.st <> "         \
+    "'deleted') "                                                                                  \
+    "   OR NOT (SELECT CASE WHEN w.st = 'deleted' THEN count(*) = 0 "                              \
+    "   WHEN w.ld IS NULL THEN NOT coalesce(bool_or(x.source = 'okta_department'), false) "        \
+    "   ELSE coalesce(bool_or(x.is_primary AND x.ln = w.ld), false) "                              \
+    "   AND NOT coalesce(bool_or(x.ln <> w.ld AND x.source = 'okta_department'), false) END "      \
     "   FROM (SELECT tm.is_primary, tm.source, (SELECT lower(t.name) FROM teams t "                \
-    "   WHERE t.id = tm.team_id) AS ln FROM team_members tm WHERE tm.user_id = k.uid "             \
+    "   WHERE t.id = tm.team_id) AS ln FROM team_members tm WHERE tm.user_id = w.uid "             \
     "   OFFSET 0) x)) AS tq "                                                                      \
-    "  FROM s JOIN a USING (okta_id) LEFT JOIN b USING (okta_id) CROSS JOIN LATERAL (SELECT "      \
-    "  (a.j->>'id')::bigint AS uid, lower(NULLIF(btrim(a.j->>'department'), '')) AS ld) k) "
+    "  FROM (SELECT okta_id, status, profile, e->'cf' AS cf, e->'mref' AS mj, e->>'mref' AS mref " \
+    "  FROM s OFFSET 0) s1 JOIN (SELECT okta_id, j->'id' AS id, (j->>'id')::bigint AS uid, "       \
+    "  j->>'status' AS st, lower(NULLIF(btrim(j->>'department'), '')) AS ld, "                     \
+    "  (j->>'manager_user_id')::bigint AS mgr, (j->>'override_manager')::boolean AS ovr, "         \
+    "  j->>'manager_okta_id' AS ref FROM a OFFSET 0) w USING (okta_id) LEFT JOIN (SELECT "         \
+    "okta_id, "                                                                                    \
+    "  j->>'status' AS st, lower(NULLIF(btrim(j->>'department'), '')) AS ld FROM b OFFSET 0) o "   \
+    "  USING (okta_id)) "
 
 static const char sql_apply[] =
     "WITH s AS (SELECT e, e->>'okta_id' AS okta_id, e->>'status' AS status, "
