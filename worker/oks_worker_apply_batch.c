@@ -53,8 +53,8 @@
     "   " OKS_WORKER_SQL_TENANT " AND mu.okta_id = s1.mref) IS NOT NULL "                          \
     "   ELSE NOT w.ovr OR (SELECT mu.okta_id FROM users mu WHERE mu.id = w.mgr) "                  \
     "   IS DISTINCT FROM s1.mref END) AS mq, "                                                     \
-    "  (o.okta_id IS NULL OR o.ld IS DISTINCT FROM w.ld OR (w.st = 'deleted' AND o.st <> "         \
-    "'deleted') "                                                                                  \
+    "  (o.okta_id IS NULL OR o.ld IS DISTINCT FROM w.ld "                                          \
+    "   OR (w.st = 'deleted' AND o.st <> 'deleted') "                                              \
     "   OR NOT (SELECT CASE WHEN w.st = 'deleted' THEN count(*) = 0 "                              \
     "   WHEN w.ld IS NULL THEN NOT coalesce(bool_or(x.source = 'okta_department'), false) "        \
     "   ELSE coalesce(bool_or(x.is_primary AND x.ln = w.ld), false) "                              \
@@ -64,12 +64,15 @@
     "   OFFSET 0) x)) AS tq "                                                                      \
     "  FROM (SELECT okta_id, status, profile, e->'cf' AS cf, e->'mref' AS mj, e->>'mref' AS mref " \
     "  FROM s OFFSET 0) s1 JOIN (SELECT okta_id, j->'id' AS id, (j->>'id')::bigint AS uid, "       \
-    "  j->>'status' AS st, lower(NULLIF(btrim(j->>'department'), '')) AS ld, "                     \
-    "  (j->>'manager_user_id')::bigint AS mgr, (j->>'override_manager')::boolean AS ovr, "         \
-    "  j->>'manager_okta_id' AS ref FROM a OFFSET 0) w USING (okta_id) LEFT JOIN (SELECT "         \
-    "okta_id, "                                                                                    \
-    "  j->>'status' AS st, lower(NULLIF(btrim(j->>'department'), '')) AS ld FROM b OFFSET 0) o "   \
-    "  USING (okta_id)) "
+    "  j->>'status' AS st, lower(" OKS_WORKER_SQL_DEPARTMENT(                                      \
+        "j->>'department'") ") AS ld, "                                                            \
+                            "  (j->>'manager_user_id')::bigint AS mgr, "                           \
+                            "(j->>'override_manager')::boolean AS ovr, "                           \
+                            "  j->>'manager_okta_id' AS ref FROM a OFFSET 0) w USING (okta_id) "   \
+                            "  LEFT JOIN (SELECT okta_id, j->>'status' AS st, "                    \
+                            "  lower(" OKS_WORKER_SQL_DEPARTMENT(                                  \
+                                "j->>'department'") ") AS ld FROM b OFFSET 0) o "                  \
+                                                    "  USING (okta_id)) "
 
 static const char sql_apply[] =
     "WITH s AS (SELECT e, e->>'okta_id' AS okta_id, e->>'status' AS status, "
@@ -86,8 +89,7 @@ static const char sql_apply[] =
     /* a mapped attribute absent from the profile leaves the stored value (docs/rules.md) */
     "m AS (SELECT s.okta_id, s.status, s.as_of, s.app_assigned, "
     "  CASE WHEN s.f ? 'email' THEN s.f->>'email' ELSE c.email END AS email, "
-    "  CASE WHEN s.f ? 'first_name' THEN s.f->>'first_name' ELSE c.first_name END AS "
-    "first_name, "
+    "  CASE WHEN s.f ? 'first_name' THEN s.f->>'first_name' ELSE c.first_name END AS first_name, "
     "  CASE WHEN s.f ? 'last_name' THEN s.f->>'last_name' ELSE c.last_name END AS last_name, "
     "  CASE WHEN s.f ? 'picture' THEN s.f->>'picture' ELSE c.picture_url END AS picture_url, "
     "  CASE WHEN s.f ? 'title' THEN s.f->>'title' ELSE c.title END AS title, "
@@ -153,19 +155,16 @@ static const char sql_apply[] =
     "  app_assigned = COALESCE(s.app_assigned, u.app_assigned), updated_at = now(), "
     "  first_active_at = COALESCE(u.first_active_at, "
     "    CASE WHEN s.status = 'active' THEN now() END), "
-    "  last_seen_run_id = COALESCE($5::bigint, u.last_seen_run_id) FROM s JOIN c USING "
-    "(okta_id) "
+    "  last_seen_run_id = COALESCE($5::bigint, u.last_seen_run_id) FROM s JOIN c USING (okta_id) "
     "  WHERE u.id = c.id AND NOT s.profile "
     "  AND (u.okta_last_updated IS NULL OR u.okta_last_updated <= s.as_of) "
     "  RETURNING u.okta_id, to_jsonb(u.*) AS j, u.first_active_at = now() AS fresh), "
     "a AS (SELECT * FROM ins UNION ALL SELECT * FROM upd), "
-    "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
-    "source, "
+    "aud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "
     "  actor, sync_run_id) SELECT $1::uuid, 'user', a.okta_id, "
     "  CASE WHEN b.j IS NULL THEN 'create' ELSE a.j->>'status' END, b.j, a.j, $3, $4, "
     "  $5::bigint FROM a LEFT JOIN b USING (okta_id) "
-    "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT "
-    "FROM "
+    "  WHERE (b.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) IS DISTINCT FROM "
     "  (a.j - '{updated_at,okta_last_updated,last_seen_run_id}'::text[]) RETURNING 1), "
     /* the manager the insert set: the same audit row the manager rule writes for it. A row
      * with no before image was inserted here: under the tenant's advisory lock no other
@@ -173,14 +172,12 @@ static const char sql_apply[] =
     "maud AS (INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, "
     "  source, actor, sync_run_id) SELECT $1::uuid, 'manager', a.okta_id, 'set', "
     "  jsonb_build_object('manager_user_id', NULL, 'override_manager', false, 'manager_ref', "
-    "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', "
-    "'override_manager', "
+    "  NULL), jsonb_build_object('manager_user_id', a.j->'manager_user_id', 'override_manager', "
     "  true, 'manager_ref', a.j->'manager_okta_id'), $3, $4, $5::bigint "
     "  FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL "
     "  AND a.j->>'manager_user_id' IS NOT NULL RETURNING entity_id AS okta_id), "
     "d AS (DELETE FROM dirty_users du USING s WHERE du.tenant_id = " OKS_WORKER_SQL_TENANT " "
-    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING "
-    "1), " RULE_QUESTIONS
+    "  AND du.okta_id = s.okta_id AND s.seq > 0 AND du.seq = s.seq RETURNING 1), " RULE_QUESTIONS
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
@@ -190,10 +187,8 @@ static const char sql_apply[] =
      * something to do for the row (RULE_QUESTIONS) */
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
     "   'profile', q.profile, 'cf', q.cf, 'mref', q.mref, 'mq', q.mq, 'tq', q.tq) "
-    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') FROM rq "
-    "q), "
-    "  (SELECT count(*) FROM maud), "
-
+    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') "
+    "   FROM rq q), (SELECT count(*) FROM maud), "
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
     /* rows active since this transaction began: only they can be invited */
     "  (SELECT count(*) FROM a WHERE fresh), "

@@ -13,8 +13,9 @@
     "s AS (SELECT (e->>'id')::bigint AS id "                                                       \
     "  FROM jsonb_array_elements($2::jsonb) e WHERE e->>'status' IS NOT NULL "                     \
     "  AND coalesce((e->>'tq')::boolean, true)), "                                                 \
-    "u AS (SELECT us.id, us.okta_id, us.status, NULLIF(btrim(us.department), '') AS dep "          \
-    "  FROM s JOIN users us ON us.id = s.id), "
+    "u AS (SELECT us.id, us.okta_id, us.status, " OKS_WORKER_SQL_DEPARTMENT(                       \
+        "us.department") " AS dep "                                                                \
+                         "  FROM s JOIN users us ON us.id = s.id), "
 
 #define AUDIT_COLS                                                                                 \
     "INSERT INTO audit_log (tenant_id, entity, entity_id, action, before, after, source, "         \

@@ -15,6 +15,10 @@
 
 #define OKS_WORKER_SQL_TENANT "(SELECT $1::uuid)"
 
+/* A user's department as a team name (docs/rules.md "Teams"): trimmed, NULL when empty (no
+ * primary team from Okta); team names compare case-insensitively, as lower() of this. */
+#define OKS_WORKER_SQL_DEPARTMENT(col) "NULLIF(btrim(" col "), '')"
+
 /*
  * manager_mode = team (docs/rules.md "Managers"), shared by the department teams
  * (oks_worker_apply_teams.c) and the group teams (oks_worker_group_teams.c): each team the
