@@ -68,10 +68,17 @@ static const oks_cfg_entry entries[] = {
                 "Rows deleted per prune statement."),
     OKS_CFG_INT("reconcile-threads", C, reconcile_threads, "4", 1, 64,
                 "Reconciler threads (each with its own PostgreSQL connection)."),
+    OKS_CFG_INT("apply-concurrency", C, apply_concurrency, "2", 1, 64,
+                "Reconciler threads writing to PostgreSQL at once; the others wait with what they "
+                "read from Okta (more writers than PostgreSQL has cores only contend)."),
     OKS_CFG_INT("reconcile-batch", C, reconcile_batch, "1000", 1, 10000,
                 "Most dirty users of one tenant resolved in one round (one transaction)."),
     OKS_CFG_DURATION("coalesce-window", C, coalesce_window_ms, "50ms", 0, 60000,
                      "A dirty mark younger than this waits, so a burst becomes one read."),
+    OKS_CFG_DURATION("backlog-linger", C, backlog_linger_ms, "1s", 0, 60000,
+                     "While the intake is behind Kafka, a tenant's round waits until it has "
+                     "reconcile-batch due users or its oldest due change is this old (0: never "
+                     "waits)."),
     OKS_CFG_SIZE("okta-max-url-bytes", C, okta_max_url_bytes, "4096", 512, 65536,
                  "Longest Okta request URL built for a bulk read (halved on 414)."),
     OKS_CFG_DURATION("tenant-backoff-min", C, tenant_backoff_min_ms, "1s", 10, 3600000,

@@ -493,6 +493,29 @@ static void update_lag(oks_worker_loop *l)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* Is another full intake batch already waiting in Kafka? Read from the positions and the high
+ * watermarks of the last fetch responses, no request: a partition not read since its
+ * assignment counts nothing. */
+static bool intake_behind(oks_worker_loop *l, size_t cap)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (cap < 2 || rd_kafka_assignment(l->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    int64_t waiting = 0;
+    if (rd_kafka_position(l->consumer, parts) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < parts->cnt && waiting < (int64_t)cap; i++) {
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            int64_t lo = 0, hi = 0;
+            if (p->offset >= 0 &&
+                rd_kafka_get_watermark_offsets(l->consumer, p->topic, p->partition, &lo, &hi) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                hi > p->offset)
+                waiting += hi - p->offset;
+        }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return waiting >= (int64_t)cap;
+}
+
 /* ---- the loop ---- */
 
 void oks_worker_loop_run(oks_worker_loop *l)
@@ -515,6 +538,8 @@ void oks_worker_loop_run(oks_worker_loop *l)
         }
         oks_worker_prune_step(&l->prune, l->ctx);
         size_t n = collect(l, ms, cap);
+        if (l->backlog) /* another full batch waits: the reconcilers may wait for it */
+            l->backlog(l->wake_arg, intake_behind(l, cap));
         if (n == 0)
             continue;
         if (cfg->reconcile_mode == OKS_WORKER_MODE_NAIVE) {

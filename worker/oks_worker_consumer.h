@@ -44,8 +44,11 @@ typedef struct oks_worker_loop {
     rd_kafka_t *consumer;
     oks_worker_dlq *dlq;
     void (*wake)(void *arg); /* new dirty marks committed (may be NULL) */
-    void *wake_arg;
-    int exit_code; /* 1 after a fatal error */
+    /* after each intake batch (or idle poll): behind = another full batch already waits in
+     * Kafka (may be NULL) */
+    void (*backlog)(void *arg, bool behind);
+    void *wake_arg; /* for both */
+    int exit_code;  /* 1 after a fatal error */
     /* private */
     oks_worker_intake intake;
     oks_worker_prune prune;

@@ -52,6 +52,11 @@ static void wake_reconcilers(void *arg)
     oks_worker_reconciler_wake(arg);
 }
 
+static void intake_backlog(void *arg, bool behind)
+{
+    oks_worker_reconciler_backlog(arg, behind);
+}
+
 /* 0 after a clean stop, 1 after a fatal error (the orchestrator restarts the process).
  * *abandoned: a Kafka handle could not be destroyed in time (its threads still run). */
 static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, bool *abandoned, oks_err *err)
@@ -89,6 +94,7 @@ static int run(const oks_worker_cfg *cfg, oks_worker_ctx *ctx, bool *abandoned, 
         if (!rec)
             goto out;
         loop->wake = wake_reconcilers;
+        loop->backlog = intake_backlog;
         loop->wake_arg = rec;
     }
     if (oks_admin_http_write_ready_file(admin, cfg->ready_file, NULL, err) != 0)

@@ -46,7 +46,8 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
     oks_worker_reconciler *r = t->r;
     char ids[DUE_CAP][40];
     oks_err err = {0};
-    int n = oks_worker_rstate_due(db, r->cfg, ids, DUE_CAP, &err);
+    bool behind = oks_now_mono_ms() < atomic_load(&r->behind_until_ms);
+    int n = oks_worker_rstate_due(db, r->cfg, behind, ids, DUE_CAP, &err);
     if (n < 0) {
         OKS_LOG_WARN("reconcile: looking for due tenants: %s", err.msg);
         return -1;
@@ -60,7 +61,7 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
             return -1;
         if (got == 0)
             continue;
-        int still = oks_worker_rstate_still_due(db, r->cfg, tenant, &err);
+        int still = oks_worker_rstate_still_due(db, r->cfg, behind, tenant, &err);
         if (still <= 0) {
             oks_worker_rstate_unlock(db, tenant);
             if (still < 0)
@@ -140,6 +141,10 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     atomic_init(&r->stop, false);
+    atomic_init(&r->behind_until_ms, 0);
+    pthread_mutex_init(&r->slot_mu, NULL);
+    pthread_cond_init(&r->slot_cv, NULL);
+    r->slots_free = cfg->apply_concurrency > 0 ? (int)cfg->apply_concurrency : 1;
     if (cfg->dead_letter_topic && *cfg->dead_letter_topic) {
         r->dlq = oks_worker_rdlq_open(cfg, err);
         if (!r->dlq)
@@ -179,6 +184,8 @@ fail:
         rd_kafka_destroy(r->dlq);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->slot_mu);
+    pthread_cond_destroy(&r->slot_cv);
     free(r->threads);
     memset(r->key, 0, sizeof r->key);
     free(r);
@@ -193,6 +200,34 @@ void oks_worker_reconciler_wake(oks_worker_reconciler *r)
     r->wakes++;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
+}
+
+void oks_worker_apply_slot_take(oks_worker_reconciler *r)
+{
+    pthread_mutex_lock(&r->slot_mu);
+    while (r->slots_free == 0)
+        pthread_cond_wait(&r->slot_cv, &r->slot_mu);
+    r->slots_free--;
+    pthread_mutex_unlock(&r->slot_mu);
+}
+
+void oks_worker_apply_slot_give(oks_worker_reconciler *r)
+{
+    pthread_mutex_lock(&r->slot_mu);
+    r->slots_free++;
+    pthread_cond_signal(&r->slot_cv);
+    pthread_mutex_unlock(&r->slot_mu);
+}
+
+void oks_worker_reconciler_backlog(oks_worker_reconciler *r, bool behind)
+{
+    if (!r)
+        return;
+    /* lapses by itself: an intake that stopped reading (a failing database) holds no round */
+    int64_t was = atomic_exchange(&r->behind_until_ms,
+                                  behind ? oks_now_mono_ms() + r->cfg->backlog_linger_ms : 0);
+    if (!behind && was > oks_now_mono_ms()) /* caught up: the held rounds are due now */
+        oks_worker_reconciler_wake(r);
 }
 
 void oks_worker_reconciler_request_stop(oks_worker_reconciler *r)
@@ -218,6 +253,8 @@ void oks_worker_reconciler_stop(oks_worker_reconciler *r, int64_t deadline_ms)
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->slot_mu);
+    pthread_cond_destroy(&r->slot_cv);
     free(r->threads);
     memset(r->key, 0, sizeof r->key);
     free(r);

@@ -10,6 +10,8 @@
 #include "crypto/oks_crypto.h"
 #include "oks_worker_config.h"
 
+#include <stdbool.h>
+
 typedef struct oks_worker_reconciler oks_worker_reconciler;
 
 /* Start cfg->reconcile_threads threads, each with its own PostgreSQL connection and Okta
@@ -19,6 +21,11 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
                                                    oks_err *err);
 /* The intake committed new dirty marks: wake idle threads now instead of at their next poll. */
 void oks_worker_reconciler_wake(oks_worker_reconciler *r);
+/* After each intake batch: another full batch already waits in Kafka (behind), or not. While
+ * behind, a tenant's round waits for a full round's worth of due users or for backlog-linger;
+ * catching up wakes the threads (docs/worker-reconcile.md "Rounds under a backlog"). NULL is
+ * fine. */
+void oks_worker_reconciler_backlog(oks_worker_reconciler *r, bool behind);
 /* Ask the threads to stop after the round (or full-sync turn) in hand, without waiting: no
  * round starts after this, and a round's remaining dead letters are not tried (their marks
  * stay and are retried later). NULL is fine. */

@@ -37,7 +37,11 @@ struct oks_worker_reconciler {
     uint8_t key[OKS_CRYPTO_KEY_LEN];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t wakes; /* under mu */
+    uint64_t wakes;                  /* under mu */
+    _Atomic int64_t behind_until_ms; /* oks_worker_reconciler_backlog (oks_now_mono_ms) */
+    pthread_mutex_t slot_mu;         /* apply slots: apply-concurrency transactions at once */
+    pthread_cond_t slot_cv;
+    int slots_free; /* under slot_mu */
     atomic_bool stop;
     rd_kafka_t *dlq; /* dead-letter producer for marks that failed user-max-attempts times */
     int n;           /* threads started */
@@ -45,15 +49,23 @@ struct oks_worker_reconciler {
     oks_worker_rthread *threads;
 };
 
+/* Apply slots: a reconciler thread holds one for each apply transaction, so at most
+ * cfg->apply_concurrency of them write at once however many threads read Okta meanwhile
+ * (docs/worker-reconcile.md "Apply slots"). */
+void oks_worker_apply_slot_take(struct oks_worker_reconciler *r);
+void oks_worker_apply_slot_give(struct oks_worker_reconciler *r);
+
 /* ---- tenant picking and state (oks_worker_reconcile_state.c) ---- */
 
-/* Up to cap due tenants, oldest change first, into ids[i] (37 bytes each). -1 on DB error. */
-int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
-                          oks_err *err);
+/* Up to cap due tenants, oldest change first, into ids[i] (37 bytes each). -1 on DB error.
+ * behind: the intake is behind Kafka (oks_worker_reconciler_backlog): a tenant waits for a
+ * full round or the backlog linger. */
+int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, bool behind, char (*ids)[40],
+                          int cap, oks_err *err);
 /* Under the tenant's lock: is it still due? (The list may be stale: another thread may have
  * just finished its round or recorded a fault.) 1 / 0 / -1 on error. */
-int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
-                                oks_err *err);
+int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, bool behind,
+                                const char *tenant, oks_err *err);
 /* 1 = locked, 0 = another reconciler holds it, -1 = error. */
 int oks_worker_rstate_lock(oks_db *db, const char *tenant, oks_err *err);
 void oks_worker_rstate_unlock(oks_db *db, const char *tenant);

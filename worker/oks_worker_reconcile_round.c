@@ -99,25 +99,30 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
 }
 
 /* The round's transaction: states, the teams from the groups read for them (after the users
- * rows exist), per-user failures, fault cleared. */
-static int commit_round(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
+ * rows exist), per-user failures, fault cleared; in one of the reconciler's apply slots. */
+static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tenant,
                         const oks_worker_state *st, size_t ns, const oks_worker_user_groups *ug,
                         size_t nug, const oks_worker_ufail *uf, size_t nf,
                         oks_worker_apply_result *res, oks_err *err)
 {
     long group_changes = 0;
+    int rc = -1;
+    oks_worker_apply_slot_take(rec);
     if (oks_db_begin(db, err) != 0)
-        return -1;
+        goto out;
     if (oks_worker_apply_batch_tx(db, tenant, st, ns, "event", "reconcile", res, err) != 0 ||
         oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
                                         &group_changes, err) != 0 ||
-        oks_worker_rstate_user_failures(db, cfg, tenant, uf, nf, err) != 0 ||
+        oks_worker_rstate_user_failures(db, rec->cfg, tenant, uf, nf, err) != 0 ||
         oks_worker_rstate_clear(db, tenant, err) != 0 || oks_db_commit(db, err) != 0) {
         oks_db_rollback(db);
-        return -1;
+        goto out;
     }
     res->memberships += group_changes;
-    return 0;
+    rc = 0;
+out:
+    oks_worker_apply_slot_give(rec);
+    return rc;
 }
 
 typedef struct round {
@@ -176,21 +181,19 @@ static size_t groups_for(round *r, size_t from, size_t count)
 static int commit_states(round *r, oks_worker_apply_result *res, oks_err *err)
 {
     size_t nug = groups_for(r, 0, r->ns);
-    return commit_round(r->db, r->t->r->cfg, r->tenant, r->st, r->ns, r->ug, nug, NULL, 0, res,
-                        err);
+    return commit_round(r->t->r, r->db, r->tenant, r->st, r->ns, r->ug, nug, NULL, 0, res, err);
 }
 
 /* A batch the database refused for one row's sake: apply users one by one so the bad row
  * becomes a per-user failure and the rest go through. */
 static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
 {
-    const oks_worker_cfg *cfg = r->t->r->cfg;
     memset(total, 0, sizeof *total);
     for (size_t i = 0; i < r->ns; i++) {
         oks_worker_apply_result one;
         oks_err e1 = {0};
         size_t nug = groups_for(r, i, 1);
-        if (commit_round(r->db, cfg, r->tenant, &r->st[i], 1, r->ug, nug, NULL, 0, &one, &e1) ==
+        if (commit_round(r->t->r, r->db, r->tenant, &r->st[i], 1, r->ug, nug, NULL, 0, &one, &e1) ==
             0) {
             total->written += one.written;
             total->audited += one.audited;
@@ -357,7 +360,7 @@ static oks_worker_round_rc run(round *r)
     if (r->nf) {
         prepare_failures(t, r->tenant, r->uf, r->nf);
         oks_worker_apply_result none;
-        if (commit_round(r->db, cfg, r->tenant, NULL, 0, NULL, 0, r->uf, r->nf, &none, &err) != 0)
+        if (commit_round(t->r, r->db, r->tenant, NULL, 0, NULL, 0, r->uf, r->nf, &none, &err) != 0)
             OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
     }
     oks_worker_rmetrics_round(r->tenant, events, (long)r->n);

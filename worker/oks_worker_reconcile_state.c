@@ -8,32 +8,38 @@
 
 /* A tenant is due when it has a mark past its own next_attempt_at and the coalescing window,
  * and it is healthy, or its backoff ran out, or its tenants row changed since the fault (a new
- * token un-parks it at once). Oldest change first. */
+ * token un-parks it at once). Oldest change first. While the intake is behind ($4), a tenant
+ * is due only with a full round's worth of due marks ($5) or a due mark older than the
+ * backlog linger ($6): more marks of it are on their way, and a round's fixed cost is paid
+ * once for all of them (docs/worker-reconcile.md "Rounds under a backlog"). */
 static const char sql_due[] =
     "SELECT d.tenant_id::text FROM (SELECT tenant_id, min(first_marked_at) AS oldest "
     "  FROM dirty_users WHERE next_attempt_at <= now() "
     "  AND first_marked_at <= now() - $1::bigint * interval '1 millisecond' "
     "  AND ($3::uuid IS NULL OR tenant_id = $3::uuid) "
-    "  GROUP BY tenant_id) d "
+    "  GROUP BY tenant_id HAVING NOT $4::boolean OR count(*) >= $5::bigint "
+    "  OR min(first_marked_at) <= now() - $6::bigint * interval '1 millisecond') d "
     "JOIN tenants t ON t.id = d.tenant_id "
     "LEFT JOIN tenant_okta_state s ON s.tenant_id = d.tenant_id "
     "WHERE s.fault IS NULL OR s.next_attempt_at <= now() OR t.updated_at > s.fault_since "
     "ORDER BY d.oldest LIMIT $2";
 
-static PGresult *due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, int cap,
-                     oks_err *err)
+static PGresult *due(oks_db *db, const oks_worker_cfg *cfg, bool behind, const char *tenant,
+                     int cap, oks_err *err)
 {
-    char win[24], lim[16];
+    char win[24], lim[16], full[24], linger[24];
     snprintf(win, sizeof win, "%lld", (long long)cfg->coalesce_window_ms);
     snprintf(lim, sizeof lim, "%d", cap);
-    const char *p[] = {win, lim, tenant};
-    return oks_db_exec_params(db, sql_due, 3, p, err);
+    snprintf(full, sizeof full, "%lld", (long long)cfg->reconcile_batch);
+    snprintf(linger, sizeof linger, "%lld", (long long)cfg->backlog_linger_ms);
+    const char *p[] = {win, lim, tenant, behind ? "true" : "false", full, linger};
+    return oks_db_exec_params(db, sql_due, 6, p, err);
 }
 
-int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const char *tenant,
-                                oks_err *err)
+int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, bool behind,
+                                const char *tenant, oks_err *err)
 {
-    PGresult *r = due(db, cfg, tenant, 1, err);
+    PGresult *r = due(db, cfg, behind, tenant, 1, err);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -41,10 +47,10 @@ int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, const cha
     return n > 0;
 }
 
-int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, char (*ids)[40], int cap,
-                          oks_err *err)
+int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, bool behind, char (*ids)[40],
+                          int cap, oks_err *err)
 {
-    PGresult *r = due(db, cfg, NULL, cap, err);
+    PGresult *r = due(db, cfg, behind, NULL, cap, err);
     if (!r)
         return -1;
     int n = PQntuples(r);

@@ -164,7 +164,9 @@ void rfx_setup(rfx *f)
     c->dead_letter_timeout_ms = 10000;
     c->reconcile_threads = 2;
     c->reconcile_batch = 200;
+    c->apply_concurrency = 2;
     c->coalesce_window_ms = 50;
+    c->backlog_linger_ms = 1000;
     c->okta_max_url_bytes = 4096;
     c->tenant_backoff_min_ms = 300;
     c->tenant_backoff_max_ms = 2000;

@@ -312,3 +312,51 @@ int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
 }
+
+/* A backlog in Kafka: the intake reads it in full batches, and while another full batch waits
+ * the reconcilers hold a tenant's small rounds (backlog-linger, docs/worker-reconcile.md
+ * "Rounds under a backlog"). 1,000 events over 20 users, read 10 at a time: the users are read
+ * in a round or two once the intake has caught up, not in a round after each of its 100
+ * batches (without the rule: hundreds of user reads). */
+OKS_TEST(a_kafka_backlog_is_read_in_few_rounds_not_one_per_intake_batch)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    char *users[20];
+    for (int i = 0; i < 20; i++)
+        users[i] = wfx_user_with_status(&f, "ACTIVE", i);
+    for (int i = 0; i < 1000; i++) {
+        char uuid[32];
+        snprintf(uuid, sizeof uuid, "backlog-%d", i);
+        wfx_send(&f, uuid, PROFILE, users[i % 20]);
+    }
+    wfx_args(&f, "--intake-batch", "10", "--intake-linger", "1s", "--backlog-linger", "60s",
+             "--coalesce-window", "0ms", NULL);
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_count(
+        &f, "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid", 1000, 30000));
+    OKS_ASSERT(wfx_wait_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", 0,
+                              30000));
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid"), 20);
+    char lbl[128];
+    snprintf(lbl, sizeof lbl, "tenant=\"%s\"", f.tenant);
+    double read = wt_metric(f.admin, "oktasync_worker_users_read_total", lbl);
+    OKS_ASSERT(read >= 20 && read <= 60);
+    /* one full batch and nothing behind it is no backlog: its round goes at once, not after
+     * the minute of linger */
+    wfx_stop_worker(&f);
+    for (int i = 0; i < 10; i++) {
+        char uuid[32];
+        snprintf(uuid, sizeof uuid, "after-%d", i);
+        wfx_send(&f, uuid, PROFILE, users[i]);
+    }
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_count(
+        &f, "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid", 1010, 30000));
+    OKS_ASSERT(wfx_wait_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", 0,
+                              20000));
+    wfx_stop_worker(&f);
+    for (int i = 0; i < 20; i++)
+        free(users[i]);
+    wfx_teardown(&f);
+}

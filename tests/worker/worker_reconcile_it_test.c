@@ -437,3 +437,138 @@ int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
 }
+
+static long marks_left(rfx *f, const char *tenant)
+{
+    return rfx_count(f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", tenant,
+                     NULL);
+}
+
+/* While the intake is behind Kafka a tenant's round waits for reconcile-batch due users or for
+ * the backlog linger; once the intake has caught up, a mark goes after the coalescing window
+ * as before. Each wait is checked at a fraction of the linger, so a slow machine cannot make a
+ * held round look released. */
+OKS_TEST(rounds_wait_for_a_full_batch_or_the_linger_while_the_intake_is_behind)
+{
+    rsim s;
+    rfx f;
+    char *t = rfx_open(&s, &f, 30, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    OKS_ASSERT(n >= 12);
+    f.cfg.reconcile_batch = 5;
+    f.cfg.backlog_linger_ms = 6000;
+    rfx_start(&f);
+
+    /* behind, 4 due users of a batch of 5: held (without the rule: done within a window) */
+    int64_t t0 = oks_now_mono_ms();
+    oks_worker_reconciler_backlog(f.rec, true);
+    for (int i = 0; i < 4; i++)
+        rfx_mark(&f, t, ids[i], 1, false, NULL);
+    oks_worker_reconciler_wake(f.rec);
+    oks_sleep_ms(1000);
+    OKS_ASSERT_EQ_INT(marks_left(&f, t), 4);
+    /* a fifth makes a full round: it goes at once, in one read, long before the linger */
+    long lists0 = rsim_calls(&s, "GET /api/v1/users");
+    rfx_mark(&f, t, ids[4], 1, false, NULL);
+    oks_worker_reconciler_wake(f.rec);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 4000));
+    OKS_ASSERT(oks_now_mono_ms() - t0 < 6000);
+    OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - lists0, 1);
+
+    /* behind, 2 due users: they wait out the linger, then go */
+    oks_worker_reconciler_backlog(f.rec, true);
+    t0 = oks_now_mono_ms();
+    rfx_mark(&f, t, ids[5], 1, false, NULL);
+    rfx_mark(&f, t, ids[6], 1, false, NULL);
+    oks_worker_reconciler_wake(f.rec);
+    oks_sleep_ms(1500);
+    OKS_ASSERT_EQ_INT(marks_left(&f, t), 2);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 15000));
+    OKS_ASSERT(oks_now_mono_ms() - t0 >= 6000 - 100);
+
+    /* caught up: one mark goes after the coalescing window, well within the linger */
+    oks_worker_reconciler_backlog(f.rec, false);
+    t0 = oks_now_mono_ms();
+    rfx_mark(&f, t, ids[7], 1, false, NULL);
+    oks_worker_reconciler_wake(f.rec);
+    OKS_ASSERT(rfx_wait_clean(&f, t, 4000));
+    OKS_ASSERT(oks_now_mono_ms() - t0 < 6000);
+    rfx_stop(&f);
+    free_ids(ids, n);
+    rfx_close(&s, &f, t);
+}
+
+/* apply-concurrency bounds the reconcilers' apply transactions, not their Okta reads: with one
+ * slot, a round whose apply waits on a row lock held here keeps another tenant's round from
+ * applying; with two, that round goes through. */
+static void one_slot_or_two(int slots, bool other_waits)
+{
+    rsim s;
+    rfx f;
+    char *a = rfx_open(&s, &f, 10, false);
+    char *b = rfx_tenant(&f, &s, false);
+    size_t n;
+    char **ids = rsim_user_ids(&s, &n);
+    OKS_ASSERT(n >= 2);
+    f.cfg.reconcile_threads = 3;
+    f.cfg.apply_concurrency = slots;
+    /* a's user stored first, so its next apply updates that row */
+    rfx_mark(&f, a, ids[0], 1, false, NULL);
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
+    rfx_stop(&f);
+    /* the lock is held on a connection of its own: the fixture's marks must commit */
+    oks_err err = {0};
+    oks_db_opts o = {.url = f.db_url, .connect_timeout_s = 5, .statement_timeout_ms = 60000};
+    oks_db *lk = oks_db_connect(&o, &err);
+    OKS_ASSERT(lk != NULL);
+    PGresult *r = oks_db_exec_params(lk, "BEGIN", 0, NULL, &err);
+    OKS_ASSERT(r != NULL);
+    PQclear(r);
+    const char *p[] = {a};
+    r = oks_db_exec_params(lk, "SELECT 1 FROM users WHERE tenant_id = $1::uuid FOR UPDATE", 1, p,
+                           &err);
+    OKS_ASSERT(r != NULL && PQntuples(r) == 1);
+    PQclear(r);
+    rfx_mark(&f, a, ids[0], 1, false, NULL);
+    rfx_start(&f);
+    /* a's round is inside its apply, waiting for the lock */
+    bool waiting = false;
+    for (int i = 0; i < 100 && !waiting; i++) {
+        oks_sleep_ms(100);
+        waiting = rfx_count(&f,
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database() AND $1::text IS NOT NULL",
+                            a, NULL) > 0;
+    }
+    OKS_ASSERT(waiting);
+    rfx_mark(&f, b, ids[1], 1, false, NULL);
+    oks_worker_reconciler_wake(f.rec);
+    if (other_waits) {
+        oks_sleep_ms(1500);
+        OKS_ASSERT_EQ_INT(marks_left(&f, b), 1);
+    } else {
+        OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
+    }
+    r = oks_db_exec_params(lk, "COMMIT", 0, NULL, &err);
+    OKS_ASSERT(r != NULL);
+    PQclear(r);
+    oks_db_close(lk);
+    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
+    OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
+    rfx_stop(&f);
+    free(b);
+    free_ids(ids, n);
+    rfx_close(&s, &f, a);
+}
+
+OKS_TEST(one_apply_slot_holds_other_tenants_applies_not_their_reads)
+{
+    one_slot_or_two(1, true);
+}
+
+OKS_TEST(two_apply_slots_let_another_tenant_apply_past_a_blocked_one)
+{
+    one_slot_or_two(2, false);
+}
