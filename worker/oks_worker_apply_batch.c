@@ -181,19 +181,26 @@ static const char sql_apply[] =
     "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM aud), (SELECT count(*) FROM d), "
     "  (SELECT count(*) FROM s WHERE status IS NOT NULL "
     "   AND (profile OR okta_id IN (SELECT okta_id FROM b))), "
-    /* the rows this batch wrote, with their id and only what the rules read (each rule's
-     * statement parses this again); "mi": the insert set the manager, and nothing can reach
-     * the user (the manager rule skips it); "mq" / "tq": the manager / teams rule may have
-     * something to do for the row (RULE_QUESTIONS) */
-    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
-    "   'profile', q.profile, 'cf', q.cf, 'mref', q.mref, 'mq', q.mq, 'tq', q.tq) "
-    "   || CASE WHEN q.mi THEN '{\"mi\": true}'::jsonb ELSE '{}'::jsonb END), '[]') "
-    "   FROM rq q), (SELECT count(*) FROM maud), "
+    /* Each rule's subjects among the rows this batch wrote, with their id and only the keys
+     * that rule reads: each rule statement parses its array again, and one array of every
+     * row with every key cost each of them 23-38 ms at 10,000 rows (docs/benchmarks.md "Worker
+     * rules"). Custom values: rows with attribute values. Managers: rows whose "mq" asks
+     * (RULE_QUESTIONS), less those whose manager the insert set and no one can reach ("mi",
+     * maud). Teams: rows whose "tq" asks. Invitations: active rows. */
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'cf', q.cf)), '[]') FROM rq q "
+    "   WHERE jsonb_typeof(q.cf) = 'object' AND q.cf <> '{}'), (SELECT count(*) FROM maud), "
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
     /* rows active since this transaction began: only they can be invited */
     "  (SELECT count(*) FROM a WHERE fresh), "
-    "  (SELECT count(*) FROM rq WHERE mq AND profile AND NOT mi), "
-    "  (SELECT count(*) FROM rq WHERE tq)";
+    "  (SELECT count(*) FROM rq WHERE coalesce(mq, true) AND profile AND NOT mi), "
+    "  (SELECT count(*) FROM rq WHERE coalesce(tq, true)), "
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
+    "   'profile', true, 'mref', q.mref)), '[]') FROM rq q "
+    "   WHERE coalesce(q.mq, true) AND q.profile AND NOT q.mi), "
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status)), '[]') "
+    "   FROM rq q WHERE coalesce(q.tq, true)), "
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status)), '[]') "
+    "   FROM rq q WHERE q.status = 'active')";
 
 static int set_str(json_t *o, const char *k, const char *v)
 {
@@ -288,10 +295,15 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     long ask_managers = strtol(PQgetvalue(r, 0, 8), NULL, 10);
     long ask_teams = strtol(PQgetvalue(r, 0, 9), NULL, 10);
     free(js);
-    js = strdup(PQgetvalue(r, 0, 4));
+    /* each rule's own rows (empty: "[]") */
+    char *rows[4] = {strdup(PQgetvalue(r, 0, 4)), strdup(PQgetvalue(r, 0, 10)),
+                     strdup(PQgetvalue(r, 0, 11)), strdup(PQgetvalue(r, 0, 12))};
     PQclear(r);
-    if (!js)
-        return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
+    enum { FIELDS, MANAGERS, TEAMS, INVITES };
+    int rc = 0;
+    for (int i = 0; i < 4; i++)
+        if (!rows[i])
+            rc = oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
     /* the product's rules on the rows this batch wrote (docs/rules.md); a stale read (an older
      * Date than the stored row) runs no rule. A rule statement that cannot act on the batch is
      * not sent (docs/worker-reconcile.md "Cost of a round"): custom fields without an active
@@ -299,30 +311,30 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
      * the invitation rule looks at), managers and teams without a row that asks (RULE_QUESTIONS:
      * their outcome also depends on stored state, a link or a membership an admin changed is put
      * back on the next read, so the question reads it). */
-    int rc = 0;
-    if (strcmp(js, "[]") != 0) {
+    if (rc == 0 && res->written > 0) {
         if (any_fields) {
-            rc = oks_worker_apply_fields_tx(db, tenant, js, source, actor, run_p,
+            rc = oks_worker_apply_fields_tx(db, tenant, rows[FIELDS], source, actor, run_p,
                                             &res->custom_values, err);
             res->rules_run++;
         }
         if (rc == 0 && ask_managers > 0) {
-            rc = oks_worker_apply_managers_tx(db, tenant, js, source, actor, run_p, match,
-                                              &res->managers, &res->cycles_refused, err);
+            rc = oks_worker_apply_managers_tx(db, tenant, rows[MANAGERS], source, actor, run_p,
+                                              match, &res->managers, &res->cycles_refused, err);
             res->rules_run++;
         }
         res->managers += managers_at_insert;
         if (rc == 0 && ask_teams > 0) {
-            rc = oks_worker_apply_teams_tx(db, tenant, js, source, actor, run_p, &res->memberships,
-                                           err);
+            rc = oks_worker_apply_teams_tx(db, tenant, rows[TEAMS], source, actor, run_p,
+                                           &res->memberships, err);
             res->rules_run++;
         }
         if (rc == 0 && fresh > 0) {
-            rc = oks_worker_apply_invites_tx(db, tenant, js, source, actor, run_p,
+            rc = oks_worker_apply_invites_tx(db, tenant, rows[INVITES], source, actor, run_p,
                                              &res->invitations, err);
             res->rules_run++;
         }
     }
-    free(js);
+    for (int i = 0; i < 4; i++)
+        free(rows[i]);
     return rc;
 }
