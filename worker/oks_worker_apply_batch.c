@@ -192,8 +192,6 @@ static const char sql_apply[] =
     "  (SELECT count(*) FROM a LEFT JOIN b USING (okta_id) WHERE b.j IS NULL), "
     /* rows active since this transaction began: only they can be invited */
     "  (SELECT count(*) FROM a WHERE fresh), "
-    "  (SELECT count(*) FROM rq WHERE coalesce(mq, true) AND profile AND NOT mi), "
-    "  (SELECT count(*) FROM rq WHERE coalesce(tq, true)), "
     "  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'status', q.status, "
     "   'profile', true, 'mref', q.mref)), '[]') FROM rq q "
     "   WHERE coalesce(q.mq, true) AND q.profile AND NOT q.mi), "
@@ -292,18 +290,18 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->created = strtol(PQgetvalue(r, 0, 6), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     long fresh = strtol(PQgetvalue(r, 0, 7), NULL, 10);
-    long ask_managers = strtol(PQgetvalue(r, 0, 8), NULL, 10);
-    long ask_teams = strtol(PQgetvalue(r, 0, 9), NULL, 10);
     free(js);
-    /* each rule's own rows (empty: "[]") */
-    char *rows[4] = {strdup(PQgetvalue(r, 0, 4)), strdup(PQgetvalue(r, 0, 10)),
-                     strdup(PQgetvalue(r, 0, 11)), strdup(PQgetvalue(r, 0, 12))};
+    /* each rule's own rows (none: "[]") */
+    char *rows[4] = {strdup(PQgetvalue(r, 0, 4)), strdup(PQgetvalue(r, 0, 8)),
+                     strdup(PQgetvalue(r, 0, 9)), strdup(PQgetvalue(r, 0, 10))};
     PQclear(r);
     enum { FIELDS, MANAGERS, TEAMS, INVITES };
     int rc = 0;
     for (int i = 0; i < 4; i++)
         if (!rows[i])
             rc = oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
+    bool ask_managers = rc == 0 && strcmp(rows[MANAGERS], "[]") != 0;
+    bool ask_teams = rc == 0 && strcmp(rows[TEAMS], "[]") != 0;
     /* the product's rules on the rows this batch wrote (docs/rules.md); a stale read (an older
      * Date than the stored row) runs no rule. A rule statement that cannot act on the batch is
      * not sent (docs/worker-reconcile.md "Cost of a round"): custom fields without an active
@@ -317,13 +315,13 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
                                             &res->custom_values, err);
             res->rules_run++;
         }
-        if (rc == 0 && ask_managers > 0) {
+        if (rc == 0 && ask_managers) {
             rc = oks_worker_apply_managers_tx(db, tenant, rows[MANAGERS], source, actor, run_p,
                                               match, &res->managers, &res->cycles_refused, err);
             res->rules_run++;
         }
         res->managers += managers_at_insert;
-        if (rc == 0 && ask_teams > 0) {
+        if (rc == 0 && ask_teams) {
             rc = oks_worker_apply_teams_tx(db, tenant, rows[TEAMS], source, actor, run_p,
                                            &res->memberships, err);
             res->rules_run++;
