@@ -291,17 +291,10 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     res->stale = candidates > res->written ? candidates - res->written : 0;
     long fresh = strtol(PQgetvalue(r, 0, 7), NULL, 10);
     free(js);
-    /* each rule's own rows (none: "[]") */
-    char *rows[4] = {strdup(PQgetvalue(r, 0, 4)), strdup(PQgetvalue(r, 0, 8)),
-                     strdup(PQgetvalue(r, 0, 9)), strdup(PQgetvalue(r, 0, 10))};
-    PQclear(r);
-    enum { FIELDS, MANAGERS, TEAMS, INVITES };
+    /* each rule's own rows (none: "[]"), read in place: r is kept until the rules ran */
+    const char *field_rows = PQgetvalue(r, 0, 4), *manager_rows = PQgetvalue(r, 0, 8),
+               *team_rows = PQgetvalue(r, 0, 9), *invite_rows = PQgetvalue(r, 0, 10);
     int rc = 0;
-    for (int i = 0; i < 4; i++)
-        if (!rows[i])
-            rc = oks_err_set(err, OKS_E_NOMEM, "apply: out of memory");
-    bool ask_managers = rc == 0 && strcmp(rows[MANAGERS], "[]") != 0;
-    bool ask_teams = rc == 0 && strcmp(rows[TEAMS], "[]") != 0;
     /* the product's rules on the rows this batch wrote (docs/rules.md); a stale read (an older
      * Date than the stored row) runs no rule. A rule statement that cannot act on the batch is
      * not sent (docs/worker-reconcile.md "Cost of a round"): custom fields without an active
@@ -309,30 +302,29 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
      * the invitation rule looks at), managers and teams without a row that asks (RULE_QUESTIONS:
      * their outcome also depends on stored state, a link or a membership an admin changed is put
      * back on the next read, so the question reads it). */
-    if (rc == 0 && res->written > 0) {
+    if (res->written > 0) {
         if (any_fields) {
-            rc = oks_worker_apply_fields_tx(db, tenant, rows[FIELDS], source, actor, run_p,
+            rc = oks_worker_apply_fields_tx(db, tenant, field_rows, source, actor, run_p,
                                             &res->custom_values, err);
             res->rules_run++;
         }
-        if (rc == 0 && ask_managers) {
-            rc = oks_worker_apply_managers_tx(db, tenant, rows[MANAGERS], source, actor, run_p,
-                                              match, &res->managers, &res->cycles_refused, err);
+        if (rc == 0 && strcmp(manager_rows, "[]") != 0) {
+            rc = oks_worker_apply_managers_tx(db, tenant, manager_rows, source, actor, run_p, match,
+                                              &res->managers, &res->cycles_refused, err);
             res->rules_run++;
         }
         res->managers += managers_at_insert;
-        if (rc == 0 && ask_teams) {
-            rc = oks_worker_apply_teams_tx(db, tenant, rows[TEAMS], source, actor, run_p,
+        if (rc == 0 && strcmp(team_rows, "[]") != 0) {
+            rc = oks_worker_apply_teams_tx(db, tenant, team_rows, source, actor, run_p,
                                            &res->memberships, err);
             res->rules_run++;
         }
         if (rc == 0 && fresh > 0) {
-            rc = oks_worker_apply_invites_tx(db, tenant, rows[INVITES], source, actor, run_p,
+            rc = oks_worker_apply_invites_tx(db, tenant, invite_rows, source, actor, run_p,
                                              &res->invitations, err);
             res->rules_run++;
         }
     }
-    for (int i = 0; i < 4; i++)
-        free(rows[i]);
+    PQclear(r);
     return rc;
 }

@@ -466,6 +466,17 @@ static void forget_unassigned(oks_worker_loop *l, rd_kafka_topic_partition_list_
     update_failing_gauge(l);
 }
 
+/* The partition's high (and low) watermark from the last fetch response, no request; -1 when
+ * unknown. */
+static int64_t high_watermark(oks_worker_loop *l, const rd_kafka_topic_partition_t *p, int64_t *lo)
+{
+    int64_t hi = -1;
+    if (rd_kafka_get_watermark_offsets(l->consumer, p->topic, p->partition, lo, &hi) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return hi;
+}
+
 /* Lag = high watermark - (position, or the committed offset while nothing was read). */
 static void update_lag(oks_worker_loop *l)
 {
@@ -478,10 +489,8 @@ static void update_lag(oks_worker_loop *l)
         refresh_committed(l, parts);
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *p = &parts->elems[i];
-            int64_t lo = 0, hi = 0;
-            if (rd_kafka_get_watermark_offsets(l->consumer, p->topic, p->partition, &lo, &hi) !=
-                    RD_KAFKA_RESP_ERR_NO_ERROR ||
-                hi < 0)
+            int64_t lo = 0, hi = high_watermark(l, p, &lo);
+            if (hi < 0)
                 continue;
             oks_worker_part *s = part_find(l, p->topic, p->partition, false);
             int64_t base =
@@ -493,9 +502,8 @@ static void update_lag(oks_worker_loop *l)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* Is another full intake batch already waiting in Kafka? Read from the positions and the high
- * watermarks of the last fetch responses, no request: a partition not read since its
- * assignment counts nothing. */
+/* Is another full intake batch already waiting in Kafka? From the positions and the high
+ * watermarks (as the lag): a partition not read since its assignment counts nothing. */
 static bool intake_behind(oks_worker_loop *l, size_t cap)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -505,11 +513,8 @@ static bool intake_behind(oks_worker_loop *l, size_t cap)
     if (rd_kafka_position(l->consumer, parts) == RD_KAFKA_RESP_ERR_NO_ERROR)
         for (int i = 0; i < parts->cnt && waiting < (int64_t)cap; i++) {
             rd_kafka_topic_partition_t *p = &parts->elems[i];
-            int64_t lo = 0, hi = 0;
-            if (p->offset >= 0 &&
-                rd_kafka_get_watermark_offsets(l->consumer, p->topic, p->partition, &lo, &hi) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
-                hi > p->offset)
+            int64_t lo = 0, hi = high_watermark(l, p, &lo);
+            if (p->offset >= 0 && hi > p->offset)
                 waiting += hi - p->offset;
         }
     rd_kafka_topic_partition_list_destroy(parts);
