@@ -79,6 +79,10 @@ static const oks_cfg_entry entries[] = {
                      "While the intake is behind Kafka, a tenant's round waits until it has "
                      "reconcile-batch due users or its oldest due change is this old (0: never "
                      "waits)."),
+    OKS_CFG_DURATION("cover-slack", C, cover_slack_ms, "5s", 0, 3600000,
+                     "A profile-update event published at least this long before the last "
+                     "applied read of its user is covered by that read: recorded, no mark (0: "
+                     "every event marks its user)."),
     OKS_CFG_SIZE("okta-max-url-bytes", C, okta_max_url_bytes, "4096", 512, 65536,
                  "Longest Okta request URL built for a bulk read (halved on 414)."),
     OKS_CFG_DURATION("tenant-backoff-min", C, tenant_backoff_min_ms, "1s", 10, 3600000,

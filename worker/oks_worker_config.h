@@ -45,6 +45,7 @@ typedef struct oks_worker_cfg {
     int64_t apply_concurrency;
     int64_t coalesce_window_ms;
     int64_t backlog_linger_ms;
+    int64_t cover_slack_ms;
     int64_t okta_max_url_bytes;
     int64_t tenant_backoff_min_ms;
     int64_t tenant_backoff_max_ms;

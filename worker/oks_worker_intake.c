@@ -18,7 +18,14 @@ struct oks_worker_intake_ev {
 /* One statement, so one transaction: the new event uuids and their users' dirty marks commit
  * together or not at all. Duplicates (inside the batch or already recorded) add nothing. A mark
  * that exists is bumped (seq + 1: a reconciler that read the old seq will not delete it) and
- * keeps its first_marked_at (the age of the oldest unapplied change). */
+ * keeps its first_marked_at (the age of the oldest unapplied change).
+ * A new event that a stored read already covers is recorded and marks nothing ("covered"): a
+ * profile update (p: it moves lastUpdated; not c: no assignment or groups to ask, which a read
+ * of the user does not answer) published at least
+ * cover-slack ($2 ms, 0 = never) before the Date of the user's last applied read
+ * (users.okta_last_updated). That read saw the change, so reading again would apply the same
+ * state; the slack is for Okta's eventually consistent list reads (docs/worker-reconcile.md
+ * "Events a read already covers"). */
 static const char record_sql[] =
     "WITH ev AS ("
     "  SELECT DISTINCT ON (t, e) t, e, o, c, g, p"
@@ -27,12 +34,16 @@ static const char record_sql[] =
     "), new AS ("
     "  INSERT INTO processed_events (tenant_id, event_uuid) SELECT t, e FROM ev"
     "  ON CONFLICT DO NOTHING RETURNING tenant_id, event_uuid"
+    "), nv AS ("
+    "  SELECT ev.*, ev.p IS NOT NULL AND NOT ev.c AND $2::bigint > 0 AND EXISTS ("
+    "    SELECT 1 FROM users u WHERE u.tenant_id = ev.t AND u.okta_id = ev.o"
+    "    AND u.okta_last_updated >= ev.p + $2::bigint * interval '1 millisecond') AS covered"
+    "  FROM ev JOIN new ON new.tenant_id = ev.t AND new.event_uuid = ev.e"
     "), dirty AS ("
     "  INSERT INTO dirty_users AS d (tenant_id, okta_id, events, check_assignment, check_groups,"
     "    max_published)"
-    "  SELECT ev.t, ev.o, count(*), bool_or(ev.c), bool_or(ev.g), max(ev.p)"
-    "  FROM ev JOIN new ON new.tenant_id = ev.t AND new.event_uuid = ev.e"
-    "  GROUP BY ev.t, ev.o"
+    "  SELECT t, o, count(*), bool_or(c), bool_or(g), max(p) FROM nv WHERE NOT covered"
+    "  GROUP BY t, o"
     "  ON CONFLICT (tenant_id, okta_id) DO UPDATE SET seq = d.seq + 1,"
     "    events = d.events + EXCLUDED.events,"
     "    check_assignment = d.check_assignment OR EXCLUDED.check_assignment,"
@@ -40,7 +51,8 @@ static const char record_sql[] =
     "    max_published = GREATEST(d.max_published, EXCLUDED.max_published),"
     "    next_attempt_at = LEAST(d.next_attempt_at, now()), attempts = 0"
     "  RETURNING 1"
-    ") SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM dirty)";
+    ") SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM dirty),"
+    "  (SELECT count(*) FROM nv WHERE covered)";
 
 void oks_worker_intake_init(oks_worker_intake *in, oks_worker_ctx *ctx)
 {
@@ -194,20 +206,24 @@ static char *events_json(const oks_worker_intake_ev *ev, size_t n)
     return s;
 }
 
-/* Run the statement over ev[0..n): rows new and marks touched. */
-static int record(oks_db *db, const oks_worker_intake_ev *ev, size_t n, size_t *recorded,
-                  size_t *marks, oks_err *err)
+/* Run the statement over ev[0..n): adds the rows new, the marks touched and the events covered
+ * to st. */
+static int record(oks_worker_intake *in, oks_db *db, const oks_worker_intake_ev *ev, size_t n,
+                  oks_worker_intake_stats *st, oks_err *err)
 {
     char *json = events_json(ev, n);
     if (!json)
         return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
-    const char *params[] = {json};
-    PGresult *r = oks_db_exec_params(db, record_sql, 1, params, err);
+    char slack[24];
+    snprintf(slack, sizeof slack, "%lld", (long long)in->ctx->cfg->cover_slack_ms);
+    const char *params[] = {json, slack};
+    PGresult *r = oks_db_exec_params(db, record_sql, 2, params, err);
     free(json);
     if (!r)
         return -1;
-    *recorded = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    *marks = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    st->recorded += (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    st->marks += (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    st->covered += (size_t)strtoull(PQgetvalue(r, 0, 2), NULL, 10);
     PQclear(r);
     return 0;
 }
@@ -221,9 +237,8 @@ static int record_one_by_one(oks_worker_intake *in, oks_db *db, oks_worker_intak
     oks_worker_intake_tenants_forget(&in->tenants);
     size_t w = 0;
     for (size_t i = 0; i < *k; i++) {
-        size_t rec = 0, marks = 0;
         oks_err e = {0};
-        if (record(db, &in->ev[i], 1, &rec, &marks, &e) != 0) {
+        if (record(in, db, &in->ev[i], 1, st, &e) != 0) {
             if (oks_errcode_is_retriable(e.code)) {
                 *err = e;
                 return -1;
@@ -233,8 +248,6 @@ static int record_one_by_one(oks_worker_intake *in, oks_db *db, oks_worker_intak
             dead(m, st);
             continue;
         }
-        st->recorded += rec;
-        st->marks += marks;
         in->ev[w++] = in->ev[i];
     }
     *k = w;
@@ -267,7 +280,7 @@ int oks_worker_intake_batch(oks_worker_intake *in, oks_worker_intake_msg *msgs, 
     if (k == 0)
         goto done;
     int64_t t0 = oks_now_mono_ms();
-    if (record(db, in->ev, k, &st->recorded, &st->marks, err) != 0) {
+    if (record(in, db, in->ev, k, st, err) != 0) {
         if (oks_errcode_is_retriable(err->code) || !oks_db_pg(db) ||
             PQstatus(oks_db_pg(db)) != CONNECTION_OK)
             return -1;
@@ -284,6 +297,7 @@ done:
     oks_counter_add(in->ctx->m.dup_redis, st->dup_redis);
     oks_counter_add(in->ctx->m.dup_db, st->dup_db);
     oks_counter_add(in->ctx->m.recorded, st->recorded);
+    oks_counter_add(in->ctx->m.covered, st->covered);
     return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct oks_worker_intake_msg {
 typedef struct oks_worker_intake_stats {
     size_t recorded;  /* new events taken in (processed_events rows inserted) */
     size_t marks;     /* dirty_users rows inserted or bumped */
+    size_t covered;   /* recorded, marking nothing: a stored read already covers them */
     size_t dup_redis; /* dropped by the Redis fast path */
     size_t dup_db;    /* dropped by processed_events (incl. twice in one batch) */
     size_t ignored;   /* types the worker does not act on */

@@ -34,6 +34,10 @@ void oks_worker_metrics_register(oks_worker_metrics *m)
     m->recorded =
         oks_metrics_counter("oktasync_worker_events_recorded_total",
                             "New events taken in: uuid recorded, user marked dirty", NULL);
+    m->covered = oks_metrics_counter("oktasync_worker_events_covered_total",
+                                     "Of the events taken in, those a stored read of their user "
+                                     "already covers: recorded, no mark, no Okta call",
+                                     NULL);
     m->dead_letter_fail =
         oks_metrics_counter("oktasync_worker_dead_letter_failures_total",
                             "Dead-letter produce attempts that failed (retried)", NULL);

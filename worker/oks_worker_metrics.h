@@ -19,6 +19,7 @@ typedef struct oks_worker_metrics {
     oks_counter *okta_notfound;
     oks_counter *okta_error;
     oks_counter *recorded;         /* coalesce: new events taken in (marks written) */
+    oks_counter *covered;          /* coalesce: of those, covered by a stored read (no mark) */
     oks_counter *dead_letter_fail; /* dead-letter produce attempts that failed */
     oks_counter *pruned;           /* processed_events rows deleted after dedupe-ttl */
     oks_gauge *partitions_failing; /* partitions in backoff after a transient failure */

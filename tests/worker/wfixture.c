@@ -179,13 +179,20 @@ char *wfx_user_with_status(wfx *f, const char *status, int n)
 char *wfx_envelope(wfx *f, const char *tenant, const char *event_uuid, const char *type,
                    const char *user_id)
 {
-    char now[32];
+    return wfx_envelope_at(f, tenant, event_uuid, type, user_id, oks_now_wall_ms());
+}
+
+char *wfx_envelope_at(wfx *f, const char *tenant, const char *event_uuid, const char *type,
+                      const char *user_id, int64_t published_ms)
+{
+    char published[32], now[32];
+    oks_time_format_iso8601(published_ms, published, sizeof published);
     oks_time_format_iso8601(oks_now_wall_ms(), now, sizeof now);
     json_t *j =
         json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:s, s:{s:s, s:s}}", "v", 1, "tenant",
                   tenant ? tenant : f->tenant, "event_uuid", event_uuid, "event_type", type,
-                  "published", now, "okta_user_id", user_id, "group_id", "app_id", "received_at",
-                  now, "event", "uuid", event_uuid, "eventType", type);
+                  "published", published, "okta_user_id", user_id, "group_id", "app_id",
+                  "received_at", now, "event", "uuid", event_uuid, "eventType", type);
     OKS_ASSERT(j != NULL);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -194,7 +201,13 @@ char *wfx_envelope(wfx *f, const char *tenant, const char *event_uuid, const cha
 
 void wfx_send(wfx *f, const char *event_uuid, const char *type, const char *user_id)
 {
-    char *v = wfx_envelope(f, NULL, event_uuid, type, user_id);
+    wfx_send_at(f, event_uuid, type, user_id, oks_now_wall_ms());
+}
+
+void wfx_send_at(wfx *f, const char *event_uuid, const char *type, const char *user_id,
+                 int64_t published_ms)
+{
+    char *v = wfx_envelope_at(f, NULL, event_uuid, type, user_id, published_ms);
     wt_produce(f->events, f->tenant, v, strlen(v));
     free(v);
 }

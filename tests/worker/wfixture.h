@@ -44,8 +44,14 @@ long wfx_sim(wfx *f, const char *method, const char *path, const char *body);
 /* Envelope v1 as ingest writes it. tenant NULL = the fixture's. malloc'd. */
 char *wfx_envelope(wfx *f, const char *tenant, const char *event_uuid, const char *type,
                    const char *user_id);
+/* The same, published at published_ms (wall clock) instead of now. */
+char *wfx_envelope_at(wfx *f, const char *tenant, const char *event_uuid, const char *type,
+                      const char *user_id, int64_t published_ms);
 /* Produce an envelope for the fixture's tenant to the events topic. */
 void wfx_send(wfx *f, const char *event_uuid, const char *type, const char *user_id);
+/* The same, published at published_ms. */
+void wfx_send_at(wfx *f, const char *event_uuid, const char *type, const char *user_id,
+                 int64_t published_ms);
 
 /* Produce an envelope for `tenant` (key = tenant). */
 void wfx_send_for(wfx *f, const char *tenant, const char *event_uuid, const char *type,

@@ -3,6 +3,7 @@
  * in the database), poison messages go to the dead-letter topic without holding up anyone,
  * lag is truthful after a restart, and processed_events is pruned. The tenants' Okta does not
  * answer (wfx_park_tenant), so the marks stay for the test to read. */
+#include "core/oks_time.h"
 #include "db/oks_db.h"
 #include "oks_test.h"
 #include "oks_worker_prune.h"
@@ -229,6 +230,87 @@ OKS_TEST(lag_after_a_restart_is_the_committed_offset_lag_not_the_retained_range)
         OKS_ASSERT_EQ_INT(wt_metric(f.admin, "oktasync_worker_consumer_lag", p.labels[1]), 0);
         usleep(300 * 1000);
     }
+    wfx_stop_worker(&f);
+    wfx_teardown(&f);
+}
+
+/* A user row as a reconciler leaves it: okta_last_updated is the Date of its last applied read. */
+static void stored_read(wfx *f, const char *okta_id, const char *read_ago)
+{
+    const char *p[] = {f->tenant, okta_id, read_ago};
+    free(wt_scalar(f->db,
+                   "INSERT INTO users (tenant_id, okta_id, email, status, okta_last_updated, "
+                   "app_assigned) VALUES ($1::uuid, $2, $2 || '@example.com', 'active', "
+                   "now() - $3::interval, true) RETURNING 1",
+                   3, p));
+}
+
+/* Marked users among the given ones, as a string of 0/1 in order. */
+static void marked(wfx *f, const char *const *ids, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid AND okta_id = '%s'",
+                 ids[i]);
+        out[i] = wfx_count(f, sql) ? '1' : '0';
+    }
+    out[n] = 0;
+}
+
+/* docs/worker-reconcile.md "Events a read already covers": a profile update published at least
+ * cover-slack before the user's last applied read is recorded (a duplicate later is still
+ * dropped) and marks nothing; anything the read may not have seen still marks. */
+OKS_TEST(a_profile_update_a_stored_read_already_covers_is_recorded_and_marks_nothing)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_park_tenant(&f, f.tenant);
+    int64_t now = oks_now_wall_ms(), minute_ago = now - 60000;
+    static const char *const users[] = {"00uCovered", "00uRecent", "00uOldRead", "00uNoRow",
+                                        "00uGroups",  "00uApp",    "00uLife"};
+    stored_read(&f, "00uCovered", "0 s");
+    stored_read(&f, "00uRecent", "0 s");
+    stored_read(&f, "00uOldRead", "1 hour");
+    stored_read(&f, "00uGroups", "0 s");
+    stored_read(&f, "00uApp", "0 s");
+    stored_read(&f, "00uLife", "0 s");
+    wfx_send_at(&f, "ev-covered", PROFILE, "00uCovered", minute_ago);  /* read a minute after */
+    wfx_send_at(&f, "ev-recent", PROFILE, "00uRecent", now - 1000);    /* inside the slack */
+    wfx_send_at(&f, "ev-old-read", PROFILE, "00uOldRead", minute_ago); /* changed after the read */
+    wfx_send_at(&f, "ev-no-row", PROFILE, "00uNoRow", minute_ago);     /* never read */
+    /* a read of the user says nothing of groups or the app assignment */
+    wfx_send_at(&f, "ev-groups", "group.user_membership.add", "00uGroups", minute_ago);
+    wfx_send_at(&f, "ev-app", "application.user_membership.add", "00uApp", minute_ago);
+    wfx_send_at(&f, "ev-life", "user.lifecycle.deactivate", "00uLife", minute_ago);
+    wfx_args(&f, "--intake-linger", "1s", "--cover-slack", "5s", NULL);
+    wfx_start_worker(&f, NULL);
+    const char *pe = "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid";
+    OKS_ASSERT(wfx_wait_count(&f, pe, 7, 20000));
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_events_covered_total", NULL, 1, 5000));
+    char got[8];
+    marked(&f, users, 7, got);
+    OKS_ASSERT_EQ_STR(got, "0111111");
+    OKS_ASSERT_EQ_INT(wt_metric(f.admin, "oktasync_worker_events_recorded_total", NULL), 7);
+    /* covered once, a duplicate still: dropped, nothing marked */
+    wfx_send_at(&f, "ev-covered", PROFILE, "00uCovered", minute_ago);
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_duplicates_dropped_total", "layer=\"redis\"", 1,
+                               20000));
+    marked(&f, users, 1, got);
+    OKS_ASSERT_EQ_STR(got, "0");
+    OKS_ASSERT_EQ_INT(wt_metric(f.admin, "oktasync_worker_events_covered_total", NULL), 1);
+    wfx_stop_worker(&f);
+
+    /* cover-slack 0: every event marks its user */
+    memset(f.extra, 0, sizeof f.extra);
+    wfx_args(&f, "--intake-linger", "1s", "--cover-slack", "0", NULL);
+    wfx_start_worker(&f, NULL);
+    wfx_send_at(&f, "ev-covered-2", PROFILE, "00uCovered", minute_ago);
+    OKS_ASSERT(wfx_wait_count(&f, pe, 8, 20000));
+    OKS_ASSERT(wfx_wait_count(&f,
+                              "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
+                              "AND okta_id = '00uCovered'",
+                              1, 5000));
     wfx_stop_worker(&f);
     wfx_teardown(&f);
 }
