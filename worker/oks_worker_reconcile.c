@@ -3,6 +3,12 @@
  * tenant, claims it with an advisory lock on its own session (one reconciler per tenant across
  * the fleet; a crashed holder's session ends and frees it), runs one round, releases it, and
  * looks again. Idle threads sleep until oks_worker_reconciler_wake or poll-interval.
+ *
+ * A wake asks ONE idle thread to look (a token): the intake wakes after every batch, and when
+ * every idle thread answered each one, a backlog cost four due-tenant queries per batch, most
+ * of them finding nothing. A thread that finds more than one due tenant passes a token on, so
+ * as many threads join as there are tenants to take. A token nobody was idle to take is taken
+ * by the next thread that goes idle: marks that arrived during its round are looked at.
  */
 #include "oks_worker_reconcile_int.h"
 
@@ -19,9 +25,8 @@
 
 enum { DUE_CAP = 16, METRICS_EVERY_MS = 2000, BUDGET_WAIT_MS = 2000 };
 
-/* Sleep until stopped or ms passed, or (wakeable) oks_worker_reconciler_wake was called since
- * the thread read wakes = seen. */
-static void idle(oks_worker_reconciler *r, uint64_t seen, int64_t ms, bool wakeable)
+/* Sleep until stopped or ms passed, or (wakeable) a wake token is there to take. */
+static void idle(oks_worker_reconciler *r, int64_t ms, bool wakeable)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -32,9 +37,26 @@ static void idle(oks_worker_reconciler *r, uint64_t seen, int64_t ms, bool wakea
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&r->mu);
-    while ((!wakeable || r->wakes == seen) && !atomic_load(&r->stop)) {
+    while ((!wakeable || r->wake_tokens == 0) && !atomic_load(&r->stop)) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
             break;
+    }
+    if (wakeable && r->wake_tokens > 0)
+        r->wake_tokens--;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* One more idle thread looks (all: every thread, e.g. to stop). */
+static void wake(oks_worker_reconciler *r, bool all)
+{
+    pthread_mutex_lock(&r->mu);
+    if (all) {
+        r->wake_tokens = r->n_alloc;
+        pthread_cond_broadcast(&r->cv);
+    } else {
+        if (r->wake_tokens < r->n_alloc)
+            r->wake_tokens++;
+        pthread_cond_signal(&r->cv);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -48,10 +70,13 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
     oks_err err = {0};
     bool behind = oks_now_mono_ms() < atomic_load(&r->behind_until_ms);
     int n = oks_worker_rstate_due(db, r->cfg, behind, ids, DUE_CAP, &err);
+    oks_worker_rmetrics_look();
     if (n < 0) {
         OKS_LOG_WARN("reconcile: looking for due tenants: %s", err.msg);
         return -1;
     }
+    if (n > 1) /* another thread can take one of the others */
+        wake(r, false);
     int rounds = 0;
     /* Threads start at different offsets so they spread over the due tenants. */
     for (int k = 0; k < n && !atomic_load(&r->stop); k++) {
@@ -84,9 +109,6 @@ static void *thread_main(void *arg)
     oks_worker_reconciler *r = t->r;
     int64_t backoff = 0;
     while (!atomic_load(&r->stop)) {
-        pthread_mutex_lock(&r->mu);
-        uint64_t seen = r->wakes;
-        pthread_mutex_unlock(&r->mu);
         oks_err err = {0};
         oks_db *db = oks_worker_pg_get(&t->pg, &err);
         bool internal = false;
@@ -109,12 +131,12 @@ static void *thread_main(void *arg)
             backoff = backoff ? backoff * 2 : r->cfg->tenant_backoff_min_ms;
             if (backoff > r->cfg->tenant_backoff_max_ms)
                 backoff = r->cfg->tenant_backoff_max_ms;
-            idle(r, seen, backoff, false); /* new marks do not cut the backoff short */
+            idle(r, backoff, false); /* new marks do not cut the backoff short */
             continue;
         }
         backoff = 0;
         if (rounds == 0)
-            idle(r, seen, r->cfg->poll_interval_ms, true);
+            idle(r, r->cfg->poll_interval_ms, true);
     }
     return NULL;
 }
@@ -194,12 +216,8 @@ fail:
 
 void oks_worker_reconciler_wake(oks_worker_reconciler *r)
 {
-    if (!r)
-        return;
-    pthread_mutex_lock(&r->mu);
-    r->wakes++;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    if (r)
+        wake(r, false);
 }
 
 void oks_worker_apply_slot_take(oks_worker_reconciler *r)
@@ -227,7 +245,7 @@ void oks_worker_reconciler_backlog(oks_worker_reconciler *r, bool behind)
     int64_t was = atomic_exchange(&r->behind_until_ms,
                                   behind ? oks_now_mono_ms() + r->cfg->backlog_linger_ms : 0);
     if (!behind && was > oks_now_mono_ms()) /* caught up: the held rounds are due now */
-        oks_worker_reconciler_wake(r);
+        wake(r, false);
 }
 
 void oks_worker_reconciler_request_stop(oks_worker_reconciler *r)
@@ -235,7 +253,7 @@ void oks_worker_reconciler_request_stop(oks_worker_reconciler *r)
     if (!r)
         return;
     atomic_store(&r->stop, true);
-    oks_worker_reconciler_wake(r);
+    wake(r, true);
 }
 
 void oks_worker_reconciler_stop(oks_worker_reconciler *r, int64_t deadline_ms)

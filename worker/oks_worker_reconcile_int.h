@@ -37,7 +37,7 @@ struct oks_worker_reconciler {
     uint8_t key[OKS_CRYPTO_KEY_LEN];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t wakes;                  /* under mu */
+    int wake_tokens;                 /* under mu: looks owed by idle threads, <= n */
     _Atomic int64_t behind_until_ms; /* oks_worker_reconciler_backlog (oks_now_mono_ms) */
     pthread_mutex_t slot_mu;         /* apply slots: apply-concurrency transactions at once */
     pthread_cond_t slot_cv;
@@ -118,6 +118,8 @@ int oks_worker_rdlq_send(rd_kafka_t *rk, const oks_worker_cfg *cfg, const char *
 void oks_worker_rmetrics_okta(const char *tenant, const oks_okta_stats *before,
                               const oks_okta_stats *after);
 void oks_worker_rmetrics_round(const char *tenant, long events, long users_read);
+/* One due-tenant query made (oktasync_worker_reconcile_looks_total). */
+void oks_worker_rmetrics_look(void);
 /* Refresh the gauges that come from the database (dirty users, oldest change, faults). */
 void oks_worker_rmetrics_refresh(oks_db *db);
 
