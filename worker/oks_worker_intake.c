@@ -35,10 +35,14 @@ static const char record_sql[] =
     "  INSERT INTO processed_events (tenant_id, event_uuid) SELECT t, e FROM ev"
     "  ON CONFLICT DO NOTHING RETURNING tenant_id, event_uuid"
     "), nv AS ("
-    "  SELECT ev.*, ev.p IS NOT NULL AND NOT ev.c AND $2::bigint > 0 AND EXISTS ("
-    "    SELECT 1 FROM users u WHERE u.tenant_id = ev.t AND u.okta_id = ev.o"
-    "    AND u.okta_last_updated >= ev.p + $2::bigint * interval '1 millisecond') AS covered"
+    "  SELECT ev.*, k.covered IS NOT NULL AS covered"
     "  FROM ev JOIN new ON new.tenant_id = ev.t AND new.event_uuid = ev.e"
+    /* a key lookup per event (OFFSET 0 keeps it one: as a join or a hashed subplan, stale
+     * statistics could have it read the whole users table for every batch) */
+    "  LEFT JOIN LATERAL (SELECT true AS covered FROM users u WHERE ev.p IS NOT NULL"
+    "    AND NOT ev.c AND $2::bigint > 0 AND u.tenant_id = ev.t AND u.okta_id = ev.o"
+    "    AND u.okta_last_updated >= ev.p + $2::bigint * interval '1 millisecond' OFFSET 0) k"
+    "    ON true"
     "), dirty AS ("
     "  INSERT INTO dirty_users AS d (tenant_id, okta_id, events, check_assignment, check_groups,"
     "    max_published)"
