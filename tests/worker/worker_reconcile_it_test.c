@@ -499,6 +499,33 @@ OKS_TEST(rounds_wait_for_a_full_batch_or_the_linger_while_the_intake_is_behind)
     rfx_close(&s, &f, t);
 }
 
+/* Tenants a (returned) and b on one simulator of 10 users, and three reconciler threads. */
+static char *open_two(rsim *s, rfx *f, char **b, char ***ids, size_t *n)
+{
+    char *a = rfx_open(s, f, 10, false);
+    *b = rfx_tenant(f, s, false);
+    *ids = rsim_user_ids(s, n);
+    OKS_ASSERT(*n >= 2);
+    f->cfg.reconcile_threads = 3;
+    return a;
+}
+
+/* Every users row of tenant locked (FOR UPDATE) in a transaction on a connection of its own,
+ * so a round's apply waits; COMMIT it on the returned handle to let it go. */
+static oks_db *lock_users(rfx *f, const char *tenant)
+{
+    oks_err err = {0};
+    oks_db_opts o = {.url = f->db_url, .connect_timeout_s = 5, .statement_timeout_ms = 60000};
+    oks_db *lk = oks_db_connect(&o, &err);
+    OKS_ASSERT(lk != NULL);
+    free(wt_scalar(lk, "BEGIN", 0, NULL));
+    const char *p[] = {tenant};
+    char *locked = wt_scalar(lk, "SELECT 1 FROM users WHERE tenant_id = $1::uuid FOR UPDATE", 1, p);
+    OKS_ASSERT(locked != NULL); /* a row to hold */
+    free(locked);
+    return lk;
+}
+
 static double looks(void)
 {
     size_t len = 0;
@@ -531,12 +558,9 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
 {
     rsim s;
     rfx f;
-    char *a = rfx_open(&s, &f, 10, false);
-    char *b = rfx_tenant(&f, &s, false);
+    char *b, **ids;
     size_t n;
-    char **ids = rsim_user_ids(&s, &n);
-    OKS_ASSERT(n >= 2);
-    f.cfg.reconcile_threads = 3;
+    char *a = open_two(&s, &f, &b, &ids, &n);
     f.cfg.poll_interval_ms = 60000;
     rfx_mark(&f, a, ids[0], 1, false, NULL); /* a's user stored, so its next apply updates it */
     oks_sleep_ms(200);                       /* past the coalescing window: due at the start */
@@ -549,14 +573,8 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
     /* a's apply waits on a row lock held here; a then b due, one wake. Which idle thread the
      * wake reaches is the system's choice, and one that starts at b would take b itself: three
      * times, so a missing hand-over shows with a chance of at least 1 - (1/3)^3. */
-    oks_err err = {0};
-    oks_db_opts o = {.url = f.db_url, .connect_timeout_s = 5, .statement_timeout_ms = 60000};
-    oks_db *lk = oks_db_connect(&o, &err);
-    OKS_ASSERT(lk != NULL);
-    const char *p[] = {a};
     for (int i = 0; i < 3; i++) {
-        free(wt_scalar(lk, "BEGIN", 0, NULL));
-        free(wt_scalar(lk, "SELECT 1 FROM users WHERE tenant_id = $1::uuid FOR UPDATE", 1, p));
+        oks_db *lk = lock_users(&f, a);
         rfx_mark(&f, a, ids[0], 1, false, NULL);
         oks_sleep_ms(20); /* a's change is the older: it comes first in the due list */
         rfx_mark(&f, b, ids[1 + i % (n - 1)], 1, false, NULL);
@@ -564,9 +582,9 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
         oks_worker_reconciler_wake(f.rec);
         OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
         free(wt_scalar(lk, "COMMIT", 0, NULL));
+        oks_db_close(lk);
         OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
     }
-    oks_db_close(lk);
     rfx_stop(&f);
     free(b);
     free_ids(ids, n);
@@ -580,12 +598,9 @@ static void one_slot_or_two(int slots, bool other_waits)
 {
     rsim s;
     rfx f;
-    char *a = rfx_open(&s, &f, 10, false);
-    char *b = rfx_tenant(&f, &s, false);
+    char *b, **ids;
     size_t n;
-    char **ids = rsim_user_ids(&s, &n);
-    OKS_ASSERT(n >= 2);
-    f.cfg.reconcile_threads = 3;
+    char *a = open_two(&s, &f, &b, &ids, &n);
     f.cfg.apply_concurrency = slots;
     /* a's user stored first, so its next apply updates that row */
     rfx_mark(&f, a, ids[0], 1, false, NULL);
@@ -593,15 +608,7 @@ static void one_slot_or_two(int slots, bool other_waits)
     OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
     rfx_stop(&f);
     /* the lock is held on a connection of its own: the fixture's marks must commit */
-    oks_err err = {0};
-    oks_db_opts o = {.url = f.db_url, .connect_timeout_s = 5, .statement_timeout_ms = 60000};
-    oks_db *lk = oks_db_connect(&o, &err);
-    OKS_ASSERT(lk != NULL);
-    free(wt_scalar(lk, "BEGIN", 0, NULL));
-    const char *p[] = {a};
-    char *locked = wt_scalar(lk, "SELECT 1 FROM users WHERE tenant_id = $1::uuid FOR UPDATE", 1, p);
-    OKS_ASSERT(locked != NULL);
-    free(locked);
+    oks_db *lk = lock_users(&f, a);
     rfx_mark(&f, a, ids[0], 1, false, NULL);
     rfx_start(&f);
     /* a's round is inside its apply, waiting for the lock */
