@@ -19,12 +19,13 @@ typedef struct oks_worker_reconciler oks_worker_reconciler;
 oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
                                                    const uint8_t key[OKS_CRYPTO_KEY_LEN],
                                                    oks_err *err);
-/* The intake committed new dirty marks: wake idle threads now instead of at their next poll. */
+/* The intake committed new dirty marks: one idle thread looks now instead of at its next poll
+ * (and brings another when it finds more than one due tenant). */
 void oks_worker_reconciler_wake(oks_worker_reconciler *r);
 /* After each intake batch: another full batch already waits in Kafka (behind), or not. While
  * behind, a tenant's round waits for a full round's worth of due users or for backlog-linger;
- * catching up wakes the threads (docs/worker-reconcile.md "Rounds under a backlog"). NULL is
- * fine. */
+ * catching up wakes a thread as a wake does (docs/worker-reconcile.md "Rounds under a backlog").
+ * NULL is fine. */
 void oks_worker_reconciler_backlog(oks_worker_reconciler *r, bool behind);
 /* Ask the threads to stop after the round (or full-sync turn) in hand, without waiting: no
  * round starts after this, and a round's remaining dead letters are not tried (their marks

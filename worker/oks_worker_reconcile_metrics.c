@@ -31,19 +31,21 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static tslot *slots;
 static int used;
 
+static pthread_once_t looks_once = PTHREAD_ONCE_INIT;
 static oks_counter *looks;
+
+static void looks_register(void)
+{
+    looks = oks_metrics_counter("oktasync_worker_reconcile_looks_total",
+                                "Due-tenant queries of this replica's reconcilers (one per wake "
+                                "taken or poll-interval passed)",
+                                NULL);
+}
 
 void oks_worker_rmetrics_look(void)
 {
-    pthread_mutex_lock(&mu);
-    if (!looks)
-        looks = oks_metrics_counter("oktasync_worker_reconcile_looks_total",
-                                    "Due-tenant queries of this replica's reconcilers (one per "
-                                    "wake taken or poll-interval passed)",
-                                    NULL);
-    oks_counter *c = looks;
-    pthread_mutex_unlock(&mu);
-    oks_counter_add(c, 1);
+    pthread_once(&looks_once, looks_register); /* registered once; counting takes no lock */
+    oks_counter_add(looks, 1);
 }
 
 /* Under mu. */
