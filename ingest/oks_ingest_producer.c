@@ -3,6 +3,7 @@
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
+#include "event/oks_event.h"
 #include "oks_ingest_metrics.h"
 #include "kafka/oks_kafka.h"
 #include "kafka/oks_kafka_close.h"
@@ -261,18 +262,40 @@ oks_ingest_tracker *oks_ingest_tracker_new(oks_ingest_producer *p, int64_t deadl
     return t;
 }
 
+/* An envelope's headers: tenant and type, and its routing fields when they fit
+ * (event/oks_event.h), so the worker need not parse the value. */
+static rd_kafka_headers_t *envelope_headers(const char *key, size_t klen, const oks_ingest_msg *m)
+{
+    const oks_event_route *r = &m->route;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_header_add(h, OKS_EVENT_HDR_TENANT, -1, key, (ssize_t)klen);
+    rd_kafka_header_add(h, OKS_EVENT_HDR_TYPE, -1, m->event_type, -1);
+    if (r->ok) {
+        rd_kafka_header_add(h, OKS_EVENT_HDR_UUID, -1, r->uuid, -1);
+        rd_kafka_header_add(h, OKS_EVENT_HDR_USER, -1, r->okta_user_id, -1);
+        rd_kafka_header_add(h, OKS_EVENT_HDR_RECEIVED_AT, -1, r->received_at, -1);
+        if (r->published[0])
+            rd_kafka_header_add(h, OKS_EVENT_HDR_PUBLISHED, -1, r->published, -1);
+    }
+    return h;
+}
+
 /* One produce call: an envelope to the events topic, or a dead letter with the fleet's
  * dead-letter headers (kafka/oks_kafka_dead_letter.h; no source topic: the event came from a
  * webhook, so partition and offset are -1). The key is the tenant id either way. */
 static rd_kafka_resp_err_t produce_one(oks_ingest_producer *p, oks_ingest_tracker *t,
                                        const char *key, size_t klen, const oks_ingest_msg *m)
 {
-    if (!m->dead_letter)
-        return rd_kafka_producev(
+    if (!m->dead_letter) {
+        rd_kafka_headers_t *h = envelope_headers(key, klen, m);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, klen),
             RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("tenant", key, (ssize_t)klen),
-            RD_KAFKA_V_HEADER("type", m->event_type, -1), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) /* librdkafka owns them only once produced */
+            rd_kafka_headers_destroy(h);
+        return e;
+    }
     return rd_kafka_producev(
         p->rk, RD_KAFKA_V_RKT(p->rkt_dlq), RD_KAFKA_V_KEY(key, klen),
         RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

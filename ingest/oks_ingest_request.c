@@ -242,9 +242,10 @@ static int build_batch(const json_t *events, const char *tenant_id, int64_t rece
         oks_ingest_msg *m = &out->msgs[out->n_msgs];
         if (v.action == OKS_INGEST_PRODUCE) {
             if (oks_event_envelope_build(ev, &f, tenant_id, received_at_ms, &m->value, &m->len,
-                                         &err) == 0)
+                                         &err) == 0) {
                 snprintf(m->event_type, sizeof(m->event_type), "%s", f.event_type);
-            else if (err.code == OKS_E_NOMEM)
+                oks_event_route_fill(&f, received_at_ms, &m->route);
+            } else if (err.code == OKS_E_NOMEM)
                 return oks_ingest_reject_set(rej, 503, "out of memory");
             else /* cannot happen for text jansson parsed, but never lose it silently */
                 v = verdict(OKS_INGEST_DEAD_LETTER, OKS_INGEST_SKIP_MALFORMED);

@@ -7,6 +7,7 @@
 #define OKS_INGEST_REQUEST_H
 
 #include "core/oks_subdomain.h"
+#include "event/oks_event.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -76,9 +77,10 @@ typedef struct oks_ingest_verdict {
 typedef struct oks_ingest_msg {
     char *value; /* JSON (owned; jansson's allocator, see ingest_arena.h) */
     size_t len;
-    char event_type[96];   /* for the `type` header (cut to fit for a dead letter) */
-    bool dead_letter;      /* to the dead-letter topic */
-    const char *dl_reason; /* dead letter: the `reason` header text (static) */
+    char event_type[OKS_EVENT_ID_MAX]; /* the `type` header (cut to fit for a dead letter) */
+    oks_event_route route;             /* an envelope's routing headers (event/oks_event.h) */
+    bool dead_letter;                  /* to the dead-letter topic */
+    const char *dl_reason;             /* dead letter: the `reason` header text (static) */
 } oks_ingest_msg;
 
 typedef struct oks_ingest_batch {

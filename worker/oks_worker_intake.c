@@ -77,6 +77,16 @@ static void dead(oks_worker_intake_msg *m, oks_worker_intake_stats *st)
     st->dead++;
 }
 
+/* The routing headers ingest sets, when they are all there and pass (event/oks_event.h):
+ * then the value, ~1.3 KB of JSON, is not parsed. Otherwise the value decides. */
+static bool from_headers(const rd_kafka_message_t *m, oks_worker_envelope *env)
+{
+    rd_kafka_headers_t *h = NULL;
+    oks_err ignored = {0};
+    return rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           oks_worker_envelope_from_headers(h, env, &ignored) == 0;
+}
+
 /* Envelope, type, user: what needs no service. Returns the number of events kept in ev. */
 static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_t n,
                        oks_worker_intake_stats *st)
@@ -101,7 +111,8 @@ static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_
         }
         oks_counter_add(in->ctx->m.events_in, 1);
         oks_worker_intake_ev *e = &in->ev[k];
-        if (oks_worker_envelope_parse(m->payload, m->len, &e->env, &msgs[i].why) != 0) {
+        if (!from_headers(m, &e->env) &&
+            oks_worker_envelope_parse(m->payload, m->len, &e->env, &msgs[i].why) != 0) {
             dead(&msgs[i], st);
             continue;
         }

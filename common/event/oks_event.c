@@ -156,6 +156,28 @@ out:
     return rc;
 }
 
+/* Copy src whole into out[OKS_EVENT_ID_MAX]; false when it does not fit. */
+static bool copy_whole(char *out, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= OKS_EVENT_ID_MAX)
+        return false;
+    memcpy(out, src ? src : "", n + 1);
+    return true;
+}
+
+void oks_event_route_fill(const oks_event_fields *f, int64_t received_at_ms, oks_event_route *out)
+{
+    char received[32];
+    /* the same text the envelope's received_at carries */
+    oks_time_format_iso8601(received_at_ms, received, sizeof(received));
+    out->ok = copy_whole(out->event_type, f->event_type) && copy_whole(out->uuid, f->uuid) &&
+              copy_whole(out->okta_user_id, f->okta_user_id) &&
+              copy_whole(out->published, f->published) && copy_whole(out->received_at, received) &&
+              /* "published":"" is the value's to reject, not a missing one to fall back from */
+              (!f->published || f->published[0]);
+}
+
 static char *dup_opt(const json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));

@@ -3,6 +3,7 @@
 #include "oks_test.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Targets in the order seen in a third-party sample: AppUser, AppInstance, User. */
 static const char *APP_EVENT =
@@ -118,6 +119,55 @@ OKS_TEST(parse_rejects_bad_envelopes)
     OKS_ASSERT_CONTAINS(err.msg, "event object");
     OKS_ASSERT(oks_event_envelope_parse("{", 1, &env, &err) != 0);
     OKS_ASSERT(env.tenant == NULL); /* nothing leaks out of a failed parse */
+}
+
+/* "Routing headers": the same text the envelope carries, or none at all (ok false) when a field
+ * does not fit or the value must judge it. */
+static oks_event_route route_of(const char *event)
+{
+    oks_err err = {0};
+    oks_event_fields f;
+    oks_event_route r;
+    json_t *j = load(event);
+    OKS_ASSERT_EQ_INT(oks_event_fields_extract(j, &f, &err), 0);
+    memset(&r, 0x55, sizeof r);
+    oks_event_route_fill(&f, 1741083331402, &r);
+    json_decref(j);
+    return r;
+}
+
+OKS_TEST(routing_headers_carry_the_envelopes_fields_or_nothing)
+{
+    oks_event_route r = route_of(APP_EVENT);
+    OKS_ASSERT(r.ok);
+    OKS_ASSERT_EQ_STR(r.event_type, "application.user_membership.add");
+    OKS_ASSERT_EQ_STR(r.uuid, "b1e0c3d4");
+    OKS_ASSERT_EQ_STR(r.okta_user_id, "00u9jdoe");
+    OKS_ASSERT_EQ_STR(r.published, "2025-03-04T10:15:30.112Z");
+    OKS_ASSERT_EQ_STR(r.received_at, "2025-03-04T10:15:31.402Z");
+    r = route_of("{\"uuid\":\"u1\",\"eventType\":\"user.lifecycle.create\","
+                 "\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}");
+    OKS_ASSERT(r.ok);
+    OKS_ASSERT_EQ_STR(r.published, ""); /* none: received_at orders it */
+    r = route_of("{\"uuid\":\"u1\",\"published\":\"\",\"eventType\":\"user.lifecycle.create\","
+                 "\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}");
+    OKS_ASSERT(!r.ok); /* "published":"" is the value's to refuse */
+    char ev[1024], id[OKS_EVENT_ID_MAX + 1];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = '\0'; /* one byte over */
+    snprintf(ev, sizeof ev,
+             "{\"uuid\":\"u1\",\"eventType\":\"user.lifecycle.create\","
+             "\"target\":[{\"id\":\"%s\",\"type\":\"User\"}]}",
+             id);
+    OKS_ASSERT(!route_of(ev).ok);
+    id[sizeof id - 2] = '\0'; /* fits */
+    snprintf(ev, sizeof ev,
+             "{\"uuid\":\"u1\",\"eventType\":\"user.lifecycle.create\","
+             "\"target\":[{\"id\":\"%s\",\"type\":\"User\"}]}",
+             id);
+    r = route_of(ev);
+    OKS_ASSERT(r.ok);
+    OKS_ASSERT_EQ_STR(r.okta_user_id, id);
 }
 
 OKS_TEST(subscribed_types)

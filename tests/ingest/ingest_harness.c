@@ -582,6 +582,10 @@ size_t ih_topic_read(const char *brokers, const char *topic, size_t expect, ih_m
             msgs[n].len = m->len;
             copy_header(h, "tenant", msgs[n].hdr_tenant, sizeof(msgs[n].hdr_tenant));
             copy_header(h, "type", msgs[n].hdr_type, sizeof(msgs[n].hdr_type));
+            copy_header(h, "event_uuid", msgs[n].hdr_uuid, sizeof(msgs[n].hdr_uuid));
+            copy_header(h, "okta_user_id", msgs[n].hdr_user, sizeof(msgs[n].hdr_user));
+            copy_header(h, "published", msgs[n].hdr_published, sizeof(msgs[n].hdr_published));
+            copy_header(h, "received_at", msgs[n].hdr_received_at, sizeof(msgs[n].hdr_received_at));
             n++;
         }
         rd_kafka_message_destroy(m);

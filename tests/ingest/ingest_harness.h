@@ -92,7 +92,12 @@ typedef struct ih_msg {
     char *value;
     size_t len;
     char hdr_tenant[64];
-    char hdr_type[96];
+    char hdr_type[160];
+    /* the routing headers (event/oks_event.h); "" when absent */
+    char hdr_uuid[160];
+    char hdr_user[160];
+    char hdr_published[64];
+    char hdr_received_at[64];
 } ih_msg;
 
 /* Read every message of the topic from the beginning (unique consumer group) until `expect`

@@ -131,6 +131,11 @@ OKS_TEST(batch_of_100_events)
             OKS_ASSERT_EQ_STR(env.group_id, "00g3sales");
             OKS_ASSERT_EQ_STR(env.event_type, types[idx % 3]);
             OKS_ASSERT_EQ_STR(msgs[i].hdr_type, types[idx % 3]);
+            /* the routing headers: the envelope's own fields (event/oks_event.h) */
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_uuid, env.event_uuid);
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_user, env.okta_user_id);
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_published, env.published);
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_received_at, env.received_at);
         }
         OKS_ASSERT_EQ_STR(env.tenant, F.tenant);
         OKS_ASSERT_EQ_STR(msgs[i].key, F.tenant);
@@ -223,6 +228,9 @@ OKS_TEST(mixed_delivery_keeps_good_events_and_dead_letters_malformed_subscribed)
         OKS_ASSERT_EQ_INT(oks_event_envelope_parse(msgs[i].value, msgs[i].len, &env, &err), 0);
         if (strncmp(env.event_uuid, p, strlen(p)) == 0) {
             OKS_ASSERT_CONTAINS(env.event_uuid, "-good-");
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_uuid, env.event_uuid);
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_received_at, env.received_at);
+            OKS_ASSERT_EQ_STR(msgs[i].hdr_published, ""); /* the event has none */
             good++;
         }
         oks_event_envelope_free(&env);
@@ -269,6 +277,42 @@ OKS_TEST(mixed_delivery_keeps_good_events_and_dead_letters_malformed_subscribed)
 }
 
 /* Nothing usable at all: 200 with nothing produced (a retry would never succeed), counted. */
+/* An id longer than the worker accepts (OKS_EVENT_ID_MAX) is still produced, but without routing
+ * headers: the worker reads the value and dead-letters it with the value's reason. */
+OKS_TEST(an_event_whose_ids_do_not_fit_is_produced_without_routing_headers)
+{
+    ih_resp r;
+    ih_msg *msgs = NULL;
+    char body[2048], uuid[OKS_EVENT_ID_MAX + 40];
+    fixture();
+    const char *p = oks_test_unique("long");
+    snprintf(uuid, sizeof uuid, "%s-%0*d", p, OKS_EVENT_ID_MAX, 7);
+    snprintf(body, sizeof(body),
+             "{\"eventType\":\"com.okta.event_hook\",\"data\":{\"events\":["
+             "{\"uuid\":\"%s\",\"eventType\":\"user.lifecycle.deactivate\",\"target\":["
+             "{\"id\":\"00u1\",\"type\":\"User\"}]}]}}",
+             uuid);
+    int64_t before = ih_topic_count(F.brokers, F.topic);
+    ih_post_hook(&F.ing, F.sub, SECRET, body, &r);
+    OKS_ASSERT_EQ_INT(r.status, 200);
+    OKS_ASSERT_EQ_INT(ih_topic_count(F.brokers, F.topic), before + 1);
+    size_t n = ih_topic_read(F.brokers, F.topic, (size_t)before + 1, &msgs);
+    OKS_ASSERT_EQ_INT(n, before + 1);
+    int mine = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(msgs[i].value, uuid)) /* dup_bytes: NUL-terminated */
+            continue;
+        mine++;
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_tenant, F.tenant);
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_type, "user.lifecycle.deactivate");
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_uuid, "");
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_user, "");
+        OKS_ASSERT_EQ_STR(msgs[i].hdr_received_at, "");
+    }
+    OKS_ASSERT_EQ_INT(mine, 1);
+    ih_msgs_free(msgs, n);
+}
+
 OKS_TEST(delivery_with_every_event_skipped_is_200_and_produces_nothing)
 {
     ih_resp r;

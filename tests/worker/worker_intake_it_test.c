@@ -315,6 +315,65 @@ OKS_TEST(a_profile_update_a_stored_read_already_covers_is_recorded_and_marks_not
     wfx_teardown(&f);
 }
 
+/* event/oks_event.h "Routing headers": when ingest's headers are all there and pass, they route
+ * the event and the value is not parsed; a missing or failing one leaves it to the value. The
+ * value names another user than the headers, so a mark shows which was read. */
+static void send_routed(wfx *f, const char *value_user, const char *const *headers)
+{
+    char uuid[64];
+    snprintf(uuid, sizeof uuid, "ev-value-%s", value_user);
+    char *v = wfx_envelope_at(f, NULL, uuid, PROFILE, value_user, 1741083329877LL);
+    wt_produce_headers(f->events, f->tenant, v, strlen(v), headers);
+    free(v);
+}
+
+OKS_TEST(routing_headers_route_an_event_without_its_value_and_the_value_decides_otherwise)
+{
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_park_tenant(&f, f.tenant);
+#define ROUTE(tenant, uuid, user, published)                                                       \
+    (const char *const[]){                                                                         \
+        "tenant",    tenant,         "type", PROFILE,       "event_uuid",                          \
+        uuid,        "okta_user_id", user,   "received_at", "2026-01-02T03:04:05.000Z",            \
+        "published", published,      NULL}
+    send_routed(&f, "00uValue1",
+                ROUTE(f.tenant, "ev-h1", "00uHeader1", "2026-01-02T03:04:00.500Z"));
+    send_routed(&f, "00uValue2", ROUTE("not-a-uuid", "ev-h2", "00uHeader2", "2026-01-02T03:04Z"));
+    send_routed(&f, "00uValue3", ROUTE(f.tenant, "ev-h3", "00uHeader3", "yesterday"));
+    send_routed(&f, "00uValue4", ROUTE(f.tenant, "ev-h4", "", "2026-01-02T03:04:00Z"));
+    /* tenant and type only, as `oktasyncctl dlq replay` sends */
+    send_routed(&f, "00uValue5", (const char *const[]){"tenant", f.tenant, "type", PROFILE, NULL});
+    /* no published header: received_at orders it, as in the value */
+    send_routed(&f, "00uValue6",
+                (const char *const[]){"tenant", f.tenant, "type", PROFILE, "event_uuid", "ev-h6",
+                                      "okta_user_id", "00uHeader6", "received_at",
+                                      "2026-01-02T03:04:05.000Z", NULL});
+#undef ROUTE
+    wfx_args(&f, "--intake-linger", "1s", NULL);
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_count(
+        &f, "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid", 6, 20000));
+    static const char *const users[] = {"00uHeader1", "00uValue1", "00uValue2",  "00uValue3",
+                                        "00uValue4",  "00uValue5", "00uHeader6", "00uValue6"};
+    char got[9];
+    marked(&f, users, 8, got);
+    OKS_ASSERT_EQ_STR(got, "10111110");
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                    "$1::uuid AND event_uuid IN ('ev-h1', 'ev-h6', "
+                                    "'ev-value-00uValue2', 'ev-value-00uValue3', "
+                                    "'ev-value-00uValue4', 'ev-value-00uValue5')"),
+                      6);
+    /* the headers' times, not the value's (2025-03-04) */
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid "
+                                    "AND ((okta_id = '00uHeader1' AND max_published = "
+                                    "'2026-01-02T03:04:00.5Z') OR (okta_id = '00uHeader6' AND "
+                                    "max_published = '2026-01-02T03:04:05Z'))"),
+                      2);
+    wfx_stop_worker(&f);
+    wfx_teardown(&f);
+}
+
 static void insert_processed(oks_db *db, const char *tenant, const char *prefix, int n,
                              const char *age)
 {

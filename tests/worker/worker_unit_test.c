@@ -8,6 +8,7 @@
 #include "oks_worker_rules.h"
 
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 
 static const char good[] =
@@ -72,6 +73,90 @@ OKS_TEST(envelope_rejects_overlong_ids)
              "\"received_at\":\"2025-03-04T10:15:29.877Z\",\"event\":{}}",
              id);
     expect_bad(buf, "longer than");
+}
+
+static rd_kafka_headers_t *routing(const char *tenant, const char *uuid, const char *type,
+                                   const char *user, const char *published, const char *received_at)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    const char *kv[][2] = {{"tenant", tenant},       {"event_uuid", uuid},
+                           {"type", type},           {"okta_user_id", user},
+                           {"published", published}, {"received_at", received_at}};
+    for (size_t i = 0; i < 6; i++)
+        if (kv[i][1])
+            rd_kafka_header_add(h, kv[i][0], -1, kv[i][1], -1);
+    return h;
+}
+
+static void expect_same(rd_kafka_headers_t *h, const char *value)
+{
+    oks_worker_envelope a, b;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_from_headers(h, &a, &err), 0);
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_parse(value, strlen(value), &b, &err), 0);
+    OKS_ASSERT_EQ_STR(a.tenant, b.tenant);
+    OKS_ASSERT_EQ_STR(a.event_uuid, b.event_uuid);
+    OKS_ASSERT_EQ_STR(a.event_type, b.event_type);
+    OKS_ASSERT_EQ_STR(a.okta_user_id, b.okta_user_id);
+    OKS_ASSERT_EQ_INT(a.published_ms, b.published_ms);
+    rd_kafka_headers_destroy(h);
+}
+
+static void expect_refused(rd_kafka_headers_t *h)
+{
+    oks_worker_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_from_headers(h, &env, &err), -1);
+    OKS_ASSERT(err.msg[0] != '\0');
+    rd_kafka_headers_destroy(h);
+}
+
+/* event/oks_event.h "Routing headers": the headers give what the value gives, and anything the
+ * value's checks would refuse (or a missing header) is refused, so the value decides it. */
+OKS_TEST(envelope_from_routing_headers_is_the_values_and_refuses_what_it_would)
+{
+    static const char T[] = "0b6f2c1e-8f1d-4a57-9a3c-2f1e5d6c7b8a",
+                      P[] = "2025-03-04T10:15:29.877Z", R[] = "2025-03-04T10:15:31.000Z",
+                      Y[] = "user.lifecycle.deactivate";
+    expect_same(routing(T, "e-1", Y, "00u1", P, R), good);
+    /* no published: received_at orders the change, as for a value without one */
+    static const char pub[] = "\"published\":\"2025-03-04T10:15:29.877Z\",";
+    char nopub[1024];
+    snprintf(nopub, sizeof nopub, "%s", good);
+    char *at = strstr(nopub, pub);
+    OKS_ASSERT(at != NULL);
+    memmove(at, at + strlen(pub), strlen(at + strlen(pub)) + 1);
+    expect_same(routing(T, "e-1", Y, "00u1", NULL, R), nopub);
+
+    expect_refused(rd_kafka_headers_new(1)); /* none at all */
+    expect_refused(routing(NULL, "e-1", Y, "00u1", P, R));
+    expect_refused(routing(T, NULL, Y, "00u1", P, R));
+    expect_refused(routing(T, "e-1", NULL, "00u1", P, R));
+    expect_refused(routing(T, "e-1", Y, NULL, P, R));
+    expect_refused(routing(T, "e-1", Y, "", P, R));
+    expect_refused(routing(T, "e-1", Y, "00u1", P, NULL));
+    expect_refused(routing("not-a-uuid", "e-1", Y, "00u1", P, R));
+    expect_refused(routing(T, "e-1", Y, "00u1", "yesterday", R));
+    expect_refused(routing(T, "e-1", Y, "00u1", NULL, "soon"));
+    char id[OKS_EVENT_ID_MAX + 1];
+    memset(id, 'a', sizeof id - 1);
+    id[sizeof id - 1] = '\0'; /* 129 bytes: one over */
+    expect_refused(routing(T, id, Y, "00u1", P, R));
+    id[sizeof id - 2] = '\0'; /* 128 fit */
+    rd_kafka_headers_t *h = routing(T, id, Y, "00u1", P, R);
+    oks_worker_envelope env;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_from_headers(h, &env, &err), 0);
+    OKS_ASSERT_EQ_STR(env.event_uuid, id);
+    rd_kafka_headers_destroy(h);
+    /* a NUL inside a value, and a header with no value */
+    h = routing(T, NULL, Y, "00u1", P, R);
+    rd_kafka_header_add(h, "event_uuid", -1, "e-1\0x", 5);
+    expect_refused(h);
+    h = routing(T, NULL, Y, "00u1", P, R);
+    rd_kafka_header_add(h, "event_uuid", -1, NULL, 0);
+    expect_refused(h);
+    OKS_ASSERT_EQ_INT(oks_worker_envelope_from_headers(NULL, &env, &err), -1);
 }
 
 OKS_TEST(event_actions)

@@ -341,13 +341,22 @@ static void admin_create_topic(const char *topic, int partitions)
 
 void wt_produce(const char *topic, const char *key, const char *value, size_t len)
 {
+    wt_produce_headers(topic, key, value, len, NULL);
+}
+
+void wt_produce_headers(const char *topic, const char *key, const char *value, size_t len,
+                        const char *const *headers)
+{
     char e[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_base(), e, sizeof e);
     OKS_ASSERT(rk != NULL);
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                          RD_KAFKA_V_VALUE((void *)value, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    for (size_t i = 0; headers && headers[i]; i += 2)
+        rd_kafka_header_add(h, headers[i], -1, headers[i + 1], -1);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     OKS_ASSERT_EQ_INT(err, 0);
     OKS_ASSERT_EQ_INT(rd_kafka_flush(rk, oks_test_timeout_ms(10000)), 0);
     rd_kafka_destroy(rk);

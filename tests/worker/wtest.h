@@ -40,6 +40,9 @@ void wt_broker_control(const char *path_and_query);
 /* Topic with n partitions on the stack's broker (Admin API). */
 void wt_create_topic(const char *topic, int partitions);
 void wt_produce(const char *topic, const char *key, const char *value, size_t len);
+/* The same with Kafka headers: name, value, name, value, ..., NULL. */
+void wt_produce_headers(const char *topic, const char *key, const char *value, size_t len,
+                        const char *const *headers);
 /* n messages with one producer (in order, one key). */
 void wt_produce_many(const char *topic, const char *key, char *const *values, size_t n);
 /* Every message in topic right now (up to the high watermarks, at most max_ms), in partition
