@@ -193,7 +193,7 @@ int oks_db_ensure(oks_db *db, oks_err *err)
 
 /* Turn a failed result into err; the connection state decides retriable vs. not when the
  * server could not send a SQLSTATE. */
-static void set_result_error(oks_db *db, const PGresult *res, oks_err *err)
+void oks_db__result_error(oks_db *db, const PGresult *res, oks_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[200];
@@ -221,7 +221,7 @@ PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
-    set_result_error(db, res, err);
+    oks_db__result_error(db, res, err);
     PQclear(res);
     return NULL;
 }
@@ -242,7 +242,7 @@ int oks_db_exec(oks_db *db, const char *sql, oks_err *err)
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-        set_result_error(db, res, err);
+        oks_db__result_error(db, res, err);
         rc = -1;
     }
     PQclear(res);
@@ -270,7 +270,7 @@ int oks_db_commit(oks_db *db, oks_err *err)
     db->in_tx = false;
     /* COMMIT of an aborted transaction "succeeds" with status ROLLBACK: treat it as failure. */
     if (st != PGRES_COMMAND_OK) {
-        set_result_error(db, res, err);
+        oks_db__result_error(db, res, err);
         rc = -1;
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         oks_err_set(err, OKS_E_PERMANENT, "transaction was rolled back by an earlier error");
