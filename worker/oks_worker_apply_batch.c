@@ -255,9 +255,28 @@ int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_s
     return oks_worker_apply_batch_run_tx(db, tenant, s, n, source, actor, 0, res, err);
 }
 
+/* plan_uses > 0: the apply from a generic plan (oks_worker_apply_batch_round_tx) */
+static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
+                  const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
+                  oks_worker_apply_result *res, oks_err *err);
+
 int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
                                   size_t n, const char *source, const char *actor,
                                   int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err)
+{
+    return run_tx(db, tenant, s, n, source, actor, sync_run_id, 0, res, err);
+}
+
+int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                    size_t n, int64_t plan_uses, oks_worker_apply_result *res,
+                                    oks_err *err)
+{
+    return run_tx(db, tenant, s, n, "event", "reconcile", 0, plan_uses, res, err);
+}
+
+static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
+                  const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
+                  oks_worker_apply_result *res, oks_err *err)
 {
     memset(res, 0, sizeof *res);
     if (n == 0)
@@ -277,7 +296,13 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
     snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
     const char *run_p = sync_run_id > 0 ? run : NULL;
     const char *p[] = {tenant, js, source, actor, run_p, match};
-    PGresult *r = oks_db_exec_params(db, sql_apply, 6, p, err);
+    const oks_db_stmt generic = {.name = "oks_worker_apply",
+                                 .sql = sql_apply,
+                                 .n_params = 6,
+                                 .max_uses = plan_uses,
+                                 .max_age_ms = OKS_WORKER_APPLY_PLAN_AGE_MS};
+    PGresult *r = plan_uses > 0 ? oks_db_exec_generic(db, &generic, p, err)
+                                : oks_db_exec_params(db, sql_apply, 6, p, err);
     if (!r) {
         free(js);
         return -1;

@@ -71,6 +71,9 @@ static const oks_cfg_entry entries[] = {
     OKS_CFG_INT("apply-concurrency", C, apply_concurrency, "2", 1, 64,
                 "Reconciler threads writing to PostgreSQL at once; the others wait with what they "
                 "read from Okta (more writers than PostgreSQL has cores only contend)."),
+    OKS_CFG_INT("apply-plan-uses", C, apply_plan_uses, "100", 0, 1000000,
+                "A round's apply runs from a generic plan, made again after this many rounds on "
+                "the thread's connection or a minute (0: planned on every round)."),
     OKS_CFG_INT("reconcile-batch", C, reconcile_batch, "1000", 1, 10000,
                 "Most dirty users of one tenant resolved in one round (one transaction)."),
     OKS_CFG_DURATION("coalesce-window", C, coalesce_window_ms, "50ms", 0, 60000,

@@ -43,6 +43,7 @@ typedef struct oks_worker_cfg {
     int64_t reconcile_threads;
     int64_t reconcile_batch;
     int64_t apply_concurrency;
+    int64_t apply_plan_uses;
     int64_t coalesce_window_ms;
     int64_t backlog_linger_ms;
     int64_t cover_slack_ms;

@@ -110,7 +110,8 @@ static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tena
     oks_worker_apply_slot_take(rec);
     if (oks_db_begin(db, err) != 0)
         goto out;
-    if (oks_worker_apply_batch_tx(db, tenant, st, ns, "event", "reconcile", res, err) != 0 ||
+    if (oks_worker_apply_batch_round_tx(db, tenant, st, ns, rec->cfg->apply_plan_uses, res, err) !=
+            0 ||
         oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
                                         &group_changes, err) != 0 ||
         oks_worker_rstate_user_failures(db, rec->cfg, tenant, uf, nf, err) != 0 ||

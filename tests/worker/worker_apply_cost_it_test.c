@@ -16,7 +16,8 @@
 #include <string.h>
 
 enum { MAXN = 1000 };
-static int stride = 1; /* user i of a batch is "00uC<i * stride>" */
+static int stride = 1;        /* user i of a batch is "00uC<i * stride>" */
+static int64_t plan_uses = 0; /* > 0: as a reconcile round, from a generic plan */
 
 /* n users "00uC<i * stride>" of tenant t, all active, read at as_of (0: the next tick), title
  * "t<title>", extra appended to each profile. Inside the caller's transaction when keep_open is
@@ -49,7 +50,11 @@ static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, 
     oks_worker_apply_result res;
     if (!keep_open)
         OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
-    if (oks_worker_apply_batch_tx(ra_conn(), t, st, (size_t)n, "event", "test", &res, &err) != 0)
+    int rc =
+        plan_uses > 0
+            ? oks_worker_apply_batch_round_tx(ra_conn(), t, st, (size_t)n, plan_uses, &res, &err)
+            : oks_worker_apply_batch_tx(ra_conn(), t, st, (size_t)n, "event", "test", &res, &err);
+    if (rc != 0)
         oks_test_fail(__FILE__, __LINE__, "apply: %s", err.msg);
     if (!keep_open)
         OKS_ASSERT(oks_db_commit(ra_conn(), &err) == 0);
@@ -178,16 +183,74 @@ OKS_TEST(batch_reads_only_its_own_users_of_a_large_tenant)
            "'big' || g || '@x.test' FROM generate_series(1, 3000) g",
            t);
     oks_err err = {0};
-    OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
-    long f0 = ra_num(READ_OF_USERS, NULL, NULL);
     stride = 1;
-    oks_worker_apply_result r = apply_n(t, 10, NULL, 1, 0, 1);
-    long fetched = ra_num(READ_OF_USERS, NULL, NULL) - f0;
-    OKS_ASSERT_EQ_INT(oks_db_commit(ra_conn(), &err), 0);
+    /* planned for this call, then from a generic plan made now (a round's: plan_uses 1 makes
+     * one on every call after the first) */
+    for (int generic = 0; generic < 2; generic++) {
+        plan_uses = generic;
+        OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
+        long f0 = ra_num(READ_OF_USERS, NULL, NULL);
+        oks_worker_apply_result r = apply_n(t, 10, NULL, 1 + generic, 0, 1);
+        long fetched = ra_num(READ_OF_USERS, NULL, NULL) - f0;
+        OKS_ASSERT_EQ_INT(oks_db_commit(ra_conn(), &err), 0);
+        OKS_ASSERT_EQ_INT(r.written, 10);
+        if (fetched > 300)
+            oks_test_fail(__FILE__, __LINE__, "a batch of 10 fetched %ld rows of users (%s)",
+                          fetched, generic ? "generic plan" : "custom plan");
+    }
+    plan_uses = 0;
     ra_sql("ALTER TABLE users RESET (autovacuum_enabled)", NULL);
-    OKS_ASSERT_EQ_INT(r.written, 10);
-    if (fetched > 300)
-        oks_test_fail(__FILE__, __LINE__, "a batch of 10 fetched %ld rows of users", fetched);
+    free(t);
+}
+
+/* "runs from a generic plan/from a custom plan prepare_time" of the round's apply on this
+ * session, "" when it is not prepared */
+static char *apply_plans(void)
+{
+    char *v = ra_val("SELECT generic_plans || '/' || custom_plans || ' ' || prepare_time "
+                     "FROM pg_prepared_statements WHERE name = 'oks_worker_apply'",
+                     NULL, NULL);
+    return v ? v : strdup("");
+}
+
+/* docs/worker-reconcile.md "Cost of a round": a round's apply runs from a generic plan, which
+ * is made again after plan_uses rounds on the connection; everything else (full-sync pages,
+ * plan_uses 0) plans the statement on every call. Same rows written either way. */
+OKS_TEST(a_rounds_apply_runs_from_a_generic_plan_made_again_after_plan_uses)
+{
+    char *t = ra_tenant();
+    stride = 1;
+    plan_uses = 2;
+    OKS_ASSERT_EQ_INT(apply_n(t, 10, NULL, 1, 0, 0).written, 10);
+    char *first = apply_plans();
+    /* the statement may be left from an earlier test's round: made again at most once here */
+    if (strncmp(first, "1/0 ", 4) != 0) {
+        free(first);
+        OKS_ASSERT_EQ_INT(apply_n(t, 10, NULL, 2, 0, 0).written, 10);
+        first = apply_plans();
+    }
+    OKS_ASSERT(strncmp(first, "1/0 ", 4) == 0);
+    OKS_ASSERT_EQ_INT(apply_n(t, 10, NULL, 3, 0, 0).written, 10);
+    char *second = apply_plans();
+    OKS_ASSERT(strncmp(second, "2/0 ", 4) == 0);
+    OKS_ASSERT_EQ_STR(second + 4, first + 4); /* the same PREPARE */
+    OKS_ASSERT_EQ_INT(apply_n(t, 10, NULL, 4, 0, 0).written, 10);
+    char *third = apply_plans();
+    OKS_ASSERT(strncmp(third, "1/0 ", 4) == 0); /* made again after two rounds */
+    OKS_ASSERT(strcmp(third + 4, first + 4) != 0);
+    /* not a round: planned on the call, the prepared statement untouched */
+    plan_uses = 0;
+    OKS_ASSERT_EQ_INT(apply_n(t, 10, NULL, 5, 0, 0).written, 10);
+    char *after = apply_plans();
+    OKS_ASSERT_EQ_STR(after, third);
+    char *title =
+        ra_val("SELECT title FROM users WHERE tenant_id = $1::uuid AND okta_id = '00uC9'", t, NULL);
+    OKS_ASSERT_EQ_STR(title, "t5");
+    free(title);
+    free(after);
+    free(third);
+    free(second);
+    free(first);
     free(t);
 }
 
