@@ -138,11 +138,17 @@ PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *con
     sent &= PQpipelineSync(db->pg);
     bool ok[MAX_COMMANDS] = {false};
     PGresult *res = NULL;
-    if (sent)
+    if (sent) {
         res = read_results(db, n, execute_at, ok, err);
-    else
+        PQexitPipelineMode(db->pg);
+    } else {
+        /* a half-sent pipeline cannot be read to its end (no sync): drop the connection, the
+         * caller rolls back and the next call reconnects */
         oks_db__result_error(db, NULL, err);
-    PQexitPipelineMode(db->pg);
+        err->code = OKS_E_UNAVAILABLE;
+        PQfinish(db->pg);
+        db->pg = NULL;
+    }
     /* what the server has now: prepared statements outlive a rolled-back transaction */
     if (dealloc_at >= 0 && ok[dealloc_at])
         p->gen = 0;
