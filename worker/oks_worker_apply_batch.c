@@ -258,24 +258,6 @@ int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_s
 /* plan_uses > 0: the apply from a generic plan (oks_worker_apply_batch_round_tx) */
 static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
                   const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
-                  oks_worker_apply_result *res, oks_err *err);
-
-int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
-                                  size_t n, const char *source, const char *actor,
-                                  int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err)
-{
-    return run_tx(db, tenant, s, n, source, actor, sync_run_id, 0, res, err);
-}
-
-int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
-                                    size_t n, int64_t plan_uses, oks_worker_apply_result *res,
-                                    oks_err *err)
-{
-    return run_tx(db, tenant, s, n, "event", "reconcile", 0, plan_uses, res, err);
-}
-
-static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
-                  const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
                   oks_worker_apply_result *res, oks_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -352,4 +334,18 @@ static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, siz
     }
     PQclear(r);
     return rc;
+}
+
+int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                  size_t n, const char *source, const char *actor,
+                                  int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err)
+{
+    return run_tx(db, tenant, s, n, source, actor, sync_run_id, 0, res, err);
+}
+
+int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                    size_t n, int64_t plan_uses, oks_worker_apply_result *res,
+                                    oks_err *err)
+{
+    return run_tx(db, tenant, s, n, "event", "reconcile", 0, plan_uses, res, err);
 }

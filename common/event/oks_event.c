@@ -171,7 +171,7 @@ void oks_event_route_fill(const oks_event_fields *f, int64_t received_at_ms, oks
     char received[32];
     /* the same text the envelope's received_at carries */
     oks_time_format_iso8601(received_at_ms, received, sizeof(received));
-    out->ok = copy_whole(out->event_type, f->event_type) && copy_whole(out->uuid, f->uuid) &&
+    out->ok = strlen(f->event_type) < OKS_EVENT_ID_MAX && copy_whole(out->uuid, f->uuid) &&
               copy_whole(out->okta_user_id, f->okta_user_id) &&
               copy_whole(out->published, f->published) && copy_whole(out->received_at, received) &&
               /* "published":"" is the value's to reject, not a missing one to fall back from */

@@ -45,8 +45,8 @@ enum { OKS_EVENT_ID_MAX = 129 /* an id, type or time: 128 bytes + NUL */ };
 
 /* The routing header values of one envelope, copied (they outlive the parsed delivery). */
 typedef struct oks_event_route {
-    bool ok; /* false: some field does not fit; only tenant and type are sent */
-    char event_type[OKS_EVENT_ID_MAX];
+    bool ok; /* false: some field (the event type included) does not fit; only tenant and type
+                are sent */
     char uuid[OKS_EVENT_ID_MAX];
     char okta_user_id[OKS_EVENT_ID_MAX];
     char published[OKS_EVENT_ID_MAX]; /* "" when the event has none */

@@ -140,7 +140,6 @@ OKS_TEST(routing_headers_carry_the_envelopes_fields_or_nothing)
 {
     oks_event_route r = route_of(APP_EVENT);
     OKS_ASSERT(r.ok);
-    OKS_ASSERT_EQ_STR(r.event_type, "application.user_membership.add");
     OKS_ASSERT_EQ_STR(r.uuid, "b1e0c3d4");
     OKS_ASSERT_EQ_STR(r.okta_user_id, "00u9jdoe");
     OKS_ASSERT_EQ_STR(r.published, "2025-03-04T10:15:30.112Z");
@@ -160,7 +159,12 @@ OKS_TEST(routing_headers_carry_the_envelopes_fields_or_nothing)
              "\"target\":[{\"id\":\"%s\",\"type\":\"User\"}]}",
              id);
     OKS_ASSERT(!route_of(ev).ok);
-    id[sizeof id - 2] = '\0'; /* fits */
+    snprintf(ev, sizeof ev,
+             "{\"uuid\":\"u1\",\"eventType\":\"%s\","
+             "\"target\":[{\"id\":\"00u1\",\"type\":\"User\"}]}",
+             id);
+    OKS_ASSERT(!route_of(ev).ok); /* an event type one byte over: the type header would be cut */
+    id[sizeof id - 2] = '\0';     /* fits */
     snprintf(ev, sizeof ev,
              "{\"uuid\":\"u1\",\"eventType\":\"user.lifecycle.create\","
              "\"target\":[{\"id\":\"%s\",\"type\":\"User\"}]}",
