@@ -282,7 +282,7 @@ static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, siz
                                  .sql = sql_apply,
                                  .n_params = 6,
                                  .max_uses = plan_uses,
-                                 .max_age_ms = OKS_WORKER_APPLY_PLAN_AGE_MS};
+                                 .max_age_ms = OKS_WORKER_PLAN_AGE_MS};
     PGresult *r = plan_uses > 0 ? oks_db_exec_generic(db, &generic, p, err)
                                 : oks_db_exec_params(db, sql_apply, 6, p, err);
     if (!r) {

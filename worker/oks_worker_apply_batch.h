@@ -60,11 +60,10 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
 
 /* As oks_worker_apply_batch_tx for a reconcile round (source "event", actor "reconcile"): the
  * apply statement runs from a generic plan kept on db's connection and made again after
- * plan_uses rounds or OKS_WORKER_APPLY_PLAN_AGE_MS (oks_db_exec_generic); plan_uses 0 plans it on
+ * plan_uses rounds or OKS_WORKER_PLAN_AGE_MS (oks_db_exec_generic); plan_uses 0 plans it on
  * every call. Full-sync pages do not use it: a first full sync is when `users` grows from
  * nothing, and a plan made before that growth would stay (docs/worker-reconcile.md "Cost of a
  * round"). */
-#define OKS_WORKER_APPLY_PLAN_AGE_MS 60000
 int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
                                     size_t n, int64_t plan_uses, oks_worker_apply_result *res,
                                     oks_err *err);

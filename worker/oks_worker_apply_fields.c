@@ -51,17 +51,19 @@ void oks_worker_fieldmap_free(oks_worker_fieldmap *m)
     memset(m, 0, sizeof *m);
 }
 
+static const oks_db_stmt fieldmap_stmt = OKS_WORKER_STMT(
+    "oks_tenant_fieldmap",
+    "SELECT t.attribute_map::text, t.manager_attribute, (SELECT coalesce(jsonb_agg(f.name ORDER "
+    "BY f.name), '[]') FROM custom_fields f WHERE f.tenant_id = t.id AND f.removed_at IS "
+    "NULL)::text, t.manager_match FROM tenants t WHERE t.id = $1::uuid",
+    1);
+
 int oks_worker_fieldmap_load(oks_db *db, const char *tenant, oks_worker_fieldmap *m, oks_err *err)
 {
     if (oks_worker_fieldmap_defaults(m) != 0)
         return oks_err_set(err, OKS_E_NOMEM, "fieldmap: out of memory");
     const char *p[] = {tenant};
-    PGresult *r = oks_db_exec_params(
-        db,
-        "SELECT t.attribute_map::text, t.manager_attribute, (SELECT coalesce(jsonb_agg(f.name "
-        "ORDER BY f.name), '[]') FROM custom_fields f WHERE f.tenant_id = t.id AND f.removed_at "
-        "IS NULL)::text, t.manager_match FROM tenants t WHERE t.id = $1::uuid",
-        1, p, err);
+    PGresult *r = oks_db_exec_prepared(db, &fieldmap_stmt, p, err);
     if (!r) {
         oks_worker_fieldmap_free(m);
         return -1;

@@ -1,5 +1,6 @@
 /* The reconciler's SQL: due tenants, the tenant lock, faults and backoff, marks. */
 #include "oks_worker_reconcile_int.h"
+#include "oks_worker_sql.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,18 +12,23 @@
  * token un-parks it at once). Oldest change first. While the intake is behind ($4), a tenant
  * is due only with a full round's worth of due marks ($5) or a due mark older than the
  * backlog linger ($6): more marks of it are on their way, and a round's fixed cost is paid
- * once for all of them (docs/worker-reconcile.md "Rounds under a backlog"). */
-static const char sql_due[] =
-    "SELECT d.tenant_id::text FROM (SELECT tenant_id, min(first_marked_at) AS oldest "
-    "  FROM dirty_users WHERE next_attempt_at <= now() "
-    "  AND first_marked_at <= now() - $1::bigint * interval '1 millisecond' "
-    "  AND ($3::uuid IS NULL OR tenant_id = $3::uuid) "
-    "  GROUP BY tenant_id HAVING NOT $4::boolean OR count(*) >= $5::bigint "
-    "  OR min(first_marked_at) <= now() - $6::bigint * interval '1 millisecond') d "
-    "JOIN tenants t ON t.id = d.tenant_id "
-    "LEFT JOIN tenant_okta_state s ON s.tenant_id = d.tenant_id "
-    "WHERE s.fault IS NULL OR s.next_attempt_at <= now() OR t.updated_at > s.fault_since "
-    "ORDER BY d.oldest LIMIT $2";
+ * once for all of them (docs/worker-reconcile.md "Rounds under a backlog").
+ * Two statements: every due tenant, and whether one tenant ($3) still is. One text for both
+ * would share one generic plan, which cannot use the tenant's index for the second. */
+#define SQL_DUE(tenant_cond)                                                                       \
+    "SELECT d.tenant_id::text FROM (SELECT tenant_id, min(first_marked_at) AS oldest "             \
+    "  FROM dirty_users WHERE next_attempt_at <= now() "                                           \
+    "  AND first_marked_at <= now() - $1::bigint * interval '1 millisecond' " tenant_cond          \
+    "  GROUP BY tenant_id HAVING NOT $3::boolean OR count(*) >= $4::bigint "                       \
+    "  OR min(first_marked_at) <= now() - $5::bigint * interval '1 millisecond') d "               \
+    "JOIN tenants t ON t.id = d.tenant_id "                                                        \
+    "LEFT JOIN tenant_okta_state s ON s.tenant_id = d.tenant_id "                                  \
+    "WHERE s.fault IS NULL OR s.next_attempt_at <= now() OR t.updated_at > s.fault_since "         \
+    "ORDER BY d.oldest LIMIT $2"
+
+static const oks_db_stmt due_all = OKS_WORKER_STMT("oks_due_tenants", SQL_DUE(""), 5);
+static const oks_db_stmt due_one =
+    OKS_WORKER_STMT("oks_due_tenant", SQL_DUE("AND tenant_id = $6::uuid "), 6);
 
 static PGresult *due(oks_db *db, const oks_worker_cfg *cfg, bool behind, const char *tenant,
                      int cap, oks_err *err)
@@ -32,8 +38,8 @@ static PGresult *due(oks_db *db, const oks_worker_cfg *cfg, bool behind, const c
     snprintf(lim, sizeof lim, "%d", cap);
     snprintf(full, sizeof full, "%lld", (long long)cfg->reconcile_batch);
     snprintf(linger, sizeof linger, "%lld", (long long)cfg->backlog_linger_ms);
-    const char *p[] = {win, lim, tenant, behind ? "true" : "false", full, linger};
-    return oks_db_exec_params(db, sql_due, 6, p, err);
+    const char *p[] = {win, lim, behind ? "true" : "false", full, linger, tenant};
+    return oks_db_exec_prepared(db, tenant ? &due_one : &due_all, p, err);
 }
 
 int oks_worker_rstate_still_due(oks_db *db, const oks_worker_cfg *cfg, bool behind,
@@ -60,13 +66,17 @@ int oks_worker_rstate_due(oks_db *db, const oks_worker_cfg *cfg, bool behind, ch
     return n < cap ? n : cap;
 }
 
+static const oks_db_stmt lock_stmt =
+    OKS_WORKER_STMT("oks_tenant_lock", "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2);
+static const oks_db_stmt unlock_stmt =
+    OKS_WORKER_STMT("oks_tenant_unlock", "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2);
+
 int oks_worker_rstate_lock(oks_db *db, const char *tenant, oks_err *err)
 {
     char cls[16];
     snprintf(cls, sizeof cls, "%d", OKS_WORKER_RECONCILE_LOCK_CLASS);
     const char *p[] = {cls, tenant};
-    PGresult *r =
-        oks_db_exec_params(db, "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2, p, err);
+    PGresult *r = oks_db_exec_prepared(db, &lock_stmt, p, err);
     if (!r)
         return -1;
     int got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -81,7 +91,7 @@ void oks_worker_rstate_unlock(oks_db *db, const char *tenant)
     const char *p[] = {cls, tenant};
     oks_err err = {0};
     /* A failure means the session is gone, and the lock with it. */
-    PQclear(oks_db_exec_params(db, "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, p, &err));
+    PQclear(oks_db_exec_prepared(db, &unlock_stmt, p, &err));
 }
 
 /* fault_since moves on a new kind of fault or when the tenants row changed after it (a new
@@ -119,31 +129,40 @@ int oks_worker_rstate_fault(oks_db *db, const oks_worker_cfg *cfg, const char *t
     return 0;
 }
 
+static const oks_db_stmt clear_stmt = OKS_WORKER_STMT(
+    "oks_tenant_clear",
+    "UPDATE tenant_okta_state SET fault = NULL, fault_reason = NULL, fault_since = NULL, "
+    "attempts = 0, next_attempt_at = '-infinity' WHERE tenant_id = $1::uuid "
+    "AND (fault IS NOT NULL OR attempts > 0)",
+    1);
+
 int oks_worker_rstate_clear(oks_db *db, const char *tenant, oks_err *err)
 {
     const char *p[] = {tenant};
-    PGresult *r = oks_db_exec_params(
-        db,
-        "UPDATE tenant_okta_state SET fault = NULL, fault_reason = NULL, fault_since = NULL, "
-        "attempts = 0, next_attempt_at = '-infinity' WHERE tenant_id = $1::uuid "
-        "AND (fault IS NOT NULL OR attempts > 0)",
-        1, p, err);
+    PGresult *r = oks_db_exec_prepared(db, &clear_stmt, p, err);
     if (!r)
         return -1;
     PQclear(r);
     return 0;
 }
 
-static const char sql_marks[] =
+/* A tenant's due marks, oldest first, each with its stored user read by key (OFFSET 0 keeps
+ * it a key lookup: the plan is PostgreSQL's generic one, made with whatever the statistics were,
+ * and as a join a tenant estimated at its average size could be hashed whole). */
+static const oks_db_stmt marks_stmt = OKS_WORKER_STMT(
+    "oks_tenant_marks",
     "SELECT d.okta_id, d.seq, d.events, d.attempts, d.check_assignment, "
     "  COALESCE((extract(epoch FROM d.max_published) * 1000)::bigint, 0), "
     "  u.okta_id IS NOT NULL, "
     "  CASE WHEN u.app_assigned IS NULL THEN -1 WHEN u.app_assigned THEN 1 ELSE 0 END, "
     "  d.check_groups "
-    "FROM dirty_users d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.okta_id = d.okta_id "
-    "WHERE d.tenant_id = $1::uuid AND d.next_attempt_at <= now() "
-    "AND d.first_marked_at <= now() - $2::bigint * interval '1 millisecond' "
-    "ORDER BY d.first_marked_at, d.okta_id LIMIT $3";
+    "FROM (SELECT * FROM dirty_users WHERE tenant_id = $1::uuid AND next_attempt_at <= now() "
+    "  AND first_marked_at <= now() - $2::bigint * interval '1 millisecond' "
+    "  ORDER BY first_marked_at, okta_id LIMIT $3) d "
+    "LEFT JOIN LATERAL (SELECT u.okta_id, u.app_assigned FROM users u "
+    "  WHERE u.tenant_id = d.tenant_id AND u.okta_id = d.okta_id OFFSET 0) u ON true "
+    "ORDER BY d.first_marked_at, d.okta_id",
+    3);
 
 int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *tenant, long limit,
                             oks_worker_mark **out, size_t *n, oks_err *err)
@@ -154,7 +173,7 @@ int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *t
     const char *p[] = {tenant, win, lim};
     *out = NULL;
     *n = 0;
-    PGresult *r = oks_db_exec_params(db, sql_marks, 3, p, err);
+    PGresult *r = oks_db_exec_prepared(db, &marks_stmt, p, err);
     if (!r)
         return -1;
     int rows = PQntuples(r);
@@ -180,17 +199,19 @@ int oks_worker_rstate_marks(oks_db *db, const oks_worker_cfg *cfg, const char *t
     return 0;
 }
 
+static const oks_db_stmt assigned_stmt =
+    OKS_WORKER_STMT("oks_tenant_assigned",
+                    "SELECT count(*) FROM (SELECT 1 FROM users WHERE tenant_id = $1::uuid AND "
+                    "app_assigned IS NOT FALSE AND status <> 'deleted' LIMIT $2::bigint) x",
+                    2);
+
 int64_t oks_worker_rstate_assigned_estimate(oks_db *db, const char *tenant, int64_t cap,
                                             oks_err *err)
 {
     char lim[24];
     snprintf(lim, sizeof lim, "%lld", (long long)(cap < 0 ? 0 : cap) + 1);
     const char *p[] = {tenant, lim};
-    PGresult *r = oks_db_exec_params(db,
-                                     "SELECT count(*) FROM (SELECT 1 FROM users WHERE tenant_id = "
-                                     "$1::uuid AND app_assigned IS NOT FALSE AND status <> "
-                                     "'deleted' LIMIT $2::bigint) x",
-                                     2, p, err);
+    PGresult *r = oks_db_exec_prepared(db, &assigned_stmt, p, err);
     if (!r)
         return -1;
     int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

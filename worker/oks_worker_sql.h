@@ -15,6 +15,18 @@
 
 #define OKS_WORKER_SQL_TENANT "(SELECT $1::uuid)"
 
+/* How long a statement the worker prepares keeps its plan (oks_db_stmt.max_age_ms): tables such
+ * as dirty_users go from empty to a backlog's 100,000 rows and back within minutes, and a plan
+ * made at one end must not serve the other for long. */
+#define OKS_WORKER_PLAN_AGE_MS 60000
+
+/* A small statement the worker runs per round or per look, prepared on each connection so
+ * PostgreSQL plans it once (oks_db_exec_prepared): their planning cost more than their runs. */
+#define OKS_WORKER_STMT(nm, text, np)                                                              \
+    {                                                                                              \
+        .name = nm, .sql = text, .n_params = np, .max_age_ms = OKS_WORKER_PLAN_AGE_MS              \
+    }
+
 /* A user's department as a team name (docs/rules.md "Teams"): trimmed, NULL when empty (no
  * primary team from Okta); team names compare case-insensitively, as lower() of this. */
 #define OKS_WORKER_SQL_DEPARTMENT(col) "NULLIF(btrim(" col "), '')"

@@ -1,6 +1,7 @@
 #include "oks_worker_tenant.h"
 
 #include "core/oks_okta_domain.h"
+#include "oks_worker_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@ static int unescape_token(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *ten
     return 0;
 }
 
+static const oks_db_stmt load_stmt = OKS_WORKER_STMT(
+    "oks_tenant_load",
+    "SELECT okta_domain, okta_app_id, api_token_enc FROM tenants WHERE id = $1::uuid", 1);
+
 int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *id,
                            oks_worker_tenant *out, oks_err *err)
 {
@@ -45,9 +50,7 @@ int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_L
     oks_db *db = oks_worker_pg_get(pg, err);
     if (!db)
         goto out;
-    r = oks_db_exec_params(
-        db, "SELECT okta_domain, okta_app_id, api_token_enc FROM tenants WHERE id = $1::uuid", 1,
-        params, err);
+    r = oks_db_exec_prepared(db, &load_stmt, params, err);
     if (!r)
         goto out;
     if (PQntuples(r) != 1) {

@@ -76,28 +76,37 @@ PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
 /* Run SQL (may hold several statements when it has no parameters) and discard the result. */
 int oks_db_exec(oks_db *db, const char *sql, oks_err *err) __attribute__((warn_unused_result));
 
-/* A statement run from PostgreSQL's generic plan (oks_db_generic.c). PostgreSQL re-plans a
- * statement sent with parameters on every call; for a large statement run often (the worker's
- * apply) the planning can cost as much as the run. Prepared by name on this connection; planned
- * once, with the statistics and table sizes of that moment, and re-prepared after max_uses runs
- * or max_age_ms (0: never), so a plan made while a table was small cannot outlive its growth by
- * more than that. */
+/* A statement prepared by name on this connection (oks_db_prepared.c). PostgreSQL plans a
+ * statement sent with parameters on every call; for one run often the planning can cost as much
+ * as the run (the worker's apply; its small per-round lookups). Prepared on first use on each
+ * connection and prepared again after max_uses runs or max_age_ms (0: never), so a plan made
+ * while a table was small cannot outlive its growth by more than that. Named statements need a
+ * session of their own: behind PgBouncer, session pooling (or 1.21+ with prepared-statement
+ * support). */
 typedef struct oks_db_stmt {
-    const char *name; /* [a-z_]+, unique per connection */
+    const char *name; /* [a-z_]+, unique per connection; at most 16 per connection */
     const char *sql;
     int n_params;
     int64_t max_uses;
     int64_t max_age_ms;
 } oks_db_stmt;
 
-/* Run st with text parameters from its generic plan (plan_cache_mode force_generic_plan for
- * this statement only). Inside a transaction only. One round trip (a pipeline: [DEALLOCATE,
- * PREPARE,] SET LOCAL, EXECUTE, SET LOCAL back). Result as oks_db_exec_params. */
+/* Run st with text parameters, planned as PostgreSQL's plan_cache_mode "auto" decides: custom
+ * plans for its first five runs, then its generic plan (no planning) while that costs no more.
+ * In or outside a transaction. One round trip (a pipeline: [DEALLOCATE, PREPARE,] EXECUTE).
+ * Result as oks_db_exec_params. */
+PGresult *oks_db_exec_prepared(oks_db *db, const oks_db_stmt *st, const char *const *values,
+                               oks_err *err) __attribute__((warn_unused_result));
+
+/* Run st from its generic plan always (plan_cache_mode force_generic_plan for this statement
+ * only): for a statement whose custom plans always look cheaper because they fold its
+ * parameters, though planning it costs more than the difference. Inside a transaction only (SET
+ * LOCAL before the EXECUTE and back after it, in the same pipeline). */
 PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *const *values,
                               oks_err *err) __attribute__((warn_unused_result));
 
 /* Runs of st on this connection since it was last prepared; -1 when not prepared here. */
-int64_t oks_db_generic_uses(const oks_db *db, const char *name);
+int64_t oks_db_prepared_uses(const oks_db *db, const char *name);
 
 /* Transactions. begin reconnects first when needed. rollback is safe to call after any failure
  * (also when the connection is gone) and always leaves the handle outside a transaction. */

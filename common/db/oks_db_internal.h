@@ -5,7 +5,7 @@
 #include "db/oks_db.h"
 
 #define OKS_DB_MAX_CHANNELS 8
-#define OKS_DB_MAX_PREPARED 4
+#define OKS_DB_MAX_PREPARED 16
 
 /* A statement prepared on the connection of generation `gen` (reconnects + 1; 0: free). */
 typedef struct oks_db_prepared {

@@ -1,12 +1,15 @@
 /*
- * Statements run from PostgreSQL's generic plan (oks_db.h, oks_db_stmt).
+ * Statements prepared by name on the connection (oks_db.h, oks_db_stmt).
  *
  * PostgreSQL plans a statement sent with parameters on every call (a custom plan). A prepared
- * statement left to plan_cache_mode "auto" is no different for the worker's apply: the custom
- * plans fold its parameters and so always look cheaper than the generic one. So the generic plan
- * is asked for, for this statement only: SET LOCAL plan_cache_mode before the EXECUTE and back
- * after it, all in one pipeline with the (re-)PREPARE when one is due, so the whole call costs one
- * round trip. Errors anywhere abort the caller's transaction, as any failed statement does.
+ * statement is planned by PostgreSQL's plan_cache_mode "auto": custom plans for its first five
+ * runs, then its generic plan while that costs no more than they did, with no planning at all
+ * (oks_db_exec_prepared). For the worker's apply "auto" is no different from not preparing: the
+ * custom plans fold its parameters and so always look cheaper than the generic one. So there the
+ * generic plan is asked for, for this statement only (oks_db_exec_generic): SET LOCAL
+ * plan_cache_mode before the EXECUTE and back after it.
+ * Either way the call is one pipeline, with the (re-)PREPARE when one is due, so it costs one
+ * round trip. Inside a transaction, errors anywhere abort it, as any failed statement does.
  */
 #include "db/oks_db_internal.h"
 
@@ -42,7 +45,7 @@ static bool valid_name(const char *s)
     return true;
 }
 
-int64_t oks_db_generic_uses(const oks_db *db, const char *name)
+int64_t oks_db_prepared_uses(const oks_db *db, const char *name)
 {
     const oks_db_prepared *p = slot((oks_db *)db, name, false);
     return p && p->gen == db->reconnects + 1 ? p->uses : -1;
@@ -91,21 +94,23 @@ static PGresult *read_results(oks_db *db, int n, int want, bool *ok, oks_err *er
     return kept;
 }
 
-PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *const *values,
-                              oks_err *err)
+/* force_generic: SET LOCAL around the EXECUTE, so inside a transaction only. */
+static PGresult *run(oks_db *db, const oks_db_stmt *st, const char *const *values,
+                     bool force_generic, oks_err *err)
 {
     db->sqlstate[0] = '\0';
-    if (!db->in_tx || !valid_name(st->name)) {
-        oks_err_set(err, OKS_E_PERMANENT, "generic plan: %s (bug)",
-                    db->in_tx ? "bad statement name" : "outside a transaction");
+    if ((force_generic && !db->in_tx) || !valid_name(st->name)) {
+        oks_err_set(
+            err, OKS_E_PERMANENT, "prepared statement %s: %s (bug)", st->name ? st->name : "(null)",
+            valid_name(st->name) ? "generic plan outside a transaction" : "bad statement name");
         return NULL;
     }
     if (oks_db_ensure(db, err) != 0)
         return NULL;
     oks_db_prepared *p = slot(db, st->name, true);
     if (!p) {
-        oks_err_set(err, OKS_E_PERMANENT, "generic plan: more than %d statements (bug)",
-                    OKS_DB_MAX_PREPARED);
+        oks_err_set(err, OKS_E_PERMANENT, "prepared statement %s: more than %d statements (bug)",
+                    st->name, OKS_DB_MAX_PREPARED);
         return NULL;
     }
     int64_t now = oks_now_mono_ms();
@@ -127,14 +132,18 @@ PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *con
         prepare_at = n++;
         sent &= PQsendPrepare(db->pg, st->name, st->sql, st->n_params, NULL);
     }
-    n++;
-    sent &= PQsendQueryParams(db->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
-                              NULL, NULL, NULL, 0);
+    if (force_generic) {
+        n++;
+        sent &= PQsendQueryParams(db->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
+                                  NULL, NULL, NULL, 0);
+    }
     int execute_at = n++;
     sent &= PQsendQueryPrepared(db->pg, st->name, st->n_params, values, NULL, NULL, 0);
-    n++;
-    sent &= PQsendQueryParams(db->pg, "SET LOCAL plan_cache_mode TO DEFAULT", 0, NULL, NULL, NULL,
-                              NULL, 0);
+    if (force_generic) {
+        n++;
+        sent &= PQsendQueryParams(db->pg, "SET LOCAL plan_cache_mode TO DEFAULT", 0, NULL, NULL,
+                                  NULL, NULL, 0);
+    }
     sent &= PQpipelineSync(db->pg);
     bool ok[MAX_COMMANDS] = {false};
     PGresult *res = NULL;
@@ -157,4 +166,16 @@ PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *con
     if (res)
         p->uses++;
     return res;
+}
+
+PGresult *oks_db_exec_generic(oks_db *db, const oks_db_stmt *st, const char *const *values,
+                              oks_err *err)
+{
+    return run(db, st, values, true, err);
+}
+
+PGresult *oks_db_exec_prepared(oks_db *db, const oks_db_stmt *st, const char *const *values,
+                               oks_err *err)
+{
+    return run(db, st, values, false, err);
 }
