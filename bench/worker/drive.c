@@ -530,7 +530,11 @@ int main(int argc, char **argv)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrency);
+    /* The loop keeps at most --concurrency requests in flight. The connections stay open, one
+     * or more per host (ingest and every tenant's simulator): capped at --concurrency in total,
+     * most requests went to a host without one, so closed another and opened a new one, each a
+     * new thread in the simulator — harness work on the cores the measured programs share. */
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(n_tenants + 1) * concurrency);
 
     double t0 = mono_ms(), changes_done_ms = -1, first_post_wall = 0;
     int next_release = 0;
