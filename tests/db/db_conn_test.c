@@ -51,21 +51,11 @@ OKS_TEST(statement_timeout_is_retriable_timeout)
     free(url);
 }
 
-/* Another session kills ours (pg_terminate_backend = admin shutdown 57P01 for the victim). */
-static void terminate(oks_db *killer, oks_db *victim)
-{
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(oks_db_pg(victim)));
-    char *ok = dbt_scalar(killer, sql);
-    OKS_ASSERT_EQ_STR(ok, "t");
-    free(ok);
-}
-
 OKS_TEST(terminated_connection_is_retriable_then_reconnects)
 {
     char *url = oks_test_fresh_database();
     oks_db *db = dbt_connect(url), *killer = dbt_connect(url);
-    terminate(killer, db);
+    dbt_terminate(killer, db);
     oks_err err = {0};
     PGresult *r = oks_db_exec_params(db, "SELECT 1", 0, NULL, &err);
     OKS_ASSERT(r == NULL);
@@ -88,7 +78,7 @@ OKS_TEST(connection_lost_in_transaction_needs_rollback)
     OKS_ASSERT(oks_db_exec(db, "CREATE TABLE t (x int)", &err) == 0);
     OKS_ASSERT(oks_db_begin(db, &err) == 0);
     OKS_ASSERT(oks_db_exec(db, "INSERT INTO t VALUES (1)", &err) == 0);
-    terminate(killer, db);
+    dbt_terminate(killer, db);
     OKS_ASSERT(oks_db_exec(db, "INSERT INTO t VALUES (2)", &err) == -1);
     OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
     /* no silent reconnect in the middle of a transaction */
@@ -178,7 +168,7 @@ OKS_TEST(listen_survives_reconnect)
     oks_db *l = dbt_connect(url), *other = dbt_connect(url);
     oks_err err = {0};
     OKS_ASSERT(oks_db_listen(l, "Mixed Case", &err) == 0);
-    terminate(other, l);
+    dbt_terminate(other, l);
     OKS_ASSERT_EQ_INT(oks_db_wait_notify(l, 2000, NULL, 0, NULL, 0, &err), -1);
     OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
     OKS_ASSERT(oks_db_ensure(l, &err) == 0); /* reconnect re-issues LISTEN */

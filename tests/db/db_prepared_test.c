@@ -150,11 +150,7 @@ OKS_TEST(a_failed_run_keeps_what_the_server_has_and_a_reconnect_prepares_again)
     free(n);
 
     /* a new connection has no prepared statements: prepared again there */
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(oks_db_pg(db)));
-    char *ok = dbt_scalar(killer, sql);
-    OKS_ASSERT_EQ_STR(ok, "t");
-    free(ok);
+    dbt_terminate(killer, db);
     OKS_ASSERT(oks_db_begin(db, &err) == -1); /* the loss is seen ... */
     OKS_ASSERT(oks_db_begin(db, &err) == 0);  /* ... and the next call reconnects */
     OKS_ASSERT_EQ_INT(oks_db_prepared_uses(db, "t_lookup"), -1);
@@ -170,7 +166,6 @@ OKS_TEST(a_prepared_statement_is_planned_as_auto_decides_in_or_outside_a_transac
 {
     char *url;
     oks_db *db = table(&url);
-    oks_db *killer = dbt_connect(url);
     oks_err err = {0};
     oks_db_stmt st = LOOKUP;
     st.name = "t_auto";
@@ -207,11 +202,8 @@ OKS_TEST(a_prepared_statement_is_planned_as_auto_decides_in_or_outside_a_transac
     OKS_ASSERT_EQ_INT(oks_db_prepared_uses(db, "t_auto"), 2);
 
     /* a lost connection: the next call outside a transaction reconnects and prepares again */
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(oks_db_pg(db)));
-    char *ok = dbt_scalar(killer, sql);
-    OKS_ASSERT_EQ_STR(ok, "t");
-    free(ok);
+    oks_db *killer = dbt_connect(url);
+    dbt_terminate(killer, db);
     OKS_ASSERT(run_as(db, &st, "1", false, &err) == NULL); /* the loss is seen ... */
     expect_as(db, &st, "1", false, "10");                  /* ... and the next call recovers */
     OKS_ASSERT_EQ_INT(oks_db_prepared_uses(db, "t_auto"), 1);

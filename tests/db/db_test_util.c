@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +45,15 @@ char *dbt_scalar(oks_db *db, const char *sql)
     char *v = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
     PQclear(r);
     return v;
+}
+
+void dbt_terminate(oks_db *killer, oks_db *victim)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(oks_db_pg(victim)));
+    char *ok = dbt_scalar(killer, sql);
+    OKS_ASSERT_EQ_STR(ok, "t");
+    free(ok);
 }
 
 oks_errcode dbt_fails(oks_db *db, const char *sql, char state[6])

@@ -15,6 +15,9 @@ char *dbt_scalar(oks_db *db, const char *sql);
 oks_errcode dbt_fails(oks_db *db, const char *sql, char state[6]);
 /* Insert a tenant with a valid secret hash; returns its uuid (malloc'd). */
 char *dbt_tenant(oks_db *db, const char *subdomain);
+/* Another session kills victim's (pg_terminate_backend = admin shutdown 57P01 for the victim),
+ * as a server restart or a network cut would. */
+void dbt_terminate(oks_db *killer, oks_db *victim);
 /* A TCP port on 127.0.0.1 that nothing listens on. */
 int dbt_closed_port(void);
 
