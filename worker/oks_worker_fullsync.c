@@ -12,6 +12,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
+#include "oks_worker_sql.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -188,15 +189,18 @@ out:
     return rc;
 }
 
+/* Run on every pass of every reconciler: prepared, as the round's statements are. */
+static const oks_db_stmt runs_stmt = OKS_WORKER_STMT(
+    "oks_fullsync_due",
+    "SELECT tenant_id FROM sync_runs WHERE kind = 'full_sync' AND status IN ('queued', "
+    "'running') GROUP BY tenant_id ORDER BY min(scheduled_for) LIMIT 16",
+    0);
+
 int oks_worker_fullsync_pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
     oks_err err = {0};
-    PGresult *res = oks_db_exec_params(db,
-                                       "SELECT tenant_id FROM sync_runs WHERE kind = 'full_sync' "
-                                       "  AND status IN ('queued', 'running') GROUP BY tenant_id "
-                                       "ORDER BY min(scheduled_for) LIMIT 16",
-                                       0, NULL, &err);
+    PGresult *res = oks_db_exec_prepared(db, &runs_stmt, NULL, &err);
     if (!res) {
         OKS_LOG_WARN("full sync: looking for runs: %s", err.msg);
         return -1;
