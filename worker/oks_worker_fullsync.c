@@ -193,14 +193,17 @@ out:
 static const oks_db_stmt runs_stmt = OKS_WORKER_STMT(
     "oks_fullsync_due",
     "SELECT tenant_id FROM sync_runs WHERE kind = 'full_sync' AND status IN ('queued', "
-    "'running') GROUP BY tenant_id ORDER BY min(scheduled_for) LIMIT 16",
-    0);
+    "'running') GROUP BY tenant_id ORDER BY min(scheduled_for) LIMIT $1::int",
+    1);
 
 int oks_worker_fullsync_pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
     oks_err err = {0};
-    PGresult *res = oks_db_exec_prepared(db, &runs_stmt, NULL, &err);
+    char cap[16];
+    snprintf(cap, sizeof cap, "%d", FULLSYNC_DUE_CAP);
+    const char *p[] = {cap};
+    PGresult *res = oks_db_exec_prepared(db, &runs_stmt, p, &err);
     if (!res) {
         OKS_LOG_WARN("full sync: looking for runs: %s", err.msg);
         return -1;

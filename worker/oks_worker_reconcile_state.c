@@ -9,11 +9,11 @@
 
 /* A tenant is due when it has a mark past its own next_attempt_at and the coalescing window,
  * and it is healthy, or its backoff ran out, or its tenants row changed since the fault (a new
- * token un-parks it at once). Oldest change first. While the intake is behind ($4), a tenant
- * is due only with a full round's worth of due marks ($5) or a due mark older than the
- * backlog linger ($6): more marks of it are on their way, and a round's fixed cost is paid
+ * token un-parks it at once). Oldest change first. While the intake is behind ($3), a tenant
+ * is due only with a full round's worth of due marks ($4) or a due mark older than the
+ * backlog linger ($5): more marks of it are on their way, and a round's fixed cost is paid
  * once for all of them (docs/worker-reconcile.md "Rounds under a backlog").
- * Two statements: every due tenant, and whether one tenant ($3) still is. One text for both
+ * Two statements: every due tenant, and whether one tenant ($6) still is. One text for both
  * would share one generic plan, which cannot use the tenant's index for the second. */
 #define SQL_DUE(tenant_cond)                                                                       \
     "SELECT d.tenant_id::text FROM (SELECT tenant_id, min(first_marked_at) AS oldest "             \
