@@ -12,8 +12,6 @@
 # debian:12-slim (the names the Dockerfile uses); podman keeps the apt layers between builds.
 # Cold: ~1 min debootstrap + ~1 min build; warm: ~40 s (the compile step reruns when sources
 # changed). Runtime: runc when available (crun refuses this machine's hybrid cgroup layout).
-# debootstrap and the build run at nice 19 (inherited inside the build's containers): the test
-# runs beside the rest of the suite, and its compile must take only the CPU they leave idle.
 set -uo pipefail
 source "$(dirname "$0")/deploy_lib.sh"
 need_tool podman
@@ -50,7 +48,7 @@ if ! podman image exists docker.io/library/debian:12; then
     if [ ! -s "$cache/debian-12-minbase.tar" ]; then
         echo "  debootstrap bookworm (minbase) into $cache ..."
         root=$cache/rootfs.$$
-        nice -n 19 debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+        debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
             { rm -rf "$root"; bad "debootstrap failed: $(tail -2 "$work/debootstrap.log")"; finish; }
         tar -C "$root" -cf "$cache/debian-12-minbase.tar.tmp" . && mv "$cache/debian-12-minbase.tar.tmp" "$cache/debian-12-minbase.tar"
         rm -rf "$root"
@@ -70,7 +68,7 @@ ok "Debian 12 base image runs (debian_version $ver, $(el))"
 # Compile layers (~1 GB each) of builds older than an hour; a newer one is reused by the
 # second pass of scripts/test. The apt layers are parents of the tagged image and stay.
 podman image prune -f --filter until=1h >/dev/null 2>&1
-if nice -n 19 podman build --pull=never --network host --ignorefile "$src/deploy/container/Dockerfile.dockerignore" \
+if podman build --pull=never --network host --ignorefile "$src/deploy/container/Dockerfile.dockerignore" \
         -f "$src/deploy/container/Dockerfile" -t "$image" "$src" >"$work/build.log" 2>&1; then
     ok "podman build deploy/container/Dockerfile ($(el))"
 else bad "podman build failed: $(tail -3 "$work/build.log")"; finish; fi
