@@ -14,6 +14,7 @@
 #include "oks_worker_fullsync_int.h"
 
 #include "core/oks_log.h"
+#include "core/oks_thread.h"
 #include "core/oks_time.h"
 
 #include <inttypes.h>
@@ -256,6 +257,7 @@ typedef struct ahead_job {
 static void *ahead_main(void *arg)
 {
     ahead_job *j = arg;
+    oks_thread_name("fullsync-ahead");
     oks_worker_fullsync_fetch(j->client, j->app_id, j->cursor, j->out);
     return NULL;
 }

@@ -15,8 +15,11 @@
 #include "oks_worker_fullsync.h"
 
 #include "core/oks_log.h"
+#include "core/oks_thread.h"
 #include "core/oks_time.h"
 #include "kafka/oks_kafka_close.h"
+
+#include <stdio.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -108,6 +111,9 @@ static void *thread_main(void *arg)
     oks_worker_rthread *t = arg;
     oks_worker_reconciler *r = t->r;
     int64_t backoff = 0;
+    char name[16];
+    snprintf(name, sizeof name, "reconcile-%d", t->index);
+    oks_thread_name(name);
     while (!atomic_load(&r->stop)) {
         oks_err err = {0};
         oks_db *db = oks_worker_pg_get(&t->pg, &err);

@@ -9,6 +9,7 @@
 #include "oks_worker_fetch.h"
 #include "rfixture.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,41 @@ static double settled_looks(void)
 /* A wake sends one idle thread to look for due tenants, not all of them (the intake wakes
  * after every batch); a thread that finds more than one due tenant brings another, so a
  * tenant whose round is stuck does not hold the others (poll-interval is out of reach here). */
+/* How many of this process's threads are named exactly NAME (/proc/self/task/N/comm). */
+static int threads_named(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    OKS_ASSERT(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread ended meanwhile */
+        if (fgets(comm, sizeof comm, f))
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+        n += strcmp(comm, name) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* reconcile-0 .. reconcile-(*n - 1), one thread each (a thread names itself as it starts) */
+static bool reconcilers_named(void *n)
+{
+    for (int i = 0; i < *(int *)n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "reconcile-%d", i);
+        if (threads_named(name) != 1)
+            return false;
+    }
+    return true;
+}
+
 OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_are_due)
 {
     rsim s;
@@ -565,6 +601,10 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
     rfx_mark(&f, a, ids[0], 1, false, NULL); /* a's user stored, so its next apply updates it */
     oks_sleep_ms(200);                       /* past the coalescing window: due at the start */
     rfx_start(&f);
+    /* each reconciler thread says which it is in top -H, ps -L and perf */
+    OKS_ASSERT(f.cfg.reconcile_threads >= 2);
+    int threads = (int)f.cfg.reconcile_threads;
+    OKS_ASSERT(oks_test_wait_until(reconcilers_named, &threads, 5000));
     OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
     double before = settled_looks();
     oks_worker_reconciler_wake(f.rec);
