@@ -19,9 +19,8 @@
 #include "core/oks_time.h"
 #include "kafka/oks_kafka_close.h"
 
-#include <stdio.h>
-
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

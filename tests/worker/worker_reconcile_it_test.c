@@ -552,9 +552,6 @@ static double settled_looks(void)
     return v;
 }
 
-/* A wake sends one idle thread to look for due tenants, not all of them (the intake wakes
- * after every batch); a thread that finds more than one due tenant brings another, so a
- * tenant whose round is stuck does not hold the others (poll-interval is out of reach here). */
 /* How many of this process's threads are named exactly NAME (/proc/self/task/N/comm). */
 static int threads_named(const char *name)
 {
@@ -590,6 +587,9 @@ static bool reconcilers_named(void *n)
     return true;
 }
 
+/* A wake sends one idle thread to look for due tenants, not all of them (the intake wakes
+ * after every batch); a thread that finds more than one due tenant brings another, so a
+ * tenant whose round is stuck does not hold the others (poll-interval is out of reach here). */
 OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_are_due)
 {
     rsim s;
