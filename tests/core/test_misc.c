@@ -163,8 +163,8 @@ OKS_TEST(ready_file_written_then_removed_at_stop)
     oks_err err = {0};
     oks_admin_http *a = oks_admin_http_start("127.0.0.1:0", NULL, NULL, &err);
     OKS_ASSERT(a != NULL);
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/oks_ready_test.%d", (int)getpid());
+    char path[768];
+    snprintf(path, sizeof path, "%s", oks_test_tmp_path("ready"));
     OKS_ASSERT_EQ_INT(oks_admin_http_write_ready_file(a, path, "http=127.0.0.1:1\n", &err), 0);
     FILE *f = fopen(path, "r");
     OKS_ASSERT(f != NULL);

@@ -13,10 +13,12 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 expect_rc() {
     local want=$1 what=$2
     shift 3
-    "$@" >/tmp/ctl_e2e.$$.out 2>/tmp/ctl_e2e.$$.err
-    local rc=$?
-    OUT=$(cat /tmp/ctl_e2e.$$.out)
-    ERR=$(cat /tmp/ctl_e2e.$$.err)
+    local errf rc
+    errf=$(mktemp) || { bad "$what: mktemp failed"; return; }
+    OUT=$("$@" 2>"$errf")
+    rc=$?
+    ERR=$(<"$errf")
+    rm -f "$errf"
     if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, want $want; stderr: $ERR"; fi
 }
 # expect_one_line_error SUBSTRING: the last command's stderr is exactly one line containing it
@@ -42,7 +44,7 @@ fresh_database() {
     DB_NAME="oks_ctl_$$_$RANDOM"
     psql -q -X -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null ||
         { echo "FAIL: cannot create database on $ADMIN_URL"; exit 1; }
-    trap 'psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" >/dev/null; rm -f /tmp/ctl_e2e.$$.*' EXIT
+    trap 'psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" >/dev/null' EXIT
     # same server and credentials, other database: replace the URL's path
     export OKTASYNC_DATABASE_URL
     OKTASYNC_DATABASE_URL=$(sed -E "s#^(postgres(ql)?://[^/]*)(/[^?]*)?#\\1/$DB_NAME#" <<<"$ADMIN_URL")

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,57 +20,35 @@
 #include <unistd.h>
 
 #define MAX_CHILDREN 16
-static struct {
-    pid_t pid;
-    char dir[256];
-} children[MAX_CHILDREN];
+static pid_t children[MAX_CHILDREN];
 static int n_children;
 
-static void remove_dir(const char *dir);
-
 /* At exit (also after a failed assertion longjmp'd out of a test): never leave daemons behind.
- * Dev brokers are always stopped this way, so their dirs go; an ingest still running here was
- * not stopped by its test (a failure), so its log stays for reading. */
+ * Their directories are in the test's scratch directory (oks_test_tmp_path), which goes when
+ * every test passed and stays, with the logs, when one failed. */
 static void kill_children(void)
 {
     for (int i = 0; i < n_children; i++) {
-        if (children[i].pid > 0) {
-            kill(children[i].pid, SIGKILL);
-            waitpid(children[i].pid, NULL, 0);
-            if (strncmp(children[i].dir, "/tmp/oks-devbroker-", 19) == 0)
-                remove_dir(children[i].dir);
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
         }
     }
 }
 
-static void track_child(pid_t pid, const char *dir)
+static void track_child(pid_t pid)
 {
     if (n_children == 0)
         atexit(kill_children);
-    if (n_children < MAX_CHILDREN) {
-        children[n_children].pid = pid;
-        snprintf(children[n_children].dir, sizeof(children[n_children].dir), "%s", dir);
-        n_children++;
-    }
+    if (n_children < MAX_CHILDREN)
+        children[n_children++] = pid;
 }
-
 static void untrack_child(pid_t pid)
 {
     for (int i = 0; i < n_children; i++) {
-        if (children[i].pid == pid)
-            children[i].pid = 0;
+        if (children[i] == pid)
+            children[i] = 0;
     }
-}
-
-/* p->dir comes from mkdtemp (no shell metacharacters): remove it with its files. */
-static void remove_dir(const char *dir)
-{
-    char cmd[320];
-    if (!dir[0] || strncmp(dir, "/tmp/oks-", 9) != 0)
-        return;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static const char *bin_dir(void)
@@ -78,7 +57,7 @@ static const char *bin_dir(void)
     return d ? d : "build/bin";
 }
 
-static pid_t spawn(char **argv, const char *log_path, const char *dir)
+static pid_t spawn(char **argv, const char *log_path)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -93,7 +72,7 @@ static pid_t spawn(char **argv, const char *log_path, const char *dir)
         execv(argv[0], argv);
         _exit(127);
     }
-    track_child(pid, dir);
+    track_child(pid);
     return pid;
 }
 
@@ -148,9 +127,9 @@ static void wait_for_file(pid_t pid, const char *path, const char *key, const ch
 
 static void make_dir(ih_proc *p, const char *what)
 {
-    snprintf(p->dir, sizeof(p->dir), "/tmp/oks-%s-XXXXXX", what);
-    if (!mkdtemp(p->dir))
-        oks_test_fail(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
+    snprintf(p->dir, sizeof(p->dir), "%s", oks_test_tmp_path(what));
+    if (mkdir(p->dir, 0700) != 0)
+        oks_test_fail(__FILE__, __LINE__, "mkdir %s: %s", p->dir, strerror(errno));
 }
 
 void ih_ingest_start(ih_proc *p, const char *db_url, const char *brokers, const char *topic,
@@ -180,7 +159,7 @@ void ih_ingest_start(ih_proc *p, const char *db_url, const char *brokers, const 
     for (int i = 0; args && args[i] && n < 46; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    p->pid = spawn(argv, log, p->dir);
+    p->pid = spawn(argv, log);
     wait_for_file(p->pid, ready, "http", log);
     if (!file_value(ready, "http", p->http, sizeof(p->http)) ||
         !file_value(ready, "admin", p->admin, sizeof(p->admin)))
@@ -201,7 +180,7 @@ int ih_ingest_run(const char *const *args, char *err_out, size_t cap)
     for (int i = 0; args[i] && n < 31; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    p.pid = spawn(argv, log, p.dir);
+    p.pid = spawn(argv, log);
     int rc = ih_proc_wait(&p, 10000);
     err_out[0] = '\0';
     FILE *f = fopen(log, "r");
@@ -213,7 +192,6 @@ int ih_ingest_run(const char *const *args, char *err_out, size_t cap)
             snprintf(err_out, cap, "MORE THAN ONE LINE");
         fclose(f);
     }
-    remove_dir(p.dir); /* its only output is now in err_out */
     return rc;
 }
 
@@ -236,10 +214,7 @@ int ih_proc_wait(ih_proc *p, int timeout_ms)
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             untrack_child(p->pid);
             p->pid = 0;
-            int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-            if (rc == 0) /* keep the logs only of processes that failed */
-                remove_dir(p->dir);
-            return rc;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
         nanosleep(&ts, NULL);
     }
@@ -264,7 +239,7 @@ void ih_devbroker_start(ih_proc *p, const char *topics)
     snprintf(a_c, sizeof(a_c), "--control-file=%s", ctl);
     snprintf(a_t, sizeof(a_t), "--topics=%s", topics);
     char *argv[] = {exe, a_b, a_c, a_t, "--partitions=3", "--admin-listen=127.0.0.1:0", NULL};
-    p->pid = spawn(argv, log, p->dir);
+    p->pid = spawn(argv, log);
     wait_for_file(p->pid, boot, "bootstrap", log);
     wait_for_file(p->pid, ctl, "control", log);
     if (!file_value(boot, "bootstrap", p->bootstrap, sizeof(p->bootstrap)) ||

@@ -1,7 +1,12 @@
+#define _XOPEN_SOURCE 700 /* nftw */
+
 #include "oks_test.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +21,8 @@ static int n_tests;
 static jmp_buf test_jump;
 static char *databases[MAX_DATABASES];
 static int n_databases;
+static char tmp_dir[512];  /* oks_test_tmp_path's directory, once made */
+static char prog_name[64]; /* in its name */
 
 void oks_test_register(const char *name, oks_test_fn fn)
 {
@@ -50,10 +57,30 @@ static bool run_one(int i)
     return true;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path); /* a child still writing may add a file: the directory then stays */
+    return 0;
+}
+
+/* The scratch directory goes with a passing run; a failing one leaves it for its logs. */
+static void finish_tmp_dir(bool passed)
+{
+    if (!tmp_dir[0])
+        return;
+    if (passed)
+        nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        printf("scratch files (children's logs) kept in %s\n", tmp_dir);
+}
+
 int oks_test_main(int argc, char **argv)
 {
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *slash = strrchr(argv[0], '/');
+    snprintf(prog_name, sizeof prog_name, "%s", slash ? slash + 1 : argv[0]);
     for (int i = 0; i < n_tests; i++) {
         if (argc > 1) {
             bool wanted = false;
@@ -68,6 +95,7 @@ int oks_test_main(int argc, char **argv)
             failed++;
     }
     printf("%d passed, %d failed\n", passed, failed);
+    finish_tmp_dir(failed == 0);
     if (passed + failed == 0) {
         fprintf(stderr, "no test matched\n");
         return 1;
@@ -117,6 +145,25 @@ const char *oks_test_service(const char *name)
         oks_test_fail(__FILE__, __LINE__, "%s not in %s", name, path);
     setenv(name, found, 0);
     return found;
+}
+
+const char *oks_test_tmp_path(const char *prefix)
+{
+    static char bufs[8][768];
+    static int n;
+    if (!tmp_dir[0]) {
+        const char *base = getenv("TMPDIR");
+        char t[sizeof tmp_dir];
+        snprintf(t, sizeof t, "%s/oks-test-%s-XXXXXX", base && *base ? base : "/tmp",
+                 prog_name[0] ? prog_name : "test");
+        if (!mkdtemp(t))
+            oks_test_fail(__FILE__, __LINE__, "mkdtemp %s: %s", t, strerror(errno));
+        memcpy(tmp_dir, t, sizeof tmp_dir);
+    }
+    char *b = bufs[n % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s.%d", tmp_dir, prefix, n);
+    n++;
+    return b;
 }
 
 const char *oks_test_unique(const char *prefix)

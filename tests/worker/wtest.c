@@ -39,13 +39,9 @@ static void forget_child(pid_t pid)
 
 const char *wt_tmp(const char *prefix)
 {
-    static char bufs[8][256];
-    static int n;
-    char *b = bufs[n % 8];
-    snprintf(b, sizeof bufs[0], "/tmp/%s.%ld.%d", prefix, (long)getpid(), n);
-    n++;
-    unlink(b);
-    return b;
+    const char *p = oks_test_tmp_path(prefix);
+    unlink(p);
+    return p;
 }
 
 pid_t wt_spawn(const char *prog, const char *const *args, const char *log_path)
