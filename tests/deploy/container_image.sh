@@ -8,8 +8,9 @@
 #
 # Cache (outside the checkout, so it survives `git clean` and is shared by both passes of
 # scripts/test): the debootstrap base as a tarball in $OKS_CONTAINER_CACHE (default
-# /var/cache/oktasync), imported into podman's storage once and tagged debian:12 and
-# debian:12-slim (the names the Dockerfile uses); podman keeps the apt layers between builds.
+# /var/cache/oktasync; made by container_base.sh, which scripts/test starts early), imported
+# into podman's storage once and tagged debian:12 and debian:12-slim (the names the Dockerfile
+# uses); podman keeps the apt layers between builds.
 # Cold: ~1 min debootstrap + ~1 min build; warm: ~40 s (the compile step reruns when sources
 # changed). Runtime: runc when available (crun refuses this machine's hybrid cgroup layout).
 set -uo pipefail
@@ -20,7 +21,6 @@ source "$src/scripts/lib/fleet.sh"
 set -a; source "${OKTASYNC_STATE_DIR:-$src/.state}/stack.env"; set +a
 bin=${OKS_BIN_DIR:?}
 mult=${OKS_TEST_TIMEOUT_MULTIPLIER:-1}
-cache=${OKS_CONTAINER_CACHE:-/var/cache/oktasync}
 image=localhost/oktasync:suite
 work=$(mktemp -d); db="oks_img_$$_$RANDOM"; run="img$$x$RANDOM"
 admin_db=$OKTASYNC_DATABASE_URL; db_url="${admin_db%/*}/$db"
@@ -42,22 +42,13 @@ command -v runc >/dev/null && printf '[engine]\nruntime = "runc"\n' >>"$conf"
 export CONTAINERS_CONF=$conf
 
 # --- the Debian 12 base ---------------------------------------------------------------------
-mkdir -p "$cache" || { bad "cannot create cache folder $cache"; finish; }
-exec 9>"$cache/lock"; flock 9
 if ! podman image exists docker.io/library/debian:12; then
-    if [ ! -s "$cache/debian-12-minbase.tar" ]; then
-        echo "  debootstrap bookworm (minbase) into $cache ..."
-        root=$cache/rootfs.$$
-        debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-            { rm -rf "$root"; bad "debootstrap failed: $(tail -2 "$work/debootstrap.log")"; finish; }
-        tar -C "$root" -cf "$cache/debian-12-minbase.tar.tmp" . && mv "$cache/debian-12-minbase.tar.tmp" "$cache/debian-12-minbase.tar"
-        rm -rf "$root"
-    fi
-    podman import "$cache/debian-12-minbase.tar" localhost/oks-debian-base:12 >/dev/null 2>&1 &&
+    base=$(bash "$src/tests/deploy/container_base.sh" 2>"$work/base.err") ||
+        { bad "debootstrap of the base failed: $(tail -2 "$work/base.err")"; finish; }
+    podman import "$base" localhost/oks-debian-base:12 >/dev/null 2>&1 &&
         podman tag localhost/oks-debian-base:12 docker.io/library/debian:12 docker.io/library/debian:12-slim ||
         { bad "podman import of the base failed"; finish; }
 fi
-flock -u 9
 if ! ver=$(podman run --rm docker.io/library/debian:12 cat /etc/debian_version 2>"$work/run.err"); then
     echo "SKIP: podman cannot run a container on this machine: $(tail -1 "$work/run.err")"
     exit 77
