@@ -64,12 +64,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
-/* The scratch directory goes with a passing run; a failing one leaves it for its logs. */
+/* The scratch directory goes with a passing run; a failing one leaves it for its logs, and so
+ * does any run with OKS_TEST_KEEP_TMP=1 (to read the children's logs of a passing one). */
 static void finish_tmp_dir(bool passed)
 {
     if (!tmp_dir[0])
         return;
-    if (passed)
+    const char *keep = getenv("OKS_TEST_KEEP_TMP");
+    if (passed && !(keep && strcmp(keep, "1") == 0))
         nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     else
         printf("scratch files (children's logs) kept in %s\n", tmp_dir);

@@ -73,8 +73,8 @@ char *oks_test_fresh_database(void);
 
 /* A path for a scratch file (a child's log, a ready file): "<dir>/<prefix>.<n>", n counting
  * up, in a directory of this process's own under $TMPDIR (default /tmp). oks_test_main removes
- * the directory when every test passed and names it when one failed, so a failure's logs stay
- * to be read. The string lives until 8 more calls. */
+ * the directory when every test passed (unless OKS_TEST_KEEP_TMP=1) and names it when one
+ * failed, so a failure's logs stay to be read. The string lives until 8 more calls. */
 const char *oks_test_tmp_path(const char *prefix);
 
 /* A name unique to this test process ("t<pid>_<counter>"), for topics, keys, tenants. */
