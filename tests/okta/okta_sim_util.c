@@ -90,7 +90,6 @@ void okta_sim_start(okta_sim *s, const char *const *extra)
     if (access(bin, X_OK) != 0)
         oks_test_fail(__FILE__, __LINE__, "simulator binary %s not built", bin);
     snprintf(s->ready_file, sizeof s->ready_file, "%s", oks_test_tmp_path("okta-sim.ready"));
-    unlink(s->ready_file);
     const char *argv[64] = {bin,       "--listen",     "127.0.0.1:0", "--ready-file", s->ready_file,
                             "--token", OKTA_SIM_TOKEN, "--log-level", "warn"};
     int n = 9;

@@ -34,11 +34,11 @@ typedef struct fixture {
 static void setup(fixture *f)
 {
     memset(f, 0, sizeof *f);
-    const char *ready = wt_tmp("sched-sim.ready");
+    const char *ready = oks_test_tmp_path("sched-sim.ready");
     const char *sim_args[] = {
         "--listen", "127.0.0.1:0", "--ready-file", ready,         "--users", "5", "--seed",
         "4",        "--token",     TOKEN,          "--log-level", "warn",    NULL};
-    f->sim_pid = wt_spawn("oktasync-okta-sim", sim_args, wt_tmp("sched-sim.log"));
+    f->sim_pid = wt_spawn("oktasync-okta-sim", sim_args, oks_test_tmp_path("sched-sim.log"));
     OKS_ASSERT(wt_wait_file(ready, 10000));
     snprintf(f->sim, sizeof f->sim, "%s", wt_ready_url(ready, "http"));
     f->db = wt_fresh_db(&f->db_url);

@@ -70,12 +70,12 @@ OKS_TEST(two_replicas_publish_exactly_one_job_per_tenant)
                            0, NULL);
     /* credentials stored, but `tenant connect` never succeeded: no job either */
     char *added = wt_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
-    pid_t a = spawn_once(url, brokers, topic, wt_tmp("sched-a.log"));
-    pid_t b = spawn_once(url, brokers, topic, wt_tmp("sched-b.log"));
+    pid_t a = spawn_once(url, brokers, topic, oks_test_tmp_path("sched-a.log"));
+    pid_t b = spawn_once(url, brokers, topic, oks_test_tmp_path("sched-b.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
     OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
     /* a later pass finds every slot taken */
-    pid_t c = spawn_once(url, brokers, topic, wt_tmp("sched-c.log"));
+    pid_t c = spawn_once(url, brokers, topic, oks_test_tmp_path("sched-c.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(c, 20000), 0);
     json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 3);
@@ -107,8 +107,8 @@ OKS_TEST(job_message_shape_matches_run_row)
     snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
     wt_create_topic(topic, 1);
     char *tenant = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, NULL);
-    pid_t a =
-        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    pid_t a = spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic,
+                         oks_test_tmp_path("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
     json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
@@ -155,8 +155,8 @@ OKS_TEST(catches_up_missed_slot_and_skips_slots_before_the_tenant)
     char *missed = connected_tenant(db, "acme.okta.com", "tok", 3 * 86400, later);
     char *fresh =
         connected_tenant(db, "acme.okta.com", "tok", 60, earlier); /* connected after its slot */
-    pid_t a =
-        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    pid_t a = spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic,
+                         oks_test_tmp_path("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
     json_t *msgs = wt_consume_all(topic, 15000);
     OKS_ASSERT_EQ_INT(json_array_size(msgs), 1);
@@ -204,7 +204,7 @@ OKS_TEST(null_full_sync_time_follows_default_time)
                           "--default-time",
                           fleet,
                           NULL};
-    pid_t a = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-default.log"));
+    pid_t a = wt_spawn("oktasync-scheduler", args, oks_test_tmp_path("sched-default.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
     const char *sql = "SELECT extract(epoch FROM now() - scheduled_for)::int / 3600 "
                       "FROM sync_runs WHERE tenant_id = $1::uuid";
@@ -235,13 +235,13 @@ OKS_TEST(produce_failure_leaves_no_row_and_next_pass_publishes)
                           "127.0.0.1:1", "--jobs-topic",
                           topic,         "--produce-timeout",
                           "1s",          NULL};
-    pid_t a = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-fail.log"));
+    pid_t a = wt_spawn("oktasync-scheduler", args, oks_test_tmp_path("sched-fail.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 1);
     char *n = wt_scalar(db, "SELECT count(*) FROM sync_runs", 0, NULL);
     OKS_ASSERT_EQ_STR(n, "0");
     free(n);
-    pid_t b =
-        spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic, wt_tmp("sched.log"));
+    pid_t b = spawn_once(url, oks_test_service("OKTASYNC_KAFKA_BROKERS"), topic,
+                         oks_test_tmp_path("sched.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
     n = wt_scalar(db, "SELECT count(*) FROM sync_runs WHERE status = 'queued'", 0, NULL);
     OKS_ASSERT_EQ_STR(n, "1");
@@ -272,7 +272,7 @@ OKS_TEST(daemon_ticks_serves_metrics_and_stops_on_sigterm)
     char topic[96];
     snprintf(topic, sizeof topic, "%s", oks_test_unique("jobs"));
     wt_create_topic(topic, 1);
-    const char *ready = wt_tmp("sched.ready");
+    const char *ready = oks_test_tmp_path("sched.ready");
     const char *args[] = {"--database-url",
                           url,
                           "--kafka-brokers",
@@ -286,7 +286,7 @@ OKS_TEST(daemon_ticks_serves_metrics_and_stops_on_sigterm)
                           "--ready-file",
                           ready,
                           NULL};
-    pid_t s = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-daemon.log"));
+    pid_t s = wt_spawn("oktasync-scheduler", args, oks_test_tmp_path("sched-daemon.log"));
     OKS_ASSERT(wt_wait_file(ready, 10000));
     char admin[256];
     snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
@@ -328,7 +328,7 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
     wt_create_topic("jobs", 1);
     char brokers[256];
     snprintf(brokers, sizeof brokers, "%s", wt_brokers());
-    const char *ready = wt_tmp("sched-fatal.ready");
+    const char *ready = oks_test_tmp_path("sched-fatal.ready");
     const char *args[] = {"--database-url",
                           url,
                           "--kafka-brokers",
@@ -340,7 +340,7 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
                           "--ready-file",
                           ready,
                           NULL};
-    pid_t s = wt_spawn("oktasync-scheduler", args, wt_tmp("sched-fatal.log"));
+    pid_t s = wt_spawn("oktasync-scheduler", args, oks_test_tmp_path("sched-fatal.log"));
     OKS_ASSERT(wt_wait_file(ready, 10000));
     char admin[256];
     snprintf(admin, sizeof admin, "%s", wt_ready_url(ready, "admin"));
@@ -364,7 +364,7 @@ OKS_TEST(fatal_producer_error_exits_nonzero)
 
 OKS_TEST(bad_default_time_is_a_one_line_error)
 {
-    const char *log = wt_tmp("sched-bad.log");
+    const char *log = oks_test_tmp_path("sched-bad.log");
     const char *args[] = {"--default-time", "25:00", "--once", NULL};
     pid_t a = wt_spawn("oktasync-scheduler", args, log);
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 10000), 2);
@@ -419,8 +419,8 @@ OKS_TEST(jitter_moves_the_slot_keeps_catch_up_and_one_run)
                    "UPDATE tenants SET full_sync_time = $1::time WHERE id = $2::uuid "
                    "RETURNING 1",
                    2, p2));
-    pid_t a = spawn_jittered(url, topic, wt_tmp("sched-ja.log"));
-    pid_t b = spawn_jittered(url, topic, wt_tmp("sched-jb.log"));
+    pid_t a = spawn_jittered(url, topic, oks_test_tmp_path("sched-ja.log"));
+    pid_t b = spawn_jittered(url, topic, oks_test_tmp_path("sched-jb.log"));
     OKS_ASSERT_EQ_INT(wt_wait_exit(a, 20000), 0);
     OKS_ASSERT_EQ_INT(wt_wait_exit(b, 20000), 0);
     json_t *msgs = wt_consume_all(topic, 15000);

@@ -74,9 +74,9 @@ OKS_TEST(sigterm_during_a_pass_with_kafka_gone_exits_within_produce_timeout)
     wt_create_topic("jobs", 1);
     char brokers[256];
     snprintf(brokers, sizeof brokers, "%s", wt_brokers());
-    const char *ready = wt_tmp("sched-shutdown.ready");
+    const char *ready = oks_test_tmp_path("sched-shutdown.ready");
     char log[256];
-    snprintf(log, sizeof log, "%s", wt_tmp("sched-shutdown.log"));
+    snprintf(log, sizeof log, "%s", oks_test_tmp_path("sched-shutdown.log"));
     const char *args[] = {"--database-url",
                           url,
                           "--kafka-brokers",
@@ -121,11 +121,11 @@ OKS_TEST(sigterm_during_a_pass_with_kafka_gone_exits_within_produce_timeout)
 
 OKS_TEST(a_pass_stops_between_tenants_once_shutdown_is_requested)
 {
-    const char *sim_ready = wt_tmp("sched-sim.ready");
+    const char *sim_ready = oks_test_tmp_path("sched-sim.ready");
     const char *sim_args[] = {
         "--listen", "127.0.0.1:0", "--ready-file", sim_ready,     "--users", "5", "--seed",
         "4",        "--token",     TOKEN,          "--log-level", "warn",    NULL};
-    pid_t sim = wt_spawn("oktasync-okta-sim", sim_args, wt_tmp("sched-sim.log"));
+    pid_t sim = wt_spawn("oktasync-okta-sim", sim_args, oks_test_tmp_path("sched-sim.log"));
     OKS_ASSERT(wt_wait_file(sim_ready, 10000));
     char sim_url[128];
     snprintf(sim_url, sizeof sim_url, "%s", wt_ready_url(sim_ready, "http"));

@@ -13,7 +13,7 @@
 void rsim_start(rsim *s, int users, const char *const *extra)
 {
     memset(s, 0, sizeof *s);
-    const char *ready = wt_tmp("rsim.ready");
+    const char *ready = oks_test_tmp_path("rsim.ready");
     char nusers[16];
     snprintf(nusers, sizeof nusers, "%d", users);
     const char *args[40] = {"--listen", "127.0.0.1:0", "--ready-file", ready,
@@ -23,7 +23,7 @@ void rsim_start(rsim *s, int users, const char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 39; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    s->pid = wt_spawn("oktasync-okta-sim", args, wt_tmp("rsim.log"));
+    s->pid = wt_spawn("oktasync-okta-sim", args, oks_test_tmp_path("rsim.log"));
     OKS_ASSERT(wt_wait_file(ready, 10000));
     snprintf(s->url, sizeof s->url, "%s", wt_ready_url(ready, "http"));
     char url[256], *body = NULL;

@@ -11,11 +11,11 @@
 void wfx_setup(wfx *f, int partitions)
 {
     memset(f, 0, sizeof *f);
-    const char *sim_ready = wt_tmp("sim.ready");
+    const char *sim_ready = oks_test_tmp_path("sim.ready");
     const char *sim_args[] = {
         "--listen", "127.0.0.1:0", "--ready-file", sim_ready,     "--users", "30", "--seed",
         "11",       "--token",     WFX_TOKEN,      "--log-level", "warn",    NULL};
-    f->sim = wt_spawn("oktasync-okta-sim", sim_args, wt_tmp("sim.log"));
+    f->sim = wt_spawn("oktasync-okta-sim", sim_args, oks_test_tmp_path("sim.log"));
     OKS_ASSERT(wt_wait_file(sim_ready, 10000));
     snprintf(f->sim_url, sizeof f->sim_url, "%s", wt_ready_url(sim_ready, "http"));
     f->db = wt_fresh_db(&f->db_url);
@@ -29,8 +29,8 @@ void wfx_setup(wfx *f, int partitions)
 
 pid_t wfx_spawn_worker(wfx *f, const char *database_url, char *admin, size_t cap)
 {
-    snprintf(f->ready, sizeof f->ready, "%s", wt_tmp("worker.ready"));
-    snprintf(f->log, sizeof f->log, "%s", wt_tmp("worker.log"));
+    snprintf(f->ready, sizeof f->ready, "%s", oks_test_tmp_path("worker.ready"));
+    snprintf(f->log, sizeof f->log, "%s", oks_test_tmp_path("worker.log"));
     const char *args[] = {
         "--database-url",
         database_url ? database_url : f->db_url,

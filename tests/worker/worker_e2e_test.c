@@ -14,7 +14,7 @@ OKS_TEST(okta_change_reaches_the_users_row_through_ingest_and_worker)
     wfx_setup(&f, 2);
     const char *p[] = {f.tenant};
     char *sub = wt_scalar(f.db, "SELECT subdomain FROM tenants WHERE id = $1::uuid", 1, p);
-    const char *ready = wt_tmp("ingest.ready");
+    const char *ready = oks_test_tmp_path("ingest.ready");
     const char *args[] = {"--http-listen",
                           "127.0.0.1:0",
                           "--admin-listen",
@@ -28,7 +28,7 @@ OKS_TEST(okta_change_reaches_the_users_row_through_ingest_and_worker)
                           "--kafka-topic",
                           f.events,
                           NULL};
-    pid_t ingest = wt_spawn("oktasync-ingest", args, wt_tmp("ingest.log"));
+    pid_t ingest = wt_spawn("oktasync-ingest", args, oks_test_tmp_path("ingest.log"));
     OKS_ASSERT(wt_wait_file(ready, 15000));
     char hook[1024];
     snprintf(hook, sizeof hook,

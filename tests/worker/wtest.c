@@ -37,13 +37,6 @@ static void forget_child(pid_t pid)
             children[i] = 0;
 }
 
-const char *wt_tmp(const char *prefix)
-{
-    const char *p = oks_test_tmp_path(prefix);
-    unlink(p);
-    return p;
-}
-
 pid_t wt_spawn(const char *prog, const char *const *args, const char *log_path)
 {
     const char *bin = getenv("OKS_BIN_DIR");
@@ -264,13 +257,13 @@ static bool file_line(const char *path, const char *key, char *out, size_t cap)
 pid_t wt_private_broker(void)
 {
     char boot[256], ctl[256], a_b[300], a_c[300];
-    snprintf(boot, sizeof boot, "%s", wt_tmp("broker.bootstrap"));
-    snprintf(ctl, sizeof ctl, "%s", wt_tmp("broker.control"));
+    snprintf(boot, sizeof boot, "%s", oks_test_tmp_path("broker.bootstrap"));
+    snprintf(ctl, sizeof ctl, "%s", oks_test_tmp_path("broker.control"));
     snprintf(a_b, sizeof a_b, "--bootstrap-file=%s", boot);
     snprintf(a_c, sizeof a_c, "--control-file=%s", ctl);
     const char *args[] = {
         a_b, a_c, "--topics=placeholder", "--admin-listen=127.0.0.1:0", "--log-level=warn", NULL};
-    pid_t pid = wt_spawn("oktasync-devbroker", args, wt_tmp("broker.log"));
+    pid_t pid = wt_spawn("oktasync-devbroker", args, oks_test_tmp_path("broker.log"));
     OKS_ASSERT(wt_wait_file(boot, 15000));
     OKS_ASSERT(wt_wait_file(ctl, 15000));
     char c[200];

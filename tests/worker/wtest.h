@@ -69,7 +69,5 @@ long wt_http_hdr(const char *method, const char *url, const char *header, const 
 /* Value of a Prometheus sample line "name{labels} value" (labels may be NULL); -1 when absent. */
 double wt_metric(const char *admin_url, const char *name, const char *labels);
 
-/* oks_test_tmp_path, with any file of that name removed first. */
-const char *wt_tmp(const char *prefix);
 
 #endif
