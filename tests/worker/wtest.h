@@ -69,5 +69,4 @@ long wt_http_hdr(const char *method, const char *url, const char *header, const 
 /* Value of a Prometheus sample line "name{labels} value" (labels may be NULL); -1 when absent. */
 double wt_metric(const char *admin_url, const char *name, const char *labels);
 
-
 #endif
