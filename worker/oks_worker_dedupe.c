@@ -15,8 +15,12 @@ int oks_worker_dedupe_init(oks_worker_dedupe *d, const char *url, int64_t timeou
 
 void oks_worker_dedupe_close(oks_worker_dedupe *d)
 {
-    if (d->r)
+    if (d->r) {
+        oks_err ignored = {0};
+        (void)oks_redis_settle(d->r,
+                               &ignored); /* the last marks' replies: bounded by the timeout */
         oks_redis_free(d->r);
+    }
     d->r = NULL;
 }
 
@@ -120,11 +124,13 @@ int oks_worker_dedupe_mark_many(oks_worker_dedupe *d, size_t n, const char *cons
     argv[1] = script;
     argv[2] = nkeys;
     argv[n + 3] = ttl;
-    redisReply *r = oks_redis_command_argv(d->r, err, (int)(n + 4), argv, NULL);
+    int rc = oks_redis_send_argv(d->r, err, (int)(n + 4), argv, NULL);
     free(argv);
     free(keys);
-    if (!r)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return rc;
+}
+
+unsigned oks_worker_dedupe_failed_marks(oks_worker_dedupe *d, oks_err *last)
+{
+    return oks_redis_deferred_failures(d->r, last);
 }

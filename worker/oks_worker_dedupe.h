@@ -36,8 +36,13 @@ int oks_worker_dedupe_mark(oks_worker_dedupe *d, const char *tenant, const char 
 /* Batch forms for the intake (one round trip each). seen[i] = key i exists (MGET). */
 int oks_worker_dedupe_seen_many(oks_worker_dedupe *d, size_t n, const char *const *tenants,
                                 const char *const *event_uuids, bool *seen, oks_err *err);
-/* SET NX EX ttl for every key (one EVAL). */
+/* SET NX EX ttl for every key (one EVAL), sent without waiting for its reply: the next command
+ * reads it (the next batch's MGET: one round trip for both). -1 with err when it could not be
+ * sent. */
 int oks_worker_dedupe_mark_many(oks_worker_dedupe *d, size_t n, const char *const *tenants,
                                 const char *const *event_uuids, oks_err *err);
+/* Marks sent by oks_worker_dedupe_mark_many that failed since the last call (error reply, or the
+ * connection lost before the reply); *last says why. */
+unsigned oks_worker_dedupe_failed_marks(oks_worker_dedupe *d, oks_err *last);
 
 #endif

@@ -318,6 +318,12 @@ done:
 
 void oks_worker_intake_mark_seen(oks_worker_intake *in)
 {
+    oks_err why = {0};
+    unsigned failed = oks_worker_dedupe_failed_marks(&in->ctx->dedupe, &why);
+    if (failed > 0)
+        OKS_LOG_WARN("dedupe marks of earlier batches failed (events stay deduplicated by the "
+                     "database): %s",
+                     why.msg);
     size_t n = in->n_taken;
     if (n == 0)
         return;

@@ -13,6 +13,9 @@ struct oks_redis {
     int connect_ms;
     int command_ms;
     redisContext *c;
+    unsigned pending;  /* deferred commands whose reply is not read yet */
+    unsigned failed;   /* deferred commands failed since oks_redis_deferred_failures */
+    oks_err last_fail; /* the latest of them */
 };
 
 static struct timeval ms_to_tv(int ms)
@@ -38,8 +41,21 @@ oks_redis *oks_redis_new(const char *url, int connect_timeout_ms, int command_ti
     return r;
 }
 
+static void deferred_failed(oks_redis *r, unsigned n, oks_errcode code, const char *why)
+{
+    if (n == 0)
+        return;
+    r->failed += n;
+    oks_err_set(&r->last_fail, code, "redis %s:%d: %u deferred command(s): %.200s", r->url.host,
+                r->url.port, n, why);
+}
+
 static void redis_drop(oks_redis *r)
 {
+    /* a deferred command's reply is lost with the connection: it may or may not have run */
+    deferred_failed(r, r->pending, OKS_E_UNAVAILABLE,
+                    r->c && r->c->errstr[0] ? r->c->errstr : "connection closed before the reply");
+    r->pending = 0;
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
@@ -173,17 +189,48 @@ static redisReply *redis_finish(oks_redis *r, redisReply *rep, int saved_errno, 
     return rep;
 }
 
+/* Read the deferred commands' replies; 0, or -1 with err when the connection failed. */
+static int read_deferred(oks_redis *r, oks_err *err)
+{
+    while (r->pending > 0) {
+        void *rep = NULL;
+        errno = 0;
+        if (redisGetReply(r->c, &rep) != REDIS_OK)
+            return redis_io_error(r, errno, "deferred reply", err);
+        r->pending--;
+        redisReply *one = rep;
+        if (one && one->type == REDIS_REPLY_ERROR)
+            deferred_failed(r, 1, oks_redis_reply_errcode(one->str), one->str);
+        freeReplyObject(one);
+    }
+    return 0;
+}
+
+/* The reply of the command just appended, after the deferred commands' replies (one round trip
+ * for all). */
+static redisReply *appended_reply(oks_redis *r, oks_err *err)
+{
+    if (read_deferred(r, err) != 0)
+        return NULL;
+    void *rep = NULL;
+    errno = 0;
+    int rc = redisGetReply(r->c, &rep);
+    return redis_finish(r, rc == REDIS_OK ? rep : NULL, errno, err);
+}
+
 redisReply *oks_redis_command(oks_redis *r, oks_err *err, const char *fmt, ...)
 {
     if (oks_redis_connect(r, err) != 0)
         return NULL;
     va_list ap;
     va_start(ap, fmt);
-    errno = 0;
-    redisReply *rep = redisvCommand(r->c, fmt, ap);
-    int saved = errno;
+    int rc = redisvAppendCommand(r->c, fmt, ap);
     va_end(ap);
-    return redis_finish(r, rep, saved, err);
+    if (rc != REDIS_OK) { /* hiredis marks the context failed */
+        redis_io_error(r, errno, "command", err);
+        return NULL;
+    }
+    return appended_reply(r, err);
 }
 
 redisReply *oks_redis_command_argv(oks_redis *r, oks_err *err, int argc, const char **argv,
@@ -191,7 +238,40 @@ redisReply *oks_redis_command_argv(oks_redis *r, oks_err *err, int argc, const c
 {
     if (oks_redis_connect(r, err) != 0)
         return NULL;
-    errno = 0;
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, argvlen);
-    return redis_finish(r, rep, errno, err);
+    if (redisAppendCommandArgv(r->c, argc, argv, argvlen) != REDIS_OK) {
+        redis_io_error(r, errno, "command", err);
+        return NULL;
+    }
+    return appended_reply(r, err);
+}
+
+int oks_redis_send_argv(oks_redis *r, oks_err *err, int argc, const char **argv,
+                        const size_t *argvlen)
+{
+    if (oks_redis_connect(r, err) != 0)
+        return -1;
+    if (redisAppendCommandArgv(r->c, argc, argv, argvlen) != REDIS_OK)
+        return redis_io_error(r, errno, "send", err);
+    int done = 0;
+    while (!done) { /* blocking socket: each write bounded by the command timeout */
+        errno = 0;
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return redis_io_error(r, errno, "send", err);
+    }
+    r->pending++;
+    return 0;
+}
+
+int oks_redis_settle(oks_redis *r, oks_err *err)
+{
+    return r->c ? read_deferred(r, err) : 0;
+}
+
+unsigned oks_redis_deferred_failures(oks_redis *r, oks_err *last)
+{
+    unsigned n = r->failed;
+    if (last && n > 0)
+        *last = r->last_fail;
+    r->failed = 0;
+    return n;
 }

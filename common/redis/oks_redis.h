@@ -68,6 +68,23 @@ redisReply *oks_redis_command(oks_redis *r, oks_err *err, const char *fmt, ...);
 redisReply *oks_redis_command_argv(oks_redis *r, oks_err *err, int argc, const char **argv,
                                    const size_t *argvlen);
 
+/*
+ * Send a command without waiting for its reply, for a command whose outcome the caller only logs
+ * (the worker's dedupe marks): it costs no round trip of its own. Its reply is read and dropped
+ * by the next command on this handle, before that command's own reply (one round trip for
+ * both), or by oks_redis_settle. 0 when written to the socket; -1 with err (as above) when not
+ * (the connection is dropped). A deferred command that gets an error reply, or whose connection
+ * is lost before its reply is read, is counted: oks_redis_deferred_failures.
+ */
+int oks_redis_send_argv(oks_redis *r, oks_err *err, int argc, const char **argv,
+                        const size_t *argvlen);
+/* Read the replies of every deferred command (each read bounded by the command timeout). 0, or
+ * -1 when the connection failed on the way (those commands are counted as failed). */
+int oks_redis_settle(oks_redis *r, oks_err *err);
+/* Deferred commands that failed since the last call, and the last such failure in *last (may be
+ * NULL). */
+unsigned oks_redis_deferred_failures(oks_redis *r, oks_err *last);
+
 /* The class of a Redis error reply text ("WRONGTYPE ...", "NOSCRIPT ..."), as above. */
 oks_errcode oks_redis_reply_errcode(const char *text);
 

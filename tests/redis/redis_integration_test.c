@@ -263,6 +263,79 @@ OKS_TEST(command_timeout_does_not_hang)
     oks_redis_free(r);
 }
 
+static void send2(oks_redis *r, const char *a, const char *b, const char *c)
+{
+    oks_err err = {0};
+    const char *argv[] = {a, b, c};
+    OKS_ASSERT(oks_redis_send_argv(r, &err, c ? 3 : 2, argv, NULL) == 0);
+}
+
+/* A deferred command costs no wait of its own; its reply is read by the next command, whose own
+ * reply is the one returned. An error reply is counted, not handed to that command. */
+OKS_TEST(deferred_send_replies_read_by_next_command)
+{
+    oks_err err = {0}, last = {0};
+    oks_redis *r = oks_redis_new(oks_test_service("OKTASYNC_REDIS_URL"), 2000, 3000, &err);
+    const char *key = oks_test_unique("oks_redis_def"), *list = oks_test_unique("oks_redis_defl");
+    send2(r, "SET", key, "v1");
+    send2(r, "LPUSH", key, "x"); /* WRONGTYPE */
+    long t0 = now_ms();
+    send2(r, "BLPOP", list, "1"); /* blocks 1 s in Redis, not here */
+    OKS_ASSERT(now_ms() - t0 < 500);
+    redisReply *rep = oks_redis_command(r, &err, "GET %s", key);
+    OKS_ASSERT(now_ms() - t0 >= 900); /* behind the BLPOP */
+    OKS_ASSERT(rep);
+    OKS_ASSERT_EQ_INT(rep->type, REDIS_REPLY_STRING);
+    OKS_ASSERT_EQ_STR(rep->str, "v1");
+    freeReplyObject(rep);
+    OKS_ASSERT_EQ_INT(oks_redis_deferred_failures(r, &last), 1);
+    OKS_ASSERT_CONTAINS(last.msg, "WRONGTYPE");
+    OKS_ASSERT_EQ_INT(last.code, OKS_E_PERMANENT);
+    OKS_ASSERT_EQ_INT(oks_redis_deferred_failures(r, &last), 0);
+    /* settle reads them too; then the next command's reply is its own */
+    send2(r, "SET", key, "v2");
+    send2(r, "INCR", key, NULL); /* not an integer */
+    OKS_ASSERT(oks_redis_settle(r, &err) == 0);
+    OKS_ASSERT_EQ_INT(oks_redis_deferred_failures(r, NULL), 1);
+    const char *get[] = {"GET", key};
+    rep = oks_redis_command_argv(r, &err, 2, get, NULL);
+    OKS_ASSERT(rep);
+    OKS_ASSERT_EQ_STR(rep->str, "v2");
+    freeReplyObject(rep);
+    OKS_ASSERT(oks_redis_settle(r, &err) == 0); /* nothing pending: no I/O */
+    oks_redis_free(r);
+}
+
+/* A deferred command whose reply never comes (the server died) is counted as failed; the next
+ * command reports the outage, and the handle reconnects after it. */
+OKS_TEST(deferred_send_lost_with_the_connection)
+{
+    priv_redis p = {0};
+    priv_start(&p, NULL);
+    oks_err err = {0}, last = {0};
+    oks_redis *r = oks_redis_new(url_for(p.port, NULL, 0), 1000, 1000, &err);
+    send2(r, "BLPOP", "l", "5");
+    priv_kill(&p);
+    OKS_ASSERT(oks_redis_command(r, &err, "PING") == NULL);
+    OKS_ASSERT(oks_errcode_is_retriable(err.code));
+    OKS_ASSERT(!oks_redis_connected(r));
+    OKS_ASSERT_EQ_INT(oks_redis_deferred_failures(r, &last), 1);
+    OKS_ASSERT(oks_errcode_is_retriable(last.code));
+    /* while down, a deferred send fails at once and is not counted twice */
+    const char *argv[] = {"SET", "k", "v"};
+    OKS_ASSERT(oks_redis_send_argv(r, &err, 3, argv, NULL) != 0);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
+    OKS_ASSERT_EQ_INT(oks_redis_deferred_failures(r, NULL), 0);
+    priv_start(&p, NULL);
+    send2(r, "SET", "k", "v");
+    redisReply *rep = oks_redis_command(r, &err, "GET k");
+    OKS_ASSERT(rep);
+    OKS_ASSERT_EQ_STR(rep->str, "v");
+    freeReplyObject(rep);
+    oks_redis_free(r);
+    priv_kill(&p);
+}
+
 OKS_TEST(nothing_listening_is_unavailable)
 {
     oks_err err = {0};
