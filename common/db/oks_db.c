@@ -209,15 +209,9 @@ void oks_db__result_error(oks_db *db, const PGresult *res, oks_err *err)
     oks_err_set(err, code, "postgres%s%s: %s", state ? " " : "", state ? state : "", msg);
 }
 
-PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
-                                const char *const *values, const int *lengths, const int *formats,
-                                int result_format, oks_err *err)
+/* res if it succeeded, else NULL with err (res freed). */
+static PGresult *checked(oks_db *db, PGresult *res, oks_err *err)
 {
-    db->sqlstate[0] = '\0';
-    if (oks_db_ensure(db, err) != 0)
-        return NULL;
-    PGresult *res =
-        PQexecParams(db->pg, sql, n_params, NULL, values, lengths, formats, result_format);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
@@ -226,10 +220,49 @@ PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
     return NULL;
 }
 
+PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
+                                const char *const *values, const int *lengths, const int *formats,
+                                int result_format, oks_err *err)
+{
+    db->sqlstate[0] = '\0';
+    if (oks_db_ensure(db, err) != 0)
+        return NULL;
+    return checked(
+        db, PQexecParams(db->pg, sql, n_params, NULL, values, lengths, formats, result_format),
+        err);
+}
+
 PGresult *oks_db_exec_params(oks_db *db, const char *sql, int n_params, const char *const *values,
                              oks_err *err)
 {
     return oks_db_exec_params_ex(db, sql, n_params, values, NULL, NULL, 0, err);
+}
+
+int oks_db_send_params(oks_db *db, const char *sql, int n_params, const char *const *values,
+                       oks_err *err)
+{
+    db->sqlstate[0] = '\0';
+    if (db->in_tx)
+        return oks_err_set(err, OKS_E_INVALID, "oks_db_send_params inside a transaction");
+    if (oks_db_ensure(db, err) != 0)
+        return -1;
+    if (PQsendQueryParams(db->pg, sql, n_params, NULL, values, NULL, NULL, 0) == 1)
+        return 0;
+    oks_db__result_error(db, NULL, err);
+    return -1;
+}
+
+PGresult *oks_db_result(oks_db *db, oks_err *err)
+{
+    /* one statement, so one result, then NULL (read too: the connection is free after it) */
+    PGresult *res = NULL, *next;
+    while ((next = PQgetResult(db->pg)) != NULL) {
+        if (!res)
+            res = next;
+        else
+            PQclear(next);
+    }
+    return checked(db, res, err);
 }
 
 int oks_db_exec(oks_db *db, const char *sql, oks_err *err)

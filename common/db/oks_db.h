@@ -73,6 +73,15 @@ PGresult *oks_db_exec_params_ex(oks_db *db, const char *sql, int n_params,
                                 int result_format, oks_err *err)
     __attribute__((warn_unused_result));
 
+/* Send one statement as oks_db_exec_params does, without waiting for it: the caller does other
+ * work while the server runs it, then takes its result with oks_db_result. Nothing else may use
+ * the handle in between. Outside a transaction only. 0, or -1 with err (not sent). */
+int oks_db_send_params(oks_db *db, const char *sql, int n_params, const char *const *values,
+                       oks_err *err) __attribute__((warn_unused_result));
+/* Wait for the result of the statement oks_db_send_params sent (bounded as every call is: the
+ * server's statement_timeout and the connection's keepalives). As oks_db_exec_params. */
+PGresult *oks_db_result(oks_db *db, oks_err *err) __attribute__((warn_unused_result));
+
 /* Run SQL (may hold several statements when it has no parameters) and discard the result. */
 int oks_db_exec(oks_db *db, const char *sql, oks_err *err) __attribute__((warn_unused_result));
 

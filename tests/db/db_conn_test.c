@@ -2,6 +2,7 @@
  * stack's real PostgreSQL. */
 #include "db_test_util.h"
 
+#include "core/oks_time.h"
 #include "oks_test.h"
 
 #include <stdio.h>
@@ -47,6 +48,51 @@ OKS_TEST(statement_timeout_is_retriable_timeout)
     OKS_ASSERT(oks_db_exec(db, "SELECT pg_sleep(3)", &err) == -1);
     OKS_ASSERT_EQ_INT(err.code, OKS_E_TIMEOUT);
     OKS_ASSERT_EQ_STR(oks_db_last_sqlstate(db), "57014");
+    oks_db_close(db);
+    free(url);
+}
+
+/* A statement sent without waiting: send returns while the server works, the result comes after;
+ * failures map as for oks_db_exec_params; the handle serves the next statement after each. */
+OKS_TEST(sent_statement_result_and_failures)
+{
+    char *url = oks_test_fresh_database();
+    oks_err err = {0};
+    oks_db_opts o = {.url = url, .statement_timeout_ms = 1000};
+    oks_db *db = oks_db_connect(&o, &err), *killer = dbt_connect(url);
+    OKS_ASSERT(db != NULL);
+    const char *p[] = {"41"};
+    int64_t t0 = oks_now_mono_ms();
+    OKS_ASSERT(oks_db_send_params(db, "SELECT pg_sleep(0.4), $1::int + 1", 1, p, &err) == 0);
+    OKS_ASSERT(oks_now_mono_ms() - t0 < 300);
+    PGresult *r = oks_db_result(db, &err);
+    OKS_ASSERT(oks_now_mono_ms() - t0 >= 350);
+    OKS_ASSERT(r != NULL);
+    OKS_ASSERT_EQ_STR(PQgetvalue(r, 0, 1), "42");
+    PQclear(r);
+    /* a data error: OKS_E_INVALID with its SQLSTATE, the handle still usable */
+    OKS_ASSERT(oks_db_send_params(db, "SELECT 1 / $1::int", 1, (const char *[]){"0"}, &err) == 0);
+    OKS_ASSERT(oks_db_result(db, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    OKS_ASSERT_EQ_STR(oks_db_last_sqlstate(db), "22012");
+    /* the server's statement_timeout bounds the wait */
+    OKS_ASSERT(oks_db_send_params(db, "SELECT pg_sleep(3)", 0, NULL, &err) == 0);
+    OKS_ASSERT(oks_db_result(db, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_TIMEOUT);
+    /* the connection dies while the statement runs: retriable, and the next call reconnects */
+    OKS_ASSERT(oks_db_send_params(db, "SELECT pg_sleep(0.5)", 0, NULL, &err) == 0);
+    dbt_terminate(killer, db);
+    OKS_ASSERT(oks_db_result(db, &err) == NULL);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_UNAVAILABLE);
+    char *one = dbt_scalar(db, "SELECT 1");
+    OKS_ASSERT_EQ_STR(one, "1");
+    free(one);
+    /* not inside a transaction (its result would be lost to the transaction's bookkeeping) */
+    OKS_ASSERT(oks_db_begin(db, &err) == 0);
+    OKS_ASSERT(oks_db_send_params(db, "SELECT 1", 0, NULL, &err) == -1);
+    OKS_ASSERT_EQ_INT(err.code, OKS_E_INVALID);
+    oks_db_rollback(db);
+    oks_db_close(killer);
     oks_db_close(db);
     free(url);
 }
