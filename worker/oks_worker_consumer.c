@@ -278,13 +278,17 @@ static bool in_list(rd_kafka_topic_partition_list_t *l, const rd_kafka_message_t
     return rd_kafka_topic_partition_list_find(l, rd_kafka_topic_name(m->rkt), m->partition) != NULL;
 }
 
-static void handle_batch(oks_worker_loop *l, oks_worker_intake_msg *msgs, size_t n)
+/* The end of a batch whose statement was sent (begin_rc 0) or could not be (begin_rc -1, err):
+ * its result, dead letters, offsets, dedupe marks. Partitions whose later messages must not be
+ * taken (failed, or behind a message not dead-lettered) are added to `stop`. */
+static void finish_batch(oks_worker_loop *l, oks_worker_intake_batch *b, int begin_rc, oks_err *err,
+                         rd_kafka_topic_partition_list_t *stop)
 {
-    oks_err err = {0};
-    oks_worker_intake_stats st;
+    oks_worker_intake_msg *msgs = b->msgs;
+    size_t n = b->n;
     rd_kafka_topic_partition_list_t *blocked = rd_kafka_topic_partition_list_new(4);
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(4);
-    if (oks_worker_intake_batch(&l->intake, msgs, n, &st, &err) != 0) {
+    if (begin_rc != 0 || oks_worker_intake_end(&l->intake, b, err) != 0) {
         /* nothing of this batch may be passed over: each partition back to its first message */
         for (size_t i = 0; i < n; i++) {
             if (in_list(blocked, msgs[i].m))
@@ -292,7 +296,7 @@ static void handle_batch(oks_worker_loop *l, oks_worker_intake_msg *msgs, size_t
             rd_kafka_topic_partition_list_add(blocked, rd_kafka_topic_name(msgs[i].m->rkt),
                                               msgs[i].m->partition);
             fail_partition(l, rd_kafka_topic_name(msgs[i].m->rkt), msgs[i].m->partition,
-                           msgs[i].m->offset, &err);
+                           msgs[i].m->offset, err);
         }
         goto out;
     }
@@ -327,30 +331,53 @@ static void handle_batch(oks_worker_loop *l, oks_worker_intake_msg *msgs, size_t
         if (!rd_kafka_topic_partition_list_find(blocked, offs->elems[i].topic,
                                                 offs->elems[i].partition))
             partition_ok(l, offs->elems[i].topic, offs->elems[i].partition);
-    oks_worker_intake_mark_seen(&l->intake);
-    if (st.marks > 0 && l->wake)
+    oks_worker_intake_mark_seen(&l->intake, b);
+    if (b->st.marks > 0 && l->wake)
         l->wake(l->wake_arg);
 out:
+    for (int i = 0; i < blocked->cnt; i++)
+        rd_kafka_topic_partition_list_add(stop, blocked->elems[i].topic,
+                                          blocked->elems[i].partition);
     rd_kafka_topic_partition_list_destroy(blocked);
     rd_kafka_topic_partition_list_destroy(offs);
 }
 
-/* Poll until intake-batch messages or intake-linger after the first one. */
-static size_t collect(oks_worker_loop *l, rd_kafka_message_t **ms, size_t cap)
+/* Drop b's messages of the partitions in stop: a failed partition is sought back to its
+ * first unfinished message, so Kafka hands these out again after the backoff. */
+static void drop_stopped(oks_worker_intake_batch *b, rd_kafka_message_t **ms,
+                         rd_kafka_topic_partition_list_t *stop)
 {
-    size_t n = 0;
-    int64_t deadline = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (in_list(stop, ms[i])) {
+            rd_kafka_message_destroy(ms[i]);
+            continue;
+        }
+        ms[w++] = ms[i];
+    }
+    if (w != b->n) {
+        b->n = w;
+        oks_worker_intake_batch_reset(b);
+    }
+}
+
+/* Poll until cap messages or intake-linger after the first one (*first_ms: when it came; the
+ * batch may hold n already). ready_only: only what Kafka already holds for us, without waiting
+ * (read while a statement runs). */
+static size_t collect(oks_worker_loop *l, rd_kafka_message_t **ms, size_t n, size_t cap,
+                      int64_t *first_ms, bool ready_only)
+{
     while (n < cap && !oks_shutdown_requested()) {
-        int wait = 200;
-        if (n > 0) {
-            int64_t left = deadline - oks_now_mono_ms();
+        int wait = ready_only ? 0 : 200;
+        if (n > 0 && !ready_only) {
+            int64_t left = *first_ms + l->ctx->cfg->intake_linger_ms - oks_now_mono_ms();
             if (left <= 0)
                 break;
             wait = (int)left;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l->consumer, wait);
         if (!m) {
-            if (n == 0)
+            if (n == 0 || ready_only)
                 break; /* idle: let the loop do its housekeeping */
             continue;
         }
@@ -361,7 +388,7 @@ static size_t collect(oks_worker_loop *l, rd_kafka_message_t **ms, size_t cap)
             continue;
         }
         if (n == 0)
-            deadline = oks_now_mono_ms() + l->ctx->cfg->intake_linger_ms;
+            *first_ms = oks_now_mono_ms();
         ms[n++] = m;
     }
     return n;
@@ -523,41 +550,138 @@ static bool intake_behind(oks_worker_loop *l, size_t cap)
 
 /* ---- the loop ---- */
 
+/* Between batches, with no statement running: paused partitions due, lag, pruning. */
+static void housekeeping(oks_worker_loop *l)
+{
+    resume_due(l);
+    if (oks_now_mono_ms() >= l->next_lag_ms) {
+        update_lag(l);
+        l->next_lag_ms = oks_now_mono_ms() + l->ctx->cfg->lag_interval_ms;
+    }
+    oks_worker_prune_step(&l->prune, l->ctx);
+}
+
+static void signal_backlog(oks_worker_loop *l, size_t cap)
+{
+    if (l->backlog) /* another full batch waits: the reconcilers may wait for it */
+        l->backlog(l->wake_arg, intake_behind(l, cap));
+}
+
+static void run_naive(oks_worker_loop *l)
+{
+    rd_kafka_message_t *m = NULL;
+    int64_t first_ms = 0;
+    while (!oks_shutdown_requested()) {
+        housekeeping(l);
+        size_t n = collect(l, &m, 0, 1, &first_ms, false);
+        signal_backlog(l, 1);
+        if (n == 0)
+            continue;
+        handle_naive(l, m);
+        rd_kafka_message_destroy(m);
+    }
+}
+
+/* A batch and the Kafka messages it borrows. */
+typedef struct slot {
+    rd_kafka_message_t **ms;
+    oks_worker_intake_batch b;
+    int64_t first_ms;
+} slot;
+
+static void slot_release(slot *s)
+{
+    for (size_t i = 0; i < s->b.n; i++)
+        rd_kafka_message_destroy(s->ms[i]);
+    s->b.n = 0;
+    oks_worker_intake_batch_reset(&s->b);
+}
+
+/* The next batch is read, classified and checked in Redis while this one's statement runs
+ * (docs/worker.md "The intake: what a batch goes through"); its offsets are stored only after
+ * the statement's commit, as before. Messages of a partition this batch leaves failed are
+ * dropped from the next one: the partition is sought back, they come again. */
+static void finish_running(oks_worker_loop *l, slot *run, slot *next)
+{
+    oks_err err = {0};
+    rd_kafka_topic_partition_list_t *stop = rd_kafka_topic_partition_list_new(4);
+    finish_batch(l, &run->b, 0, &err, stop);
+    slot_release(run);
+    if (next && stop->cnt > 0)
+        drop_stopped(&next->b, next->ms, stop);
+    rd_kafka_topic_partition_list_destroy(stop);
+}
+
+static void run_coalesce(oks_worker_loop *l, slot slots[2], size_t cap)
+{
+    slot *run = NULL; /* the batch whose statement runs */
+    int turn = 0;
+    while (!oks_shutdown_requested()) {
+        slot *next = &slots[turn];
+        bool signalled = run != NULL;
+        turn ^= 1;
+        if (run) {
+            next->b.n = collect(l, next->ms, 0, cap, &next->first_ms, true);
+            for (size_t i = 0; i < next->b.n; i++)
+                next->b.msgs[i].m = next->ms[i];
+            if (next->b.n == cap)
+                oks_worker_intake_ahead(&l->intake, &next->b);
+            signal_backlog(l, cap);
+            finish_running(l, run, next);
+            run = NULL;
+        }
+        housekeeping(l);
+        size_t had = next->b.n;
+        next->b.n = collect(l, next->ms, had, cap, &next->first_ms, false);
+        if (!signalled)
+            signal_backlog(l, cap);
+        if (next->b.n == 0)
+            continue;
+        if (next->b.n != had)
+            oks_worker_intake_batch_reset(&next->b); /* topped up: what was learned is partial */
+        for (size_t i = 0; i < next->b.n; i++)
+            next->b.msgs[i].m = next->ms[i];
+        oks_err err = {0};
+        if (oks_worker_intake_begin(&l->intake, &next->b, &err) == 0 && next->b.sent) {
+            run = next;
+            continue;
+        }
+        /* nothing to wait for (all duplicates, ignored, dead), or it failed at once */
+        rd_kafka_topic_partition_list_t *stop = rd_kafka_topic_partition_list_new(4);
+        finish_batch(l, &next->b, err.code ? -1 : 0, &err, stop);
+        rd_kafka_topic_partition_list_destroy(stop);
+        slot_release(next);
+    }
+    if (run) /* SIGTERM: this batch's statement runs; its offsets are stored after it */
+        finish_running(l, run, NULL);
+}
+
 void oks_worker_loop_run(oks_worker_loop *l)
 {
     const oks_worker_cfg *cfg = l->ctx->cfg;
-    size_t cap = cfg->reconcile_mode == OKS_WORKER_MODE_NAIVE ? 1 : (size_t)cfg->intake_batch;
-    rd_kafka_message_t **ms = calloc(cap, sizeof *ms);
-    oks_worker_intake_msg *msgs = calloc(cap, sizeof *msgs);
-    if (!ms || !msgs) {
-        OKS_LOG_ERROR("out of memory for the intake batch");
-        l->exit_code = 1;
-        goto out;
-    }
+    size_t cap = (size_t)cfg->intake_batch;
+    slot slots[2];
+    memset(slots, 0, sizeof slots);
     l->prune.next_ms = oks_now_mono_ms() + cfg->prune_interval_ms;
-    while (!oks_shutdown_requested()) {
-        resume_due(l);
-        if (oks_now_mono_ms() >= l->next_lag_ms) {
-            update_lag(l);
-            l->next_lag_ms = oks_now_mono_ms() + cfg->lag_interval_ms;
-        }
-        oks_worker_prune_step(&l->prune, l->ctx);
-        size_t n = collect(l, ms, cap);
-        if (l->backlog) /* another full batch waits: the reconcilers may wait for it */
-            l->backlog(l->wake_arg, intake_behind(l, cap));
-        if (n == 0)
-            continue;
-        if (cfg->reconcile_mode == OKS_WORKER_MODE_NAIVE) {
-            handle_naive(l, ms[0]);
-        } else {
-            for (size_t i = 0; i < n; i++)
-                msgs[i].m = ms[i];
-            handle_batch(l, msgs, n);
-        }
-        for (size_t i = 0; i < n; i++)
-            rd_kafka_message_destroy(ms[i]);
+    if (cfg->reconcile_mode == OKS_WORKER_MODE_NAIVE) {
+        run_naive(l);
+        return;
     }
+    for (int i = 0; i < 2; i++) {
+        slots[i].ms = calloc(cap, sizeof *slots[i].ms);
+        slots[i].b.msgs = calloc(cap, sizeof *slots[i].b.msgs);
+        if (!slots[i].ms || !slots[i].b.msgs) {
+            OKS_LOG_ERROR("out of memory for the intake batch");
+            l->exit_code = 1;
+            goto out;
+        }
+    }
+    run_coalesce(l, slots, cap);
 out:
-    free(ms);
-    free(msgs);
+    for (int i = 0; i < 2; i++) {
+        slot_release(&slots[i]);
+        oks_worker_intake_batch_free(&slots[i].b);
+        free(slots[i].ms);
+        free(slots[i].b.msgs);
+    }
 }

@@ -1,8 +1,9 @@
 /*
  * The consumer loop. coalesce mode: poll a batch (intake-batch messages or intake-linger),
- * take it in (oks_worker_intake: one transaction), dead-letter what can never succeed, and only
- * then store offsets. naive mode: one message at a time through oks_worker_process (fetch +
- * transaction per event), the benchmark baseline.
+ * take it in (oks_worker_intake: one transaction, during which the next batch is read and
+ * prepared), dead-letter what can never succeed, and only then store offsets. naive mode: one
+ * message at a time through oks_worker_process (fetch + transaction per event), the benchmark
+ * baseline.
  *
  * Failures are per partition: a transient failure pauses the partitions it concerns, seeks each
  * back to its first unstored message (a failed seek is retried before the partition resumes:

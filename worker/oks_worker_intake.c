@@ -67,8 +67,29 @@ void oks_worker_intake_init(oks_worker_intake *in, oks_worker_ctx *ctx)
 void oks_worker_intake_free(oks_worker_intake *in)
 {
     oks_worker_intake_tenants_free(&in->tenants);
-    free(in->ev);
     memset(in, 0, sizeof *in);
+}
+
+void oks_worker_intake_batch_free(oks_worker_intake_batch *b)
+{
+    oks_worker_intake_batch_reset(b);
+    free(b->ev);
+    b->ev = NULL;
+    b->ev_cap = 0;
+}
+
+void oks_worker_intake_batch_reset(oks_worker_intake_batch *b)
+{
+    b->classified = b->checked = b->tenants_known = b->sent = false;
+    b->k = 0;
+    free(b->json);
+    b->json = NULL;
+}
+
+static bool is_job(const oks_worker_intake *in, const rd_kafka_message_t *m)
+{
+    const char *jobs = in->ctx->cfg->jobs_topic;
+    return jobs && jobs[0] && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), jobs) == 0;
 }
 
 static void dead(oks_worker_intake_msg *m, oks_worker_intake_stats *st)
@@ -87,30 +108,30 @@ static bool from_headers(const rd_kafka_message_t *m, oks_worker_envelope *env)
            oks_worker_envelope_from_headers(h, env, &ignored) == 0;
 }
 
-/* Envelope, type, user: what needs no service. Returns the number of events kept in ev. */
-static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_t n,
-                       oks_worker_intake_stats *st)
+/* Envelope, type, user: what needs no service, except a full-sync job (recorded at once). Fills
+ * b->ev and b->k; a job that could not be recorded (database down) is left in *job_err. */
+static void classify(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *job_err)
 {
-    const char *jobs = in->ctx->cfg->jobs_topic;
+    oks_worker_intake_stats *st = &b->st;
+    oks_worker_intake_msg *msgs = b->msgs;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    memset(st, 0, sizeof *st);
+    for (size_t i = 0; i < b->n; i++) {
         const rd_kafka_message_t *m = msgs[i].m;
         msgs[i].verdict = OKS_WORKER_DONE;
         oks_err_clear(&msgs[i].why);
-        if (jobs && jobs[0] && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), jobs) == 0) {
+        if (is_job(in, m)) {
             /* a full_sync job marks its run; the database down fails the batch (retried) */
             oks_worker_verdict v =
                 oks_worker_process_job(in->ctx, m->payload, m->len, &msgs[i].why);
             if (v == OKS_WORKER_DEAD)
                 dead(&msgs[i], st);
-            else if (v == OKS_WORKER_RETRY && !in->job_failed) {
-                in->job_failed = true;
-                in->job_err = msgs[i].why;
-            }
+            else if (v == OKS_WORKER_RETRY && !job_err->code)
+                *job_err = msgs[i].why;
             continue;
         }
-        oks_counter_add(in->ctx->m.events_in, 1);
-        oks_worker_intake_ev *e = &in->ev[k];
+        st->events++;
+        oks_worker_intake_ev *e = &b->ev[k];
         if (!from_headers(m, &e->env) &&
             oks_worker_envelope_parse(m->payload, m->len, &e->env, &msgs[i].why) != 0) {
             dead(&msgs[i], st);
@@ -131,15 +152,17 @@ static size_t classify(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_
         e->msg = i;
         k++;
     }
-    return k;
+    b->k = k;
+    b->classified = true;
 }
 
 /* Drop events of tenants that do not exist (dead-lettered: replayable once the tenant is
  * added). */
-static int check_tenants(oks_worker_intake *in, oks_db *db, oks_worker_intake_msg *msgs, size_t *k,
-                         oks_worker_intake_stats *st, oks_err *err)
+/* With db NULL, from the cache only: 1 when it cannot answer (nothing changed). */
+static int check_tenants(oks_worker_intake *in, oks_db *db, oks_worker_intake_batch *b,
+                         oks_err *err)
 {
-    size_t n = *k;
+    size_t n = b->k;
     const char **ids = calloc(n ? n : 1, sizeof *ids);
     bool *exists = calloc(n ? n : 1, sizeof *exists);
     int rc = -1;
@@ -148,30 +171,31 @@ static int check_tenants(oks_worker_intake *in, oks_db *db, oks_worker_intake_ms
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        ids[i] = in->ev[i].env.tenant;
-    if (oks_worker_intake_tenants_check(&in->tenants, db, n, ids, exists, err) != 0)
+        ids[i] = b->ev[i].env.tenant;
+    rc = oks_worker_intake_tenants_check(&in->tenants, db, n, ids, exists, err);
+    if (rc != 0)
         goto out;
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         if (exists[i]) {
-            in->ev[w++] = in->ev[i];
+            b->ev[w++] = b->ev[i];
             continue;
         }
-        oks_worker_intake_msg *m = &msgs[in->ev[i].msg];
-        oks_err_set(&m->why, OKS_E_NOTFOUND, "unknown tenant %s", in->ev[i].env.tenant);
-        dead(m, st);
+        oks_worker_intake_msg *m = &b->msgs[b->ev[i].msg];
+        oks_err_set(&m->why, OKS_E_NOTFOUND, "unknown tenant %s", b->ev[i].env.tenant);
+        dead(m, &b->st);
     }
-    *k = w;
-    rc = 0;
+    b->k = w;
+    b->tenants_known = true;
 out:
     free(ids);
     free(exists);
     return rc;
 }
 
-static int drop_seen(oks_worker_intake *in, size_t *k, oks_worker_intake_stats *st, oks_err *err)
+static int drop_seen(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
 {
-    size_t n = *k;
+    size_t n = b->k;
     const char **t = calloc(n ? n : 1, sizeof *t), **u = calloc(n ? n : 1, sizeof *u);
     bool *seen = calloc(n ? n : 1, sizeof *seen);
     int rc = -1;
@@ -180,19 +204,20 @@ static int drop_seen(oks_worker_intake *in, size_t *k, oks_worker_intake_stats *
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        t[i] = in->ev[i].env.tenant;
-        u[i] = in->ev[i].env.event_uuid;
+        t[i] = b->ev[i].env.tenant;
+        u[i] = b->ev[i].env.event_uuid;
     }
     if (oks_worker_dedupe_seen_many(&in->ctx->dedupe, n, t, u, seen, err) != 0)
         goto out;
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         if (seen[i])
-            st->dup_redis++;
+            b->st.dup_redis++;
         else
-            in->ev[w++] = in->ev[i];
+            b->ev[w++] = b->ev[i];
     }
-    *k = w;
+    b->k = w;
+    b->checked = true;
     rc = 0;
 out:
     free(t);
@@ -221,19 +246,20 @@ static char *events_json(const oks_worker_intake_ev *ev, size_t n)
     return s;
 }
 
-/* Run the statement over ev[0..n): adds the rows new, the marks touched and the events covered
- * to st. */
-static int record(oks_worker_intake *in, oks_db *db, const oks_worker_intake_ev *ev, size_t n,
-                  oks_worker_intake_stats *st, oks_err *err)
+/* Send the statement over the events in json (oks_db_send_params: the caller works on while it
+ * runs). */
+static int record_send(oks_worker_intake *in, oks_db *db, const char *json, oks_err *err)
 {
-    char *json = events_json(ev, n);
-    if (!json)
-        return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
     char slack[24];
     snprintf(slack, sizeof slack, "%lld", (long long)in->ctx->cfg->cover_slack_ms);
     const char *params[] = {json, slack};
-    PGresult *r = oks_db_exec_params(db, record_sql, 2, params, err);
-    free(json);
+    return oks_db_send_params(db, record_sql, 2, params, err);
+}
+
+/* Its result: adds the rows new, the marks touched and the events covered to st. */
+static int record_take(oks_db *db, oks_worker_intake_stats *st, oks_err *err)
+{
+    PGresult *r = oks_db_result(db, err);
     if (!r)
         return -1;
     st->recorded += (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
@@ -243,71 +269,131 @@ static int record(oks_worker_intake *in, oks_db *db, const oks_worker_intake_ev 
     return 0;
 }
 
+static int record_one(oks_worker_intake *in, oks_db *db, const oks_worker_intake_ev *ev,
+                      oks_worker_intake_stats *st, oks_err *err)
+{
+    char *json = events_json(ev, 1);
+    if (!json)
+        return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
+    int rc = record_send(in, db, json, err);
+    free(json);
+    return rc == 0 ? record_take(db, st, err) : -1;
+}
+
 /* The batch failed for a reason that is not the database being down (a tenant deleted since
  * the cache said it exists, a value the table rejects): take each event alone so only the
  * guilty ones are dead-lettered. */
-static int record_one_by_one(oks_worker_intake *in, oks_db *db, oks_worker_intake_msg *msgs,
-                             size_t *k, oks_worker_intake_stats *st, oks_err *err)
+static int record_one_by_one(oks_worker_intake *in, oks_db *db, oks_worker_intake_batch *b,
+                             oks_err *err)
 {
     oks_worker_intake_tenants_forget(&in->tenants);
     size_t w = 0;
-    for (size_t i = 0; i < *k; i++) {
+    for (size_t i = 0; i < b->k; i++) {
         oks_err e = {0};
-        if (record(in, db, &in->ev[i], 1, st, &e) != 0) {
+        if (record_one(in, db, &b->ev[i], &b->st, &e) != 0) {
             if (oks_errcode_is_retriable(e.code)) {
                 *err = e;
                 return -1;
             }
-            oks_worker_intake_msg *m = &msgs[in->ev[i].msg];
+            oks_worker_intake_msg *m = &b->msgs[b->ev[i].msg];
             oks_err_set(&m->why, OKS_E_PERMANENT, "recording the event failed: %s", e.msg);
-            dead(m, st);
+            dead(m, &b->st);
             continue;
         }
-        in->ev[w++] = in->ev[i];
+        b->ev[w++] = b->ev[i];
     }
-    *k = w;
+    b->k = w;
     return 0;
 }
 
-int oks_worker_intake_batch(oks_worker_intake *in, oks_worker_intake_msg *msgs, size_t n,
-                            oks_worker_intake_stats *st, oks_err *err)
+static int ensure_ev(oks_worker_intake_batch *b, oks_err *err)
 {
-    memset(st, 0, sizeof *st);
-    in->n_taken = 0;
-    if (n > in->ev_cap) {
-        oks_worker_intake_ev *grown = realloc(in->ev, n * sizeof *grown);
-        if (!grown)
-            return oks_err_set(err, OKS_E_NOMEM, "out of memory");
-        in->ev = grown;
-        in->ev_cap = n;
+    if (b->n <= b->ev_cap)
+        return 0;
+    oks_worker_intake_ev *grown = realloc(b->ev, b->n * sizeof *grown);
+    if (!grown)
+        return oks_err_set(err, OKS_E_NOMEM, "out of memory");
+    b->ev = grown;
+    b->ev_cap = b->n;
+    return 0;
+}
+
+void oks_worker_intake_ahead(oks_worker_intake *in, oks_worker_intake_batch *b)
+{
+    oks_err ignored = {0}, none = {0};
+    for (size_t i = 0; i < b->n; i++)
+        if (is_job(in, b->msgs[i].m))
+            return; /* a job is recorded in the database: not while a statement runs */
+    if (b->classified || ensure_ev(b, &ignored) != 0)
+        return;
+    classify(in, b, &none);
+    if (b->k == 0 ||
+        drop_seen(in, b, &ignored) != 0) /* failed: oks_worker_intake_begin asks again */
+        return;
+    if (b->k == 0 || check_tenants(in, NULL, b, &ignored) != 0) /* not all cached: begin asks */
+        return;
+    if (b->k > 0)
+        b->json = events_json(b->ev, b->k);
+}
+
+int oks_worker_intake_begin(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
+{
+    b->sent = false;
+    if (!b->classified) {
+        oks_err job_err = {0};
+        if (ensure_ev(b, err) != 0)
+            return -1;
+        classify(in, b, &job_err);
+        if (job_err.code) {
+            *err = job_err;
+            b->classified = false; /* the batch comes back whole */
+            return -1;
+        }
     }
-    in->job_failed = false;
-    size_t k = classify(in, msgs, n, st);
-    if (in->job_failed) {
-        *err = in->job_err;
+    if (b->k == 0)
+        return 0;
+    if (!b->checked && drop_seen(in, b, err) != 0)
         return -1;
-    }
-    if (k == 0)
-        goto done;
     oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);
-    if (!db || check_tenants(in, db, msgs, &k, st, err) != 0 || drop_seen(in, &k, st, err) != 0)
+    if (!db || (!b->tenants_known && check_tenants(in, db, b, err) != 0))
         return -1;
-    if (k == 0)
-        goto done;
-    int64_t t0 = oks_now_mono_ms();
-    if (record(in, db, in->ev, k, st, err) != 0) {
-        if (oks_errcode_is_retriable(err->code) || !oks_db_pg(db) ||
-            PQstatus(oks_db_pg(db)) != CONNECTION_OK)
+    if (b->k == 0)
+        return 0;
+    if (!b->json && !(b->json = events_json(b->ev, b->k)))
+        return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
+    b->sent_ms = oks_now_mono_ms();
+    int rc = record_send(in, db, b->json, err);
+    free(b->json);
+    b->json = NULL;
+    if (rc != 0)
+        return -1;
+    b->sent = true;
+    return 0;
+}
+
+int oks_worker_intake_end(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
+{
+    oks_worker_intake_stats *st = &b->st;
+    if (b->sent) {
+        b->sent = false;
+        oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);
+        if (!db)
             return -1;
-        OKS_LOG_WARN("intake batch rejected (%s); recording its events one by one", err->msg);
-        oks_err_clear(err);
-        if (record_one_by_one(in, db, msgs, &k, st, err) != 0)
-            return -1;
+        if (record_take(db, st, err) != 0) {
+            if (oks_errcode_is_retriable(err->code) || !oks_db_pg(db) ||
+                PQstatus(oks_db_pg(db)) != CONNECTION_OK)
+                return -1;
+            OKS_LOG_WARN("intake batch rejected (%s); recording its events one by one", err->msg);
+            oks_err_clear(err);
+            if (record_one_by_one(in, db, b, err) != 0)
+                return -1;
+        }
+        oks_histogram_observe(in->ctx->m.db_seconds,
+                              (double)(oks_now_mono_ms() - b->sent_ms) / 1000.0);
+        st->dup_db = b->k - st->recorded;
     }
-    oks_histogram_observe(in->ctx->m.db_seconds, (double)(oks_now_mono_ms() - t0) / 1000.0);
-    st->dup_db = k - st->recorded;
-    in->n_taken = k;
-done:
+    b->taken = b->k;
+    oks_counter_add(in->ctx->m.events_in, st->events);
     oks_counter_add(in->ctx->m.ignored, st->ignored);
     oks_counter_add(in->ctx->m.dup_redis, st->dup_redis);
     oks_counter_add(in->ctx->m.dup_db, st->dup_db);
@@ -316,7 +402,7 @@ done:
     return 0;
 }
 
-void oks_worker_intake_mark_seen(oks_worker_intake *in)
+void oks_worker_intake_mark_seen(oks_worker_intake *in, oks_worker_intake_batch *b)
 {
     oks_err why = {0};
     unsigned failed = oks_worker_dedupe_failed_marks(&in->ctx->dedupe, &why);
@@ -324,15 +410,15 @@ void oks_worker_intake_mark_seen(oks_worker_intake *in)
         OKS_LOG_WARN("dedupe marks of earlier batches failed (events stay deduplicated by the "
                      "database): %s",
                      why.msg);
-    size_t n = in->n_taken;
+    size_t n = b->taken;
     if (n == 0)
         return;
     const char **t = calloc(n, sizeof *t), **u = calloc(n, sizeof *u);
     oks_err e = {0};
     if (t && u) {
         for (size_t i = 0; i < n; i++) {
-            t[i] = in->ev[i].env.tenant;
-            u[i] = in->ev[i].env.event_uuid;
+            t[i] = b->ev[i].env.tenant;
+            u[i] = b->ev[i].env.event_uuid;
         }
         if (oks_worker_dedupe_mark_many(&in->ctx->dedupe, n, t, u, &e) != 0)
             OKS_LOG_WARN("dedupe marks failed (events stay deduplicated by the database): %s",
@@ -340,5 +426,5 @@ void oks_worker_intake_mark_seen(oks_worker_intake *in)
     }
     free(t);
     free(u);
-    in->n_taken = 0;
+    b->taken = 0;
 }

@@ -35,7 +35,8 @@ void oks_worker_intake_tenants_free(oks_worker_intake_tenants *c);
 void oks_worker_intake_tenants_forget(oks_worker_intake_tenants *c);
 
 /* exists[i] for ids[i] (canonical uuids). Unknown or expired ids are looked up in ONE query.
- * -1 with a retriable err when the database cannot answer. */
+ * -1 with a retriable err when the database cannot answer. With db NULL, from the cache only:
+ * 1 when it cannot answer for every id (nothing is asked). */
 int oks_worker_intake_tenants_check(oks_worker_intake_tenants *c, oks_db *db, size_t n,
                                     const char *const *ids, bool *exists, oks_err *err);
 

@@ -95,6 +95,42 @@ OKS_TEST(a_fatal_dead_letter_producer_error_exits_nonzero_without_passing_the_me
     wfx_teardown(&f);
 }
 
+/* The intake reads the next batch while this one's statement runs. When this batch leaves its
+ * partition stopped at a message it could not dead-letter, the next batch's messages of that
+ * partition must not be taken: recording them would store offsets past the message, and a crash
+ * then would lose it. They wait until the dead letter is produced. */
+OKS_TEST(a_batch_read_ahead_waits_behind_a_message_not_dead_lettered)
+{
+    private_broker();
+    wfx f;
+    wfx_setup(&f, 1);
+    wfx_park_tenant(&f, f.tenant);
+    wfx_args(&f, "--intake-batch", "2", NULL);
+    wt_produce(f.events, f.tenant, "garbage-2", 9);                 /* offset 0 */
+    wfx_send(&f, "ev-a1", "user.account.update_profile", "00u-a1"); /* 1: same batch */
+    wfx_send(&f, "ev-a2", "user.account.update_profile", "00u-a2"); /* 2, 3: next batch */
+    wfx_send(&f, "ev-a3", "user.account.update_profile", "00u-a3");
+    wt_broker_control("/errors/produce?code=87&count=6"); /* ~1.7 s of retries at 100-500 ms */
+    wfx_start_worker(&f, NULL);
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_failures_total", NULL, 2, 30000));
+    static const char pe[] = "SELECT count(*) FROM processed_events WHERE tenant_id = $1::uuid "
+                             "AND event_uuid IN ('ev-a2', 'ev-a3')";
+    OKS_ASSERT_EQ_INT(wfx_count(&f, "SELECT count(*) FROM processed_events WHERE tenant_id = "
+                                    "$1::uuid AND event_uuid = 'ev-a1'"),
+                      1);
+    OKS_ASSERT_EQ_INT(wfx_count(&f, pe), 0);
+    OKS_ASSERT(wt_metric(f.admin, "oktasync_worker_dead_letter_total", NULL) == 0);
+    /* the dead letter goes through: then the rest is taken, once */
+    OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_total", NULL, 1, 30000));
+    OKS_ASSERT(wfx_wait_count(&f, pe, 2, 20000));
+    wfx_stop_worker(&f);
+    OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 4);
+    json_t *dead = wt_consume_all(f.dlq, 15000);
+    OKS_ASSERT_EQ_INT(count_value(dead, "garbage-2"), 1);
+    json_decref(dead);
+    wfx_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
