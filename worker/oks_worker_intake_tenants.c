@@ -2,6 +2,7 @@
 
 #include "core/oks_time.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,27 +15,44 @@ void oks_worker_intake_tenants_free(oks_worker_intake_tenants *c)
 
 void oks_worker_intake_tenants_forget(oks_worker_intake_tenants *c)
 {
+    if (c->e)
+        memset(c->e, 0, OKS_WORKER_TENANTS_SLOTS * sizeof *c->e);
     c->n = 0;
+}
+
+/* FNV-1a over the id, case folded (ids compare case-insensitively). */
+static size_t home(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ (uint32_t)tolower(*p)) * 16777619u;
+    return h & (OKS_WORKER_TENANTS_SLOTS - 1);
+}
+
+/* id's slot, or the free slot where it would go (the table is never full: at most half used). */
+static oks_worker_tenant_entry *slot_of(oks_worker_intake_tenants *c, const char *id)
+{
+    size_t i = home(id);
+    while (c->e[i].id[0] && strcasecmp(c->e[i].id, id) != 0)
+        i = (i + 1) & (OKS_WORKER_TENANTS_SLOTS - 1);
+    return &c->e[i];
 }
 
 static oks_worker_tenant_entry *find(oks_worker_intake_tenants *c, const char *id, int64_t now)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (strcasecmp(c->e[i].id, id) == 0)
-            return c->e[i].expires_ms > now ? &c->e[i] : NULL;
-    return NULL;
+    oks_worker_tenant_entry *e = slot_of(c, id);
+    return e->id[0] && e->expires_ms > now ? e : NULL;
 }
 
 static void put(oks_worker_intake_tenants *c, const char *id, bool exists, int64_t now)
 {
-    oks_worker_tenant_entry *slot = NULL;
-    for (size_t i = 0; i < c->n && !slot; i++)
-        if (strcasecmp(c->e[i].id, id) == 0)
-            slot = &c->e[i];
-    if (!slot) {
-        if (c->n == OKS_WORKER_TENANTS_MAX)
-            c->n = 0; /* bounded: start over rather than grow */
-        slot = &c->e[c->n++];
+    oks_worker_tenant_entry *slot = slot_of(c, id);
+    if (!slot->id[0]) {
+        if (c->n == OKS_WORKER_TENANTS_MAX) { /* bounded: start over rather than grow */
+            oks_worker_intake_tenants_forget(c);
+            slot = slot_of(c, id);
+        }
+        c->n++;
     }
     snprintf(slot->id, sizeof slot->id, "%s", id);
     slot->exists = exists;
@@ -67,7 +85,7 @@ int oks_worker_intake_tenants_check(oks_worker_intake_tenants *c, oks_db *db, si
 {
     int64_t now = oks_now_mono_ms();
     if (!c->e) {
-        c->e = calloc(OKS_WORKER_TENANTS_MAX, sizeof *c->e);
+        c->e = calloc(OKS_WORKER_TENANTS_SLOTS, sizeof *c->e);
         if (!c->e)
             return oks_err_set(err, OKS_E_NOMEM, "out of memory");
     }

@@ -15,20 +15,23 @@
 #include <stdint.h>
 
 enum {
-    OKS_WORKER_TENANTS_MAX = 4096, /* cache entries; when full it is emptied */
+    OKS_WORKER_TENANTS_MAX = 4096,   /* cache entries; when full it is emptied */
+    OKS_WORKER_TENANTS_SLOTS = 8192, /* hash slots (a power of two, twice the entries) */
     OKS_WORKER_TENANT_KNOWN_MS = 60000,
     OKS_WORKER_TENANT_UNKNOWN_MS = 3000,
 };
 
 typedef struct oks_worker_tenant_entry {
-    char id[OKS_WORKER_UUID_MAX];
+    char id[OKS_WORKER_UUID_MAX]; /* "" = free slot */
     bool exists;
     int64_t expires_ms; /* monotonic */
 } oks_worker_tenant_entry;
 
+/* Open addressing over the id's lowercase form: a batch of 500 events costs 500 probes however
+ * many tenants the worker serves (a list scanned per event cost up to 4,096 compares each). */
 typedef struct oks_worker_intake_tenants {
-    oks_worker_tenant_entry *e;
-    size_t n;
+    oks_worker_tenant_entry *e; /* OKS_WORKER_TENANTS_SLOTS */
+    size_t n;                   /* entries in use */
 } oks_worker_intake_tenants;
 
 void oks_worker_intake_tenants_free(oks_worker_intake_tenants *c);
