@@ -589,6 +589,13 @@ typedef struct slot {
     int64_t first_ms;
 } slot;
 
+/* The batch's messages are ms[0..b.n). */
+static void slot_bind(slot *s)
+{
+    for (size_t i = 0; i < s->b.n; i++)
+        s->b.msgs[i].m = s->ms[i];
+}
+
 static void slot_release(slot *s)
 {
     for (size_t i = 0; i < s->b.n; i++)
@@ -597,21 +604,22 @@ static void slot_release(slot *s)
     oks_worker_intake_batch_reset(&s->b);
 }
 
-/* The next batch is read, classified and checked in Redis while this one's statement runs
- * (docs/worker.md "The intake: what a batch goes through"); its offsets are stored only after
- * the statement's commit, as before. Messages of a partition this batch leaves failed are
- * dropped from the next one: the partition is sought back, they come again. */
-static void finish_running(oks_worker_loop *l, slot *run, slot *next)
+/* Finish s's batch (begin_rc: oks_worker_intake_begin's answer) and release it. Messages of a
+ * partition it leaves stopped are dropped from the batch read ahead (next, may be NULL): the
+ * partition is sought back, they come again. */
+static void finish_slot(oks_worker_loop *l, slot *s, int begin_rc, oks_err *err, slot *next)
 {
-    oks_err err = {0};
     rd_kafka_topic_partition_list_t *stop = rd_kafka_topic_partition_list_new(4);
-    finish_batch(l, &run->b, 0, &err, stop);
-    slot_release(run);
+    finish_batch(l, &s->b, begin_rc, err, stop);
+    slot_release(s);
     if (next && stop->cnt > 0)
         drop_stopped(&next->b, next->ms, stop);
     rd_kafka_topic_partition_list_destroy(stop);
 }
 
+/* The next batch is read and prepared while this one's statement runs (docs/worker.md "While
+ * the statement runs, the next batch is read"); its offsets are stored only after the
+ * statement's commit, as before. */
 static void run_coalesce(oks_worker_loop *l, slot slots[2], size_t cap)
 {
     slot *run = NULL; /* the batch whose statement runs */
@@ -621,13 +629,13 @@ static void run_coalesce(oks_worker_loop *l, slot slots[2], size_t cap)
         bool signalled = run != NULL;
         turn ^= 1;
         if (run) {
+            oks_err err = {0};
             next->b.n = collect(l, next->ms, 0, cap, &next->first_ms, true);
-            for (size_t i = 0; i < next->b.n; i++)
-                next->b.msgs[i].m = next->ms[i];
+            slot_bind(next);
             if (next->b.n == cap)
                 oks_worker_intake_ahead(&l->intake, &next->b);
             signal_backlog(l, cap);
-            finish_running(l, run, next);
+            finish_slot(l, run, 0, &err, next);
             run = NULL;
         }
         housekeeping(l);
@@ -639,21 +647,18 @@ static void run_coalesce(oks_worker_loop *l, slot slots[2], size_t cap)
             continue;
         if (next->b.n != had)
             oks_worker_intake_batch_reset(&next->b); /* topped up: what was learned is partial */
-        for (size_t i = 0; i < next->b.n; i++)
-            next->b.msgs[i].m = next->ms[i];
+        slot_bind(next);
         oks_err err = {0};
-        if (oks_worker_intake_begin(&l->intake, &next->b, &err) == 0 && next->b.sent) {
+        int rc = oks_worker_intake_begin(&l->intake, &next->b, &err);
+        if (rc == 0 && next->b.sent)
             run = next;
-            continue;
-        }
-        /* nothing to wait for (all duplicates, ignored, dead), or it failed at once */
-        rd_kafka_topic_partition_list_t *stop = rd_kafka_topic_partition_list_new(4);
-        finish_batch(l, &next->b, err.code ? -1 : 0, &err, stop);
-        rd_kafka_topic_partition_list_destroy(stop);
-        slot_release(next);
+        else /* nothing to wait for (all duplicates, ignored, dead), or it failed at once */
+            finish_slot(l, next, rc, &err, NULL);
     }
-    if (run) /* SIGTERM: this batch's statement runs; its offsets are stored after it */
-        finish_running(l, run, NULL);
+    if (run) { /* SIGTERM: this batch's statement runs; its offsets are stored after it */
+        oks_err err = {0};
+        finish_slot(l, run, 0, &err, NULL);
+    }
 }
 
 void oks_worker_loop_run(oks_worker_loop *l)

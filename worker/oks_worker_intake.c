@@ -318,49 +318,62 @@ static int ensure_ev(oks_worker_intake_batch *b, oks_err *err)
     return 0;
 }
 
-void oks_worker_intake_ahead(oks_worker_intake *in, oks_worker_intake_batch *b)
+static bool has_job(const oks_worker_intake *in, const oks_worker_intake_batch *b)
 {
-    oks_err ignored = {0}, none = {0};
     for (size_t i = 0; i < b->n; i++)
         if (is_job(in, b->msgs[i].m))
-            return; /* a job is recorded in the database: not while a statement runs */
-    if (b->classified || ensure_ev(b, &ignored) != 0)
-        return;
-    classify(in, b, &none);
-    if (b->k == 0 ||
-        drop_seen(in, b, &ignored) != 0) /* failed: oks_worker_intake_begin asks again */
-        return;
-    if (b->k == 0 || check_tenants(in, NULL, b, &ignored) != 0) /* not all cached: begin asks */
-        return;
-    if (b->k > 0)
-        b->json = events_json(b->ev, b->k);
+            return true;
+    return false;
 }
 
-int oks_worker_intake_begin(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
+/* What is left to do before the statement, each stage once: classify, Redis, tenants, the
+ * statement's parameter. ahead: another batch's statement runs, so nothing may use the database;
+ * a full-sync job or a tenant not cached leaves the rest for later (1). */
+static int prepare(oks_worker_intake *in, oks_worker_intake_batch *b, bool ahead, oks_err *err)
 {
-    b->sent = false;
     if (!b->classified) {
+        if (ahead && has_job(in, b))
+            return 1;
         oks_err job_err = {0};
         if (ensure_ev(b, err) != 0)
             return -1;
         classify(in, b, &job_err);
         if (job_err.code) {
             *err = job_err;
-            b->classified = false; /* the batch comes back whole */
             return -1;
         }
     }
-    if (b->k == 0)
-        return 0;
-    if (!b->checked && drop_seen(in, b, err) != 0)
+    if (b->k > 0 && !b->checked && drop_seen(in, b, err) != 0)
         return -1;
-    oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);
-    if (!db || (!b->tenants_known && check_tenants(in, db, b, err) != 0))
-        return -1;
-    if (b->k == 0)
-        return 0;
-    if (!b->json && !(b->json = events_json(b->ev, b->k)))
+    if (b->k > 0 && !b->tenants_known) {
+        oks_db *db = ahead ? NULL : oks_worker_pg_get(&in->ctx->pg, err);
+        if (!ahead && !db)
+            return -1;
+        int rc = check_tenants(in, db, b, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (b->k > 0 && !b->json && !(b->json = events_json(b->ev, b->k)))
         return oks_err_set(err, OKS_E_NOMEM, "out of memory building the intake batch");
+    return 0;
+}
+
+void oks_worker_intake_ahead(oks_worker_intake *in, oks_worker_intake_batch *b)
+{
+    oks_err ignored = {0};
+    (void)prepare(in, b, true, &ignored); /* what failed or waited is done by begin */
+}
+
+int oks_worker_intake_begin(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
+{
+    b->sent = false;
+    if (prepare(in, b, false, err) != 0)
+        return -1;
+    if (b->k == 0)
+        return 0;
+    oks_db *db = oks_worker_pg_get(&in->ctx->pg, err);
+    if (!db)
+        return -1;
     b->sent_ms = oks_now_mono_ms();
     int rc = record_send(in, db, b->json, err);
     free(b->json);
