@@ -6,6 +6,10 @@
 #include "wfixture.h"
 #include "wproxy.h"
 
+#include "core/oks_time.h"
+
+#include <libpq-fe.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,19 +40,43 @@ static bool processed_reached(void *arg)
     return v >= w->want;
 }
 
+/* Four tenants on the same org, parked (their marks stay for the test to count), and USERS
+ * active users of it. tenants[0] is the fixture's. */
+static void four_tenants(wfx *f, char **tenants, char **ids)
+{
+    tenants[0] = f->tenant;
+    for (int t = 1; t < 4; t++)
+        tenants[t] = wt_tenant(f->db, f->sim_url, WFX_TOKEN, 86400, NULL);
+    for (int i = 0; i < USERS; i++)
+        ids[i] = wfx_user_with_status(f, "ACTIVE", i);
+    for (int t = 0; t < 4; t++)
+        wfx_park_tenant(f, tenants[t]);
+}
+
+/* Two rounds of USERS events were sent: each recorded once, one mark per (tenant, user) pair
+ * counting its two events once, and the committed offsets past every message. Frees what
+ * four_tenants made. */
+static void each_event_once(wfx *f, char **tenants, char **ids)
+{
+    char *n = wt_scalar(f->db, "SELECT count(*) FROM processed_events", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "16");
+    free(n);
+    n = wt_scalar(f->db, "SELECT count(*) || '/' || sum(events) FROM dirty_users", 0, NULL);
+    OKS_ASSERT_EQ_STR(n, "8/16");
+    free(n);
+    OKS_ASSERT_EQ_INT(wfx_committed_sum(f, 4), 2 * USERS);
+    for (int i = 0; i < USERS; i++)
+        free(ids[i]);
+    for (int t = 1; t < 4; t++)
+        free(tenants[t]);
+}
+
 OKS_TEST(two_replicas_apply_every_event_once_across_a_departure)
 {
     wfx f;
     wfx_setup(&f, 4);
-    /* four tenants on the same org: their keys spread the events over the partitions */
-    char *tenants[4] = {f.tenant, NULL, NULL, NULL};
-    for (int t = 1; t < 4; t++)
-        tenants[t] = wt_tenant(f.db, f.sim_url, WFX_TOKEN, 86400, NULL);
-    char *ids[USERS];
-    for (int i = 0; i < USERS; i++)
-        ids[i] = wfx_user_with_status(&f, "ACTIVE", i);
-    for (int t = 0; t < 4; t++)
-        wfx_park_tenant(&f, tenants[t]);
+    char *tenants[4], *ids[USERS];
+    four_tenants(&f, tenants, ids);
     wfx_start_worker(&f, NULL);
     char admin_b[256];
     pid_t b = wfx_spawn_worker(&f, NULL, admin_b, sizeof admin_b);
@@ -62,18 +90,7 @@ OKS_TEST(two_replicas_apply_every_event_once_across_a_departure)
     OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
     OKS_ASSERT_EQ_INT(wt_stop(b, 20000), 0);
 
-    char *n = wt_scalar(f.db, "SELECT count(*) FROM processed_events", 0, NULL);
-    OKS_ASSERT_EQ_STR(n, "16");
-    free(n);
-    /* one mark per (tenant, user) pair, each counting its two events once */
-    n = wt_scalar(f.db, "SELECT count(*) || '/' || sum(events) FROM dirty_users", 0, NULL);
-    OKS_ASSERT_EQ_STR(n, "8/16");
-    free(n);
-    OKS_ASSERT_EQ_INT(wfx_committed_sum(&f, 4), 2 * USERS);
-    for (int i = 0; i < USERS; i++)
-        free(ids[i]);
-    for (int t = 1; t < 4; t++)
-        free(tenants[t]);
+    each_event_once(&f, tenants, ids);
     wfx_teardown(&f);
 }
 
@@ -123,6 +140,96 @@ OKS_TEST(a_partition_paused_across_a_rebalance_is_not_stranded)
     OKS_ASSERT_EQ_INT(
         wfx_count(&f, "SELECT sum(events) FROM dirty_users WHERE tenant_id = $1::uuid"), 60);
     wproxy_stop(px);
+    wfx_teardown(&f);
+}
+
+/* Statements of the intake waiting for a lock ($1 only to match wfx_count's parameter) */
+static const char waiting_intakes[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE $1::uuid IS NOT NULL "
+    "AND datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH ev AS%'";
+
+static bool committed_reached(void *arg)
+{
+    count_wait *w = arg;
+    return wfx_committed_sum(w->f, 4) >= w->want;
+}
+
+/* One intake batch: USERS events, each with its own key, so that every partition has some
+ * (the default partitioner hashes the key; these keys cover all four) */
+static void send_keyed(wfx *f, char **tenants, char **ids, int batch)
+{
+    for (int i = 0; i < USERS; i++) {
+        char uuid[64], key[32];
+        snprintf(uuid, sizeof uuid, "ev-rep-%d-%d", batch, i);
+        snprintf(key, sizeof key, "rk-%d-%d", batch, i);
+        char *v = wfx_envelope(f, tenants[i % 4], uuid, "user.account.update_profile", ids[i]);
+        wt_produce(f->events, key, v, strlen(v));
+        free(v);
+    }
+}
+
+/* An open transaction that has inserted one event's processed_events row: the intake's insert
+ * of the same row waits until it ends. */
+static PGconn *hold_event(wfx *f, const char *uuid)
+{
+    PGconn *c = PQconnectdb(f->db_url);
+    OKS_ASSERT_EQ_INT(PQstatus(c), CONNECTION_OK);
+    const char *p[] = {f->tenant, uuid};
+    PGresult *r = PQexec(c, "BEGIN");
+    OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    r = PQexecParams(c, "INSERT INTO processed_events (tenant_id, event_uuid) VALUES ($1, $2)", 2,
+                     NULL, p, NULL, NULL, 0);
+    OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    return c;
+}
+
+static void release_event(PGconn *c)
+{
+    PGresult *r = PQexec(c, "ROLLBACK");
+    OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A revocation while a batch read ahead is in flight, and two replicas recording the same
+ * events at the same moment. A's first batch waits (its first event's row is held), and A reads
+ * the second ahead. B asks to join; librdkafka applies the rebalance inside A's next poll, which
+ * comes right after A sends the second batch's statement (held too). So A loses partitions with
+ * that batch in flight and cannot store their offsets; B reads their events again from A's last
+ * commit and its statement waits on A's rows. Each event is recorded once and counted once on
+ * its user's mark (the losing insert is a duplicate, not a new event), and the committed offsets
+ * come to cover every message. */
+OKS_TEST(a_revocation_while_a_batch_is_read_ahead_counts_each_event_once)
+{
+    wfx f;
+    wfx_setup(&f, 4);
+    char *tenants[4], *ids[USERS];
+    four_tenants(&f, tenants, ids);
+    /* one send_keyed is one intake batch: the second fills the read-ahead slot */
+    wfx_args(&f, "--intake-batch", "8", "--intake-linger", "2s", NULL);
+    wfx_start_worker(&f, NULL);
+
+    PGconn *first = hold_event(&f, "ev-rep-1-0"), *second = hold_event(&f, "ev-rep-2-0");
+    send_keyed(&f, tenants, ids, 1);
+    send_keyed(&f, tenants, ids, 2);
+    OKS_ASSERT(wfx_wait_count(&f, waiting_intakes, 1, 30000));
+    oks_sleep_ms(500); /* A reads the second batch ahead right after sending the first */
+    char admin_b[256];
+    pid_t b = wfx_spawn_worker(&f, NULL, admin_b, sizeof admin_b);
+    oks_sleep_ms(1500); /* B asks to join; the group waits for A's next poll */
+    release_event(first);
+    /* A's second batch and B's copy of its share both wait */
+    OKS_ASSERT(wfx_wait_count(&f, waiting_intakes, 2, 30000));
+    release_event(second);
+
+    count_wait w = {&f, 2 * USERS};
+    OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
+    OKS_ASSERT(oks_test_wait_until(committed_reached, &w, 30000));
+    OKS_ASSERT_EQ_INT(wt_stop(b, 20000), 0);
+    wfx_stop_worker(&f);
+    each_event_once(&f, tenants, ids);
     wfx_teardown(&f);
 }
 
