@@ -168,20 +168,24 @@ static void send_keyed(wfx *f, char **tenants, char **ids, int batch)
     }
 }
 
-/* An open transaction that has inserted one event's processed_events row: the intake's insert
- * of the same row waits until it ends. */
-static PGconn *hold_event(wfx *f, const char *uuid)
+/* An open transaction that has inserted the processed_events rows of the first `count` events of
+ * send_keyed's round `batch`: the intake's insert of any of them waits until it ends. */
+static PGconn *hold_events(wfx *f, char **tenants, int batch, int count)
 {
     PGconn *c = PQconnectdb(f->db_url);
     OKS_ASSERT_EQ_INT(PQstatus(c), CONNECTION_OK);
-    const char *p[] = {f->tenant, uuid};
     PGresult *r = PQexec(c, "BEGIN");
     OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    r = PQexecParams(c, "INSERT INTO processed_events (tenant_id, event_uuid) VALUES ($1, $2)", 2,
-                     NULL, p, NULL, NULL, 0);
-    OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    for (int i = 0; i < count; i++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "ev-rep-%d-%d", batch, i);
+        const char *p[] = {tenants[i % 4], uuid};
+        r = PQexecParams(c, "INSERT INTO processed_events (tenant_id, event_uuid) VALUES ($1, $2)",
+                         2, NULL, p, NULL, NULL, 0);
+        OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    }
     return c;
 }
 
@@ -196,22 +200,28 @@ static void release_event(PGconn *c)
 /* A revocation while a batch read ahead is in flight, and two replicas recording the same
  * events at the same moment. A's first batch waits (its first event's row is held), and A reads
  * the second ahead. B asks to join; librdkafka applies the rebalance inside A's next poll, which
- * comes right after A sends the second batch's statement (held too). So A loses partitions with
- * that batch in flight and cannot store their offsets; B reads their events again from A's last
- * commit and its statement waits on A's rows. Each event is recorded once and counted once on
- * its user's mark (the losing insert is a duplicate, not a new event), and the committed offsets
- * come to cover every message. */
+ * comes right after A sends the second batch's statement. Every row of the second batch is held
+ * too, so A's statement waits with that batch in flight and A cannot store the offsets of the
+ * partitions it lost; B reads their events again from A's last commit, and its statement waits
+ * on the same rows. Released, the two race for them. Each event is recorded once and counted
+ * once on its user's mark (the losing insert is a duplicate, not a new event), and the committed
+ * offsets come to cover every message. */
 OKS_TEST(a_revocation_while_a_batch_is_read_ahead_counts_each_event_once)
 {
     wfx f;
     wfx_setup(&f, 4);
     char *tenants[4], *ids[USERS];
     four_tenants(&f, tenants, ids);
-    /* one send_keyed is one intake batch: the second fills the read-ahead slot */
-    wfx_args(&f, "--intake-batch", "8", "--intake-linger", "2s", NULL);
+    /* one send_keyed is one intake batch: the second fills the read-ahead slot. Stored offsets
+     * are committed every 200 ms (the fixture's settings otherwise), not every 5 s. */
+    wfx_args(
+        &f, "--intake-batch", "8", "--intake-linger", "2s", "--kafka-config",
+        "session.timeout.ms=6000;heartbeat.interval.ms=500;partition.assignment.strategy=range;"
+        "auto.commit.interval.ms=200",
+        NULL);
     wfx_start_worker(&f, NULL);
 
-    PGconn *first = hold_event(&f, "ev-rep-1-0"), *second = hold_event(&f, "ev-rep-2-0");
+    PGconn *first = hold_events(&f, tenants, 1, 1), *second = hold_events(&f, tenants, 2, USERS);
     send_keyed(&f, tenants, ids, 1);
     send_keyed(&f, tenants, ids, 2);
     OKS_ASSERT(wfx_wait_count(&f, waiting_intakes, 1, 30000));
