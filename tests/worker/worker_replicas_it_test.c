@@ -189,7 +189,7 @@ static PGconn *hold_events(wfx *f, char **tenants, int batch, int count)
     return c;
 }
 
-static void release_event(PGconn *c)
+static void release_events(PGconn *c)
 {
     PGresult *r = PQexec(c, "ROLLBACK");
     OKS_ASSERT_EQ_INT(PQresultStatus(r), PGRES_COMMAND_OK);
@@ -229,10 +229,10 @@ OKS_TEST(a_revocation_while_a_batch_is_read_ahead_counts_each_event_once)
     char admin_b[256];
     pid_t b = wfx_spawn_worker(&f, NULL, admin_b, sizeof admin_b);
     oks_sleep_ms(1500); /* B asks to join; the group waits for A's next poll */
-    release_event(first);
+    release_events(first);
     /* A's second batch and B's copy of its share both wait */
     OKS_ASSERT(wfx_wait_count(&f, waiting_intakes, 2, 30000));
-    release_event(second);
+    release_events(second);
 
     count_wait w = {&f, 2 * USERS};
     OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
