@@ -128,9 +128,10 @@ OKS_TEST(sigterm_does_not_wait_for_each_partitions_dead_letter)
         produce_to(f.events, p, "not an envelope");
     /* NOT_ENOUGH_REPLICAS: librdkafka retries it until the message times out */
     wt_broker_control("/errors/produce?code=19&count=1000");
-    /* one batch: the linger gathers every partition's message */
-    wfx_args(&f, "--dead-letter-timeout", "2s", "--shutdown-timeout", "3s", "--intake-linger", "1s",
-             NULL);
+    /* one batch of the six messages: it is full when the last partition's message has come (a
+     * 1 s linger once closed it after two, on a loaded machine, and nothing was left to skip) */
+    wfx_args(&f, "--dead-letter-timeout", "2s", "--shutdown-timeout", "3s", "--intake-batch", "6",
+             "--intake-linger", "5s", NULL);
     wfx_start_worker(&f, NULL);
     OKS_ASSERT(wfx_wait_metric(&f, "oktasync_worker_dead_letter_failures_total", NULL, 1, 30000));
     int64_t t0 = oks_now_mono_ms();
