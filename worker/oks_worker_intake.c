@@ -157,8 +157,7 @@ static void classify(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err 
 }
 
 /* Drop events of tenants that do not exist (dead-lettered: replayable once the tenant is
- * added). */
-/* With db NULL, from the cache only: 1 when it cannot answer (nothing changed). */
+ * added). With db NULL, from the cache only: 1 when it cannot answer (nothing changed). */
 static int check_tenants(oks_worker_intake *in, oks_db *db, oks_worker_intake_batch *b,
                          oks_err *err)
 {
@@ -193,19 +192,34 @@ out:
     return rc;
 }
 
+/* The dedupe keys (tenant, event uuid) of ev[0..n), as two arrays (NULL, NULL when out of
+ * memory; free both). */
+static void event_keys(const oks_worker_intake_ev *ev, size_t n, const char ***t, const char ***u)
+{
+    *t = calloc(n ? n : 1, sizeof **t);
+    *u = calloc(n ? n : 1, sizeof **u);
+    if (!*t || !*u) {
+        free(*t);
+        free(*u);
+        *t = *u = NULL;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        (*t)[i] = ev[i].env.tenant;
+        (*u)[i] = ev[i].env.event_uuid;
+    }
+}
+
 static int drop_seen(oks_worker_intake *in, oks_worker_intake_batch *b, oks_err *err)
 {
     size_t n = b->k;
-    const char **t = calloc(n ? n : 1, sizeof *t), **u = calloc(n ? n : 1, sizeof *u);
+    const char **t, **u;
+    event_keys(b->ev, n, &t, &u);
     bool *seen = calloc(n ? n : 1, sizeof *seen);
     int rc = -1;
-    if (!t || !u || !seen) {
+    if (!t || !seen) {
         oks_err_set(err, OKS_E_NOMEM, "out of memory");
         goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        t[i] = b->ev[i].env.tenant;
-        u[i] = b->ev[i].env.event_uuid;
     }
     if (oks_worker_dedupe_seen_many(&in->ctx->dedupe, n, t, u, seen, err) != 0)
         goto out;
@@ -426,13 +440,10 @@ void oks_worker_intake_mark_seen(oks_worker_intake *in, oks_worker_intake_batch 
     size_t n = b->taken;
     if (n == 0)
         return;
-    const char **t = calloc(n, sizeof *t), **u = calloc(n, sizeof *u);
+    const char **t, **u;
+    event_keys(b->ev, n, &t, &u);
     oks_err e = {0};
-    if (t && u) {
-        for (size_t i = 0; i < n; i++) {
-            t[i] = b->ev[i].env.tenant;
-            u[i] = b->ev[i].env.event_uuid;
-        }
+    if (t) {
         if (oks_worker_dedupe_mark_many(&in->ctx->dedupe, n, t, u, &e) != 0)
             OKS_LOG_WARN("dedupe marks failed (events stay deduplicated by the database): %s",
                          e.msg);
