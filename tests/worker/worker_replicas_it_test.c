@@ -15,13 +15,17 @@
 
 enum { USERS = 8 };
 
-static void send_batch(wfx *f, char **tenants, char **ids, int batch)
+/* One round of USERS events, ev-rep-<batch>-<i>. Keyed by tenant (as ingest does), or with
+ * own_keys each by its own key, so that every partition has some (the default partitioner
+ * hashes the key; rk-1-* and rk-2-* cover all four). */
+static void send_batch(wfx *f, char **tenants, char **ids, int batch, bool own_keys)
 {
     for (int i = 0; i < USERS; i++) {
-        char uuid[64];
+        char uuid[64], key[32];
         snprintf(uuid, sizeof uuid, "ev-rep-%d-%d", batch, i);
+        snprintf(key, sizeof key, "rk-%d-%d", batch, i);
         char *v = wfx_envelope(f, tenants[i % 4], uuid, "user.account.update_profile", ids[i]);
-        wt_produce(f->events, tenants[i % 4], v, strlen(v));
+        wt_produce(f->events, own_keys ? key : tenants[i % 4], v, strlen(v));
         free(v);
     }
 }
@@ -81,11 +85,11 @@ OKS_TEST(two_replicas_apply_every_event_once_across_a_departure)
     char admin_b[256];
     pid_t b = wfx_spawn_worker(&f, NULL, admin_b, sizeof admin_b);
 
-    send_batch(&f, tenants, ids, 1);
+    send_batch(&f, tenants, ids, 1, false);
     count_wait w = {&f, USERS};
     OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
     wfx_stop_worker(&f); /* replica A leaves; B takes over whatever A owned */
-    send_batch(&f, tenants, ids, 2);
+    send_batch(&f, tenants, ids, 2, false);
     w.want = 2 * USERS;
     OKS_ASSERT(oks_test_wait_until(processed_reached, &w, 30000));
     OKS_ASSERT_EQ_INT(wt_stop(b, 20000), 0);
@@ -154,22 +158,8 @@ static bool committed_reached(void *arg)
     return wfx_committed_sum(w->f, 4) >= w->want;
 }
 
-/* One intake batch: USERS events, each with its own key, so that every partition has some
- * (the default partitioner hashes the key; these keys cover all four) */
-static void send_keyed(wfx *f, char **tenants, char **ids, int batch)
-{
-    for (int i = 0; i < USERS; i++) {
-        char uuid[64], key[32];
-        snprintf(uuid, sizeof uuid, "ev-rep-%d-%d", batch, i);
-        snprintf(key, sizeof key, "rk-%d-%d", batch, i);
-        char *v = wfx_envelope(f, tenants[i % 4], uuid, "user.account.update_profile", ids[i]);
-        wt_produce(f->events, key, v, strlen(v));
-        free(v);
-    }
-}
-
 /* An open transaction that has inserted the processed_events rows of the first `count` events of
- * send_keyed's round `batch`: the intake's insert of any of them waits until it ends. */
+ * send_batch's round `batch`: the intake's insert of any of them waits until it ends. */
 static PGconn *hold_events(wfx *f, char **tenants, int batch, int count)
 {
     PGconn *c = PQconnectdb(f->db_url);
@@ -212,7 +202,7 @@ OKS_TEST(a_revocation_while_a_batch_is_read_ahead_counts_each_event_once)
     wfx_setup(&f, 4);
     char *tenants[4], *ids[USERS];
     four_tenants(&f, tenants, ids);
-    /* one send_keyed is one intake batch: the second fills the read-ahead slot. Stored offsets
+    /* one send_batch is one intake batch: the second fills the read-ahead slot. Stored offsets
      * are committed every 200 ms (the fixture's settings otherwise), not every 5 s. */
     wfx_args(
         &f, "--intake-batch", "8", "--intake-linger", "2s", "--kafka-config",
@@ -222,8 +212,8 @@ OKS_TEST(a_revocation_while_a_batch_is_read_ahead_counts_each_event_once)
     wfx_start_worker(&f, NULL);
 
     PGconn *first = hold_events(&f, tenants, 1, 1), *second = hold_events(&f, tenants, 2, USERS);
-    send_keyed(&f, tenants, ids, 1);
-    send_keyed(&f, tenants, ids, 2);
+    send_batch(&f, tenants, ids, 1, true);
+    send_batch(&f, tenants, ids, 2, true);
     OKS_ASSERT(wfx_wait_count(&f, waiting_intakes, 1, 30000));
     oks_sleep_ms(500); /* A reads the second batch ahead right after sending the first */
     char admin_b[256];
