@@ -255,29 +255,46 @@ int oks_worker_apply_batch_tx(oks_db *db, const char *tenant, const oks_worker_s
     return oks_worker_apply_batch_run_tx(db, tenant, s, n, source, actor, 0, res, err);
 }
 
-/* plan_uses > 0: the apply from a generic plan (oks_worker_apply_batch_round_tx) */
-static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, size_t n,
-                  const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
-                  oks_worker_apply_result *res, oks_err *err)
+int oks_worker_apply_batch_prepare(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                   size_t n, oks_worker_apply_batch *b, oks_err *err)
 {
-    memset(res, 0, sizeof *res);
+    _Static_assert(sizeof b->match == sizeof((oks_worker_fieldmap *)0)->manager_match,
+                   "the batch keeps the field map's manager match");
+    memset(b, 0, sizeof *b);
     if (n == 0)
         return 0;
     oks_worker_fieldmap m;
     if (oks_worker_fieldmap_load(db, tenant, &m, err) != 0)
         return -1;
-    char *js = oks_worker_apply_batch_json_map(s, n, &m);
-    char match[sizeof m.manager_match];
-    memcpy(match, m.manager_match, sizeof match);
+    b->js = oks_worker_apply_batch_json_map(s, n, &m);
+    memcpy(b->match, m.manager_match, sizeof b->match);
     /* no active custom field: no user carries a value, the statement has nothing to write */
-    bool any_fields = json_array_size(m.custom_fields) > 0;
+    b->any_fields = json_array_size(m.custom_fields) > 0;
     oks_worker_fieldmap_free(&m);
-    if (!js)
+    if (!b->js)
         return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
+    return 0;
+}
+
+void oks_worker_apply_batch_free(oks_worker_apply_batch *b)
+{
+    free(b->js);
+    b->js = NULL;
+}
+
+/* plan_uses > 0: the apply from a generic plan (oks_worker_apply_batch_round_tx) */
+static int exec_tx(oks_db *db, const char *tenant, const oks_worker_apply_batch *b,
+                   const char *source, const char *actor, int64_t sync_run_id, int64_t plan_uses,
+                   oks_worker_apply_result *res, oks_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!b->js)
+        return 0;
     char run[24];
     snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
     const char *run_p = sync_run_id > 0 ? run : NULL;
-    const char *p[] = {tenant, js, source, actor, run_p, match};
+    const char *match = b->match;
+    const char *p[] = {tenant, b->js, source, actor, run_p, match};
     const oks_db_stmt generic = {.name = "oks_worker_apply",
                                  .sql = sql_apply,
                                  .n_params = 6,
@@ -285,10 +302,8 @@ static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, siz
                                  .max_age_ms = OKS_WORKER_PLAN_AGE_MS};
     PGresult *r = plan_uses > 0 ? oks_db_exec_generic(db, &generic, p, err)
                                 : oks_db_exec_params(db, sql_apply, 6, p, err);
-    if (!r) {
-        free(js);
+    if (!r)
         return -1;
-    }
     res->written = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     res->audited = strtol(PQgetvalue(r, 0, 1), NULL, 10);
     res->marks_cleared = strtol(PQgetvalue(r, 0, 2), NULL, 10);
@@ -297,7 +312,6 @@ static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, siz
     res->created = strtol(PQgetvalue(r, 0, 6), NULL, 10);
     res->stale = candidates > res->written ? candidates - res->written : 0;
     long fresh = strtol(PQgetvalue(r, 0, 7), NULL, 10);
-    free(js);
     /* each rule's own rows (none: "[]"), read in place: r is kept until the rules ran */
     const char *field_rows = PQgetvalue(r, 0, 4), *manager_rows = PQgetvalue(r, 0, 8),
                *team_rows = PQgetvalue(r, 0, 9), *invite_rows = PQgetvalue(r, 0, 10);
@@ -310,7 +324,7 @@ static int run_tx(oks_db *db, const char *tenant, const oks_worker_state *s, siz
      * their outcome also depends on stored state, a link or a membership an admin changed is put
      * back on the next read, so the question reads it). */
     if (res->written > 0) {
-        if (any_fields) {
+        if (b->any_fields) {
             rc = oks_worker_apply_fields_tx(db, tenant, field_rows, source, actor, run_p,
                                             &res->custom_values, err);
             res->rules_run++;
@@ -340,12 +354,16 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
                                   size_t n, const char *source, const char *actor,
                                   int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err)
 {
-    return run_tx(db, tenant, s, n, source, actor, sync_run_id, 0, res, err);
+    oks_worker_apply_batch b;
+    int rc = oks_worker_apply_batch_prepare(db, tenant, s, n, &b, err);
+    if (rc == 0)
+        rc = exec_tx(db, tenant, &b, source, actor, sync_run_id, 0, res, err);
+    oks_worker_apply_batch_free(&b);
+    return rc;
 }
 
-int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
-                                    size_t n, int64_t plan_uses, oks_worker_apply_result *res,
-                                    oks_err *err)
+int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_apply_batch *b,
+                                    int64_t plan_uses, oks_worker_apply_result *res, oks_err *err)
 {
-    return run_tx(db, tenant, s, n, "event", "reconcile", 0, plan_uses, res, err);
+    return exec_tx(db, tenant, b, "event", "reconcile", 0, plan_uses, res, err);
 }

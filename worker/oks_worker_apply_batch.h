@@ -16,6 +16,7 @@
 #include "okta/oks_okta.h"
 #include "oks_worker_apply_fields.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,15 +59,28 @@ int oks_worker_apply_batch_run_tx(oks_db *db, const char *tenant, const oks_work
                                   size_t n, const char *source, const char *actor,
                                   int64_t sync_run_id, oks_worker_apply_result *res, oks_err *err);
 
-/* As oks_worker_apply_batch_tx for a reconcile round (source "event", actor "reconcile"): the
- * apply statement runs from a generic plan kept on db's connection and made again after
- * plan_uses rounds or OKS_WORKER_PLAN_AGE_MS (oks_db_exec_generic); plan_uses 0 plans it on
- * every call. Full-sync pages do not use it: a first full sync is when `users` grows from
+/* A reconcile round's batch, made ready before its transaction: the tenant's field map read
+ * and the statement's jsonb built, so an apply slot is held for the writes alone
+ * (docs/worker-reconcile.md "Apply slots"). Read outside the transaction, the field map is what
+ * the transaction's own first statement would have read a moment later (READ COMMITTED). */
+typedef struct oks_worker_apply_batch {
+    char *js;        /* the jsonb recordset; NULL for an empty batch */
+    char match[16];  /* the tenant's manager match (oks_worker_fieldmap.manager_match) */
+    bool any_fields; /* the tenant has an active custom field: the fields rule may act */
+} oks_worker_apply_batch;
+
+int oks_worker_apply_batch_prepare(oks_db *db, const char *tenant, const oks_worker_state *s,
+                                   size_t n, oks_worker_apply_batch *b, oks_err *err);
+void oks_worker_apply_batch_free(oks_worker_apply_batch *b);
+
+/* As oks_worker_apply_batch_tx for a prepared reconcile round (source "event", actor
+ * "reconcile"): the apply statement runs from a generic plan kept on db's connection and made
+ * again after plan_uses rounds or OKS_WORKER_PLAN_AGE_MS (oks_db_exec_generic); plan_uses 0 plans
+ * it on every call. Full-sync pages do not use it: a first full sync is when `users` grows from
  * nothing, and a plan made before that growth would stay (docs/worker-reconcile.md "Cost of a
  * round"). */
-int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_state *s,
-                                    size_t n, int64_t plan_uses, oks_worker_apply_result *res,
-                                    oks_err *err);
+int oks_worker_apply_batch_round_tx(oks_db *db, const char *tenant, const oks_worker_apply_batch *b,
+                                    int64_t plan_uses, oks_worker_apply_result *res, oks_err *err);
 
 /* The jsonb recordset of a batch (malloc'd) with the default attribute map / a given one.
  * Exposed for tests. */

@@ -99,23 +99,29 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
 }
 
 /* The round's transaction: states, the teams from the groups read for them (after the users
- * rows exist), per-user failures, fault cleared; in one of the reconciler's apply slots. */
+ * rows exist), per-user failures, the tenant's fault reset (only when its tenant read found one
+ * to reset: faults are recorded only under the tenant's lock, which this round holds); in one
+ * of the reconciler's apply slots, which the batch is made ready before. */
 static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tenant,
-                        const oks_worker_state *st, size_t ns, const oks_worker_user_groups *ug,
-                        size_t nug, const oks_worker_ufail *uf, size_t nf,
-                        oks_worker_apply_result *res, oks_err *err)
+                        bool fault_to_clear, const oks_worker_state *st, size_t ns,
+                        const oks_worker_user_groups *ug, size_t nug, const oks_worker_ufail *uf,
+                        size_t nf, oks_worker_apply_result *res, oks_err *err)
 {
+    oks_worker_apply_batch batch;
+    if (oks_worker_apply_batch_prepare(db, tenant, st, ns, &batch, err) != 0)
+        return -1;
     long group_changes = 0;
     int rc = -1;
     oks_worker_apply_slot_take(rec);
     if (oks_db_begin(db, err) != 0)
         goto out;
-    if (oks_worker_apply_batch_round_tx(db, tenant, st, ns, rec->cfg->apply_plan_uses, res, err) !=
+    if (oks_worker_apply_batch_round_tx(db, tenant, &batch, rec->cfg->apply_plan_uses, res, err) !=
             0 ||
         oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
                                         &group_changes, err) != 0 ||
         oks_worker_rstate_user_failures(db, rec->cfg, tenant, uf, nf, err) != 0 ||
-        oks_worker_rstate_clear(db, tenant, err) != 0 || oks_db_commit(db, err) != 0) {
+        (fault_to_clear && oks_worker_rstate_clear(db, tenant, err) != 0) ||
+        oks_db_commit(db, err) != 0) {
         oks_db_rollback(db);
         goto out;
     }
@@ -123,6 +129,7 @@ static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tena
     rc = 0;
 out:
     oks_worker_apply_slot_give(rec);
+    oks_worker_apply_batch_free(&batch);
     return rc;
 }
 
@@ -182,7 +189,8 @@ static size_t groups_for(round *r, size_t from, size_t count)
 static int commit_states(round *r, oks_worker_apply_result *res, oks_err *err)
 {
     size_t nug = groups_for(r, 0, r->ns);
-    return commit_round(r->t->r, r->db, r->tenant, r->st, r->ns, r->ug, nug, NULL, 0, res, err);
+    return commit_round(r->t->r, r->db, r->tenant, r->ten.okta_fault, r->st, r->ns, r->ug, nug,
+                        NULL, 0, res, err);
 }
 
 /* A batch the database refused for one row's sake: apply users one by one so the bad row
@@ -194,8 +202,8 @@ static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
         oks_worker_apply_result one;
         oks_err e1 = {0};
         size_t nug = groups_for(r, i, 1);
-        if (commit_round(r->t->r, r->db, r->tenant, &r->st[i], 1, r->ug, nug, NULL, 0, &one, &e1) ==
-            0) {
+        if (commit_round(r->t->r, r->db, r->tenant, r->ten.okta_fault, &r->st[i], 1, r->ug, nug,
+                         NULL, 0, &one, &e1) == 0) {
             total->written += one.written;
             total->audited += one.audited;
             total->stale += one.stale;
@@ -361,7 +369,8 @@ static oks_worker_round_rc run(round *r)
     if (r->nf) {
         prepare_failures(t, r->tenant, r->uf, r->nf);
         oks_worker_apply_result none;
-        if (commit_round(t->r, r->db, r->tenant, NULL, 0, NULL, 0, r->uf, r->nf, &none, &err) != 0)
+        if (commit_round(t->r, r->db, r->tenant, r->ten.okta_fault, NULL, 0, NULL, 0, r->uf, r->nf,
+                         &none, &err) != 0)
             OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
     }
     oks_worker_rmetrics_round(r->tenant, events, (long)r->n);

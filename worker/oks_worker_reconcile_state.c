@@ -133,7 +133,7 @@ static const oks_db_stmt clear_stmt = OKS_WORKER_STMT(
     "oks_tenant_clear",
     "UPDATE tenant_okta_state SET fault = NULL, fault_reason = NULL, fault_since = NULL, "
     "attempts = 0, next_attempt_at = '-infinity' WHERE tenant_id = $1::uuid "
-    "AND (fault IS NOT NULL OR attempts > 0)",
+    "AND " OKS_WORKER_SQL_FAULT_TO_CLEAR,
     1);
 
 int oks_worker_rstate_clear(oks_db *db, const char *tenant, oks_err *err)

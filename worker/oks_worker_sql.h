@@ -20,6 +20,10 @@
  * made at one end must not serve the other for long. */
 #define OKS_WORKER_PLAN_AGE_MS 60000
 
+/* A tenant_okta_state row a successful round must reset: a fault, or failed attempts counting
+ * towards the backoff. The round's tenant read asks it, and the reset runs only then. */
+#define OKS_WORKER_SQL_FAULT_TO_CLEAR "(fault IS NOT NULL OR attempts > 0)"
+
 /* A small statement the worker runs per round or per look, prepared on each connection so
  * PostgreSQL plans it once (oks_db_exec_prepared): their planning cost more than their runs. */
 #define OKS_WORKER_STMT(nm, text, np)                                                              \

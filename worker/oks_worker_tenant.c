@@ -38,7 +38,10 @@ static int unescape_token(const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *ten
 
 static const oks_db_stmt load_stmt = OKS_WORKER_STMT(
     "oks_tenant_load",
-    "SELECT okta_domain, okta_app_id, api_token_enc FROM tenants WHERE id = $1::uuid", 1);
+    "SELECT okta_domain, okta_app_id, api_token_enc, EXISTS (SELECT 1 FROM tenant_okta_state "
+    "  WHERE tenant_id = $1::uuid AND " OKS_WORKER_SQL_FAULT_TO_CLEAR ") "
+    "FROM tenants WHERE id = $1::uuid",
+    1);
 
 int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_LEN], const char *id,
                            oks_worker_tenant *out, oks_err *err)
@@ -75,6 +78,7 @@ int oks_worker_tenant_load(oks_worker_pg *pg, const uint8_t key[OKS_CRYPTO_KEY_L
     }
     if (unescape_token(key, id, PQgetvalue(r, 0, 2), &out->api_token, err) != 0)
         goto out;
+    out->okta_fault = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
     rc = 0;
 out:
     PQclear(r);

@@ -5,10 +5,13 @@
 #include "crypto/oks_crypto.h"
 #include "oks_worker_pg.h"
 
+#include <stdbool.h>
+
 typedef struct oks_worker_tenant {
     char *okta_base_url; /* "https://<domain>" unless the domain says http:// itself */
     char *okta_app_id;   /* NULL when not configured */
     char *api_token;     /* plaintext, wiped on free */
+    bool okta_fault;     /* its tenant_okta_state has a fault or failed attempts to reset */
 } oks_worker_tenant;
 
 /* Load tenant `id`. Unknown tenant → OKS_E_NOTFOUND; not connected (no domain or token) or a

@@ -50,10 +50,16 @@ static oks_worker_apply_result apply_n(const char *t, int n, const char *extra, 
     oks_worker_apply_result res;
     if (!keep_open)
         OKS_ASSERT(oks_db_begin(ra_conn(), &err) == 0);
-    int rc =
-        plan_uses > 0
-            ? oks_worker_apply_batch_round_tx(ra_conn(), t, st, (size_t)n, plan_uses, &res, &err)
-            : oks_worker_apply_batch_tx(ra_conn(), t, st, (size_t)n, "event", "test", &res, &err);
+    int rc;
+    if (plan_uses > 0) {
+        oks_worker_apply_batch b;
+        rc = oks_worker_apply_batch_prepare(ra_conn(), t, st, (size_t)n, &b, &err);
+        if (rc == 0)
+            rc = oks_worker_apply_batch_round_tx(ra_conn(), t, &b, plan_uses, &res, &err);
+        oks_worker_apply_batch_free(&b);
+    } else {
+        rc = oks_worker_apply_batch_tx(ra_conn(), t, st, (size_t)n, "event", "test", &res, &err);
+    }
     if (rc != 0)
         oks_test_fail(__FILE__, __LINE__, "apply: %s", err.msg);
     if (!keep_open)
