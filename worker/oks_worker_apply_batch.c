@@ -271,9 +271,7 @@ int oks_worker_apply_batch_prepare(oks_db *db, const char *tenant, const oks_wor
     /* no active custom field: no user carries a value, the statement has nothing to write */
     b->any_fields = json_array_size(m.custom_fields) > 0;
     oks_worker_fieldmap_free(&m);
-    if (!b->js)
-        return oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
-    return 0;
+    return b->js ? 0 : oks_err_set(err, OKS_E_NOMEM, "apply: out of memory building the batch");
 }
 
 void oks_worker_apply_batch_free(oks_worker_apply_batch *b)
@@ -293,8 +291,7 @@ static int exec_tx(oks_db *db, const char *tenant, const oks_worker_apply_batch 
     char run[24];
     snprintf(run, sizeof run, "%lld", (long long)sync_run_id);
     const char *run_p = sync_run_id > 0 ? run : NULL;
-    const char *match = b->match;
-    const char *p[] = {tenant, b->js, source, actor, run_p, match};
+    const char *p[] = {tenant, b->js, source, actor, run_p, b->match};
     const oks_db_stmt generic = {.name = "oks_worker_apply",
                                  .sql = sql_apply,
                                  .n_params = 6,
@@ -330,8 +327,8 @@ static int exec_tx(oks_db *db, const char *tenant, const oks_worker_apply_batch 
             res->rules_run++;
         }
         if (rc == 0 && strcmp(manager_rows, "[]") != 0) {
-            rc = oks_worker_apply_managers_tx(db, tenant, manager_rows, source, actor, run_p, match,
-                                              &res->managers, &res->cycles_refused, err);
+            rc = oks_worker_apply_managers_tx(db, tenant, manager_rows, source, actor, run_p,
+                                              b->match, &res->managers, &res->cycles_refused, err);
             res->rules_run++;
         }
         res->managers += managers_at_insert;

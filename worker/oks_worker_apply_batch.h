@@ -69,6 +69,7 @@ typedef struct oks_worker_apply_batch {
     bool any_fields; /* the tenant has an active custom field: the fields rule may act */
 } oks_worker_apply_batch;
 
+/* -1 with err (nothing left to free); 0: free b with oks_worker_apply_batch_free. */
 int oks_worker_apply_batch_prepare(oks_db *db, const char *tenant, const oks_worker_state *s,
                                    size_t n, oks_worker_apply_batch *b, oks_err *err);
 void oks_worker_apply_batch_free(oks_worker_apply_batch *b);
