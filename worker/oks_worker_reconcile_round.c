@@ -99,11 +99,12 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
 }
 
 /* The round's transaction: states, the teams from the groups read for them (after the users
- * rows exist), per-user failures, the tenant's fault reset (only when its tenant read found one
- * to reset: faults are recorded only under the tenant's lock, which this round holds); in one
- * of the reconciler's apply slots, which the batch is made ready before. */
+ * rows exist), per-user failures, the tenant's fault reset while *fault_to_clear (set by its
+ * tenant read; faults are recorded only under the tenant's lock, which this round holds, and
+ * once reset the round's later transactions have none to reset); in one of the reconciler's
+ * apply slots, which the batch is made ready before. */
 static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tenant,
-                        bool fault_to_clear, const oks_worker_state *st, size_t ns,
+                        bool *fault_to_clear, const oks_worker_state *st, size_t ns,
                         const oks_worker_user_groups *ug, size_t nug, const oks_worker_ufail *uf,
                         size_t nf, oks_worker_apply_result *res, oks_err *err)
 {
@@ -120,11 +121,12 @@ static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tena
         oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
                                         &group_changes, err) != 0 ||
         oks_worker_rstate_user_failures(db, rec->cfg, tenant, uf, nf, err) != 0 ||
-        (fault_to_clear && oks_worker_rstate_clear(db, tenant, err) != 0) ||
+        (*fault_to_clear && oks_worker_rstate_clear(db, tenant, err) != 0) ||
         oks_db_commit(db, err) != 0) {
         oks_db_rollback(db);
         goto out;
     }
+    *fault_to_clear = false;
     res->memberships += group_changes;
     rc = 0;
 out:
@@ -189,7 +191,7 @@ static size_t groups_for(round *r, size_t from, size_t count)
 static int commit_states(round *r, oks_worker_apply_result *res, oks_err *err)
 {
     size_t nug = groups_for(r, 0, r->ns);
-    return commit_round(r->t->r, r->db, r->tenant, r->ten.okta_fault, r->st, r->ns, r->ug, nug,
+    return commit_round(r->t->r, r->db, r->tenant, &r->ten.okta_fault, r->st, r->ns, r->ug, nug,
                         NULL, 0, res, err);
 }
 
@@ -202,7 +204,7 @@ static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
         oks_worker_apply_result one;
         oks_err e1 = {0};
         size_t nug = groups_for(r, i, 1);
-        if (commit_round(r->t->r, r->db, r->tenant, r->ten.okta_fault, &r->st[i], 1, r->ug, nug,
+        if (commit_round(r->t->r, r->db, r->tenant, &r->ten.okta_fault, &r->st[i], 1, r->ug, nug,
                          NULL, 0, &one, &e1) == 0) {
             total->written += one.written;
             total->audited += one.audited;
@@ -369,7 +371,7 @@ static oks_worker_round_rc run(round *r)
     if (r->nf) {
         prepare_failures(t, r->tenant, r->uf, r->nf);
         oks_worker_apply_result none;
-        if (commit_round(t->r, r->db, r->tenant, r->ten.okta_fault, NULL, 0, NULL, 0, r->uf, r->nf,
+        if (commit_round(t->r, r->db, r->tenant, &r->ten.okta_fault, NULL, 0, NULL, 0, r->uf, r->nf,
                          &none, &err) != 0)
             OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
     }
