@@ -68,6 +68,10 @@ static const oks_cfg_entry entries[] = {
                 "Rows deleted per prune statement."),
     OKS_CFG_INT("reconcile-threads", C, reconcile_threads, "4", 1, 64,
                 "Reconciler threads (each with its own PostgreSQL connection)."),
+    OKS_CFG_INT("reconcile-inflight", C, reconcile_inflight, "8", 1, 32,
+                "Tenants whose Okta reads one reconciler thread keeps in flight at once (reader "
+                "threads do the reads; the thread and its connection apply each round as its "
+                "reads come back). 1: one tenant at a time, read on the thread itself."),
     OKS_CFG_INT("apply-concurrency", C, apply_concurrency, "2", 1, 64,
                 "Reconciler threads writing to PostgreSQL at once; the others wait with what they "
                 "read from Okta (more writers than PostgreSQL has cores only contend)."),

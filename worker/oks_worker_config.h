@@ -41,6 +41,7 @@ typedef struct oks_worker_cfg {
     int64_t prune_batch;
     /* reconcilers (oks_worker_reconcile*.c) */
     int64_t reconcile_threads;
+    int64_t reconcile_inflight;
     int64_t reconcile_batch;
     int64_t apply_concurrency;
     int64_t apply_plan_uses;

@@ -63,11 +63,27 @@ static void wake(oks_worker_reconciler *r, bool all)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* One pass: every due tenant this thread can claim gets a round. Returns rounds run, -1 when
- * the database failed. */
+/* A round's end, back on its thread: apply, unlock, count. */
+static void end_round(oks_worker_round *round, oks_db *db, int *rounds, bool *internal)
+{
+    char tenant[40];
+    snprintf(tenant, sizeof tenant, "%s", oks_worker_round_tenant(round));
+    oks_worker_round_rc rc = oks_worker_round_end(round);
+    oks_worker_rstate_unlock(db, tenant);
+    if (rc == OKS_WORKER_ROUND_INTERNAL)
+        *internal = true;
+    if (rc == OKS_WORKER_ROUND_DONE)
+        (*rounds)++;
+}
+
+/* One pass: every due tenant this thread can claim gets a round. With reconcile-inflight > 1 a
+ * round's Okta reads go to the readers and the thread claims and begins the next tenant's;
+ * each round is applied when its reads come back (a slow org holds only its own round) and
+ * every one is in before the pass returns. Returns rounds run, -1 when the database failed. */
 static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
+    int inflight_max = r->n_readers > 0 ? r->read_cap / r->n_alloc : 1;
     char ids[DUE_CAP][40];
     oks_err err = {0};
     bool behind = oks_now_mono_ms() < atomic_load(&r->behind_until_ms);
@@ -79,30 +95,51 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
     }
     if (n > 1) /* another thread can take one of the others */
         wake(r, false);
-    int rounds = 0;
+    int rounds = 0, out = 0;
+    bool failed = false;
     /* Threads start at different offsets so they spread over the due tenants. */
-    for (int k = 0; k < n && !atomic_load(&r->stop); k++) {
+    for (int k = 0; k < n && !failed && !atomic_load(&r->stop); k++) {
         const char *tenant = ids[(k + t->index) % n];
         int got = oks_worker_rstate_lock(db, tenant, &err);
-        if (got < 0)
-            return -1;
+        if (got < 0) {
+            failed = true;
+            break;
+        }
         if (got == 0)
             continue;
         int still = oks_worker_rstate_still_due(db, r->cfg, behind, tenant, &err);
         if (still <= 0) {
             oks_worker_rstate_unlock(db, tenant);
-            if (still < 0)
-                return -1;
+            failed = still < 0;
             continue;
         }
-        oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant);
-        oks_worker_rstate_unlock(db, tenant);
-        if (rc == OKS_WORKER_ROUND_INTERNAL)
-            *internal = true;
-        if (rc == OKS_WORKER_ROUND_DONE)
-            rounds++;
+        if (inflight_max == 1) {
+            oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant);
+            oks_worker_rstate_unlock(db, tenant);
+            *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
+            rounds += rc == OKS_WORKER_ROUND_DONE;
+            continue;
+        }
+        oks_worker_round_rc rc;
+        oks_worker_round *round = oks_worker_round_begin(t, db, tenant, &rc);
+        if (!round) {
+            oks_worker_rstate_unlock(db, tenant);
+            *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
+            continue;
+        }
+        oks_worker_readers_submit(r, round);
+        /* a thread holds a session lock per round out: never the same tenant twice (a
+         * session's advisory locks stack), and the due list names each tenant once */
+        if (++out == inflight_max) {
+            end_round(oks_worker_readers_done(t), db, &rounds, internal);
+            out--;
+        }
     }
-    return rounds;
+    while (out > 0) {
+        end_round(oks_worker_readers_done(t), db, &rounds, internal);
+        out--;
+    }
+    return failed ? -1 : rounds;
 }
 
 static void *thread_main(void *arg)
@@ -150,6 +187,8 @@ static void thread_free(oks_worker_rthread *t)
 {
     oks_worker_okta_cache_free(&t->okta);
     oks_worker_pg_close(&t->pg);
+    pthread_mutex_destroy(&t->done_mu);
+    pthread_cond_destroy(&t->done_cv);
 }
 
 oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
@@ -181,6 +220,8 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
         oks_worker_rthread *t = &r->threads[i];
         t->r = r;
         t->index = i;
+        pthread_mutex_init(&t->done_mu, NULL);
+        pthread_cond_init(&t->done_cv, NULL);
         if (oks_worker_pg_init(&t->pg, cfg->database_url, cfg->db_statement_timeout_ms, err) != 0)
             goto fail;
         t->okta.base.connect_timeout_ms = cfg->okta_timeout_ms < 5000 ? cfg->okta_timeout_ms : 5000;
@@ -193,6 +234,16 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
         t->okta.base.budget_max_wait_ms = BUDGET_WAIT_MS;
     }
     r->n_alloc = n;
+    pthread_mutex_init(&r->read_mu, NULL);
+    pthread_cond_init(&r->read_cv, NULL);
+    int inflight = cfg->reconcile_inflight > 1 ? (int)cfg->reconcile_inflight : 1;
+    if (inflight > OKS_WORKER_INFLIGHT_MAX) /* an owner's ring holds this many */
+        inflight = OKS_WORKER_INFLIGHT_MAX;
+    if (inflight > 1 && oks_worker_readers_start(r, n * inflight, n * inflight, err) != 0) {
+        oks_worker_reconciler_stop(r, oks_now_mono_ms());
+        return NULL;
+    }
+    oks_worker_rmetrics_reads(n * inflight, 0);
     for (int i = 0; i < n; i++) {
         if (pthread_create(&r->threads[i].tid, NULL, thread_main, &r->threads[i]) != 0) {
             oks_err_set(err, OKS_E_NOMEM, "reconciler: cannot start thread %d", i);
@@ -201,8 +252,9 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
         }
         r->n = i + 1;
     }
-    OKS_LOG_INFO("reconciler: %d threads, batch %lld, coalesce window %lld ms", n,
-                 (long long)cfg->reconcile_batch, (long long)cfg->coalesce_window_ms);
+    OKS_LOG_INFO("reconciler: %d threads, %d tenants' reads in flight each, batch %lld, "
+                 "coalesce window %lld ms",
+                 n, inflight, (long long)cfg->reconcile_batch, (long long)cfg->coalesce_window_ms);
     return r;
 fail:
     for (int i = 0; i < n; i++)
@@ -268,6 +320,9 @@ void oks_worker_reconciler_stop(oks_worker_reconciler *r, int64_t deadline_ms)
     oks_worker_reconciler_request_stop(r);
     for (int i = 0; i < r->n; i++)
         pthread_join(r->threads[i].tid, NULL);
+    oks_worker_readers_stop(r); /* the threads brought every round they had out back */
+    pthread_mutex_destroy(&r->read_mu);
+    pthread_cond_destroy(&r->read_cv);
     for (int i = 0; i < r->n_alloc; i++)
         thread_free(&r->threads[i]);
     if (r->dlq) {

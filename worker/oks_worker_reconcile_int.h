@@ -16,7 +16,9 @@
 /* pg_try_advisory_lock(class, hashtext(tenant)): one reconciler per tenant across the fleet */
 #define OKS_WORKER_RECONCILE_LOCK_CLASS 730901
 
-enum { OKS_WORKER_APP_OK_SLOTS = 64 };
+enum { OKS_WORKER_APP_OK_SLOTS = 64, OKS_WORKER_INFLIGHT_MAX = 32 };
+
+typedef struct oks_worker_round oks_worker_round;
 
 typedef struct oks_worker_rthread {
     struct oks_worker_reconciler *r;
@@ -30,6 +32,12 @@ typedef struct oks_worker_rthread {
         int64_t until_ms;
     } app_ok[OKS_WORKER_APP_OK_SLOTS]; /* app ids proven right lately (skip the check) */
     int64_t metrics_at_ms;
+    /* rounds whose Okta reads a reader thread finished, for this thread to apply (a ring: at
+     * most reconcile-inflight are out at once) */
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv;
+    oks_worker_round *done[OKS_WORKER_INFLIGHT_MAX];
+    int done_head, done_n;
 } oks_worker_rthread;
 
 struct oks_worker_reconciler {
@@ -44,8 +52,17 @@ struct oks_worker_reconciler {
     int slots_free; /* under slot_mu */
     atomic_bool stop;
     rd_kafka_t *dlq; /* dead-letter producer for marks that failed user-max-attempts times */
-    int n;           /* threads started */
-    int n_alloc;     /* threads set up (connections to close) */
+    /* readers: threads that run rounds' Okta reads, so a reconciler thread (and its database
+     * connection) keeps reconcile-inflight tenants' reads in flight at once */
+    pthread_mutex_t read_mu;
+    pthread_cond_t read_cv;
+    oks_worker_round **read_q; /* ring of n_alloc * reconcile-inflight */
+    int read_cap, read_head, read_n;
+    bool readers_stop; /* under read_mu */
+    pthread_t *readers;
+    int n_readers;
+    int n;       /* threads started */
+    int n_alloc; /* threads set up (connections to close) */
     oks_worker_rthread *threads;
 };
 
@@ -101,7 +118,32 @@ typedef enum oks_worker_round_rc {
     OKS_WORKER_ROUND_INTERNAL, /* our side failed: retried later */
 } oks_worker_round_rc;
 
+/* A round in three phases, so its Okta reads need neither the database connection nor the
+ * thread that holds the tenant's lock (docs/worker-reconcile.md "Reads in flight"):
+ *   begin: on the thread's connection, under the tenant's lock: the tenant, its due marks and
+ *          what to ask. NULL when the round ended there (*rc says how).
+ *   read:  Okta only; any one thread at a time (the round owns its tenant's client meanwhile).
+ *   end:   on the thread that began it: decide, apply, record faults; frees the round. */
+oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, const char *tenant,
+                                         oks_worker_round_rc *rc);
+void oks_worker_round_read(oks_worker_round *r);
+oks_worker_round_rc oks_worker_round_end(oks_worker_round *r);
+const char *oks_worker_round_tenant(const oks_worker_round *r);
+/* All three on the calling thread. */
 oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant);
+/* The round's owner thread (the one that began it). */
+oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r);
+
+/* ---- readers (oks_worker_reconcile_readers.c) ---- */
+
+/* Start n reader threads with a queue for cap rounds. -1 (err) when they cannot start. */
+int oks_worker_readers_start(struct oks_worker_reconciler *r, int n, int cap, oks_err *err);
+/* Queue a begun round's reads; its owner gets it back from oks_worker_readers_done. */
+void oks_worker_readers_submit(struct oks_worker_reconciler *r, oks_worker_round *round);
+/* The owner thread: the next round whose reads are finished (waits for one). */
+oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t);
+/* After every reconciler thread has been joined (none has a round out): stop and join them. */
+void oks_worker_readers_stop(struct oks_worker_reconciler *r);
 
 /* ---- dead-letter of marks (oks_worker_reconcile_dlq.c) ---- */
 
@@ -118,6 +160,8 @@ int oks_worker_rdlq_send(rd_kafka_t *rk, const oks_worker_cfg *cfg, const char *
 void oks_worker_rmetrics_okta(const char *tenant, const oks_okta_stats *before,
                               const oks_okta_stats *after);
 void oks_worker_rmetrics_round(const char *tenant, long events, long users_read);
+/* capacity > 0: the rounds that can be out at once; delta: rounds sent out (+) or back (-). */
+void oks_worker_rmetrics_reads(int capacity, int delta);
 /* One due-tenant query made (oktasync_worker_reconcile_looks_total). */
 void oks_worker_rmetrics_look(void);
 /* Refresh the gauges that come from the database (dirty users, oldest change, faults). */

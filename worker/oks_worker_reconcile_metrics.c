@@ -48,6 +48,29 @@ void oks_worker_rmetrics_look(void)
     oks_counter_add(looks, 1);
 }
 
+static pthread_once_t reads_once = PTHREAD_ONCE_INIT;
+static oks_gauge *reads_out, *reads_cap;
+
+static void reads_register(void)
+{
+    reads_out =
+        oks_metrics_gauge("oktasync_worker_reconcile_reads_in_flight",
+                          "Reconcile rounds of this replica whose Okta reads are out now", NULL);
+    reads_cap = oks_metrics_gauge("oktasync_worker_reconcile_reads_capacity",
+                                  "Rounds this replica can have out at once (reconcile-threads x "
+                                  "reconcile-inflight)",
+                                  NULL);
+}
+
+void oks_worker_rmetrics_reads(int capacity, int delta)
+{
+    pthread_once(&reads_once, reads_register);
+    if (capacity > 0)
+        oks_gauge_set(reads_cap, capacity);
+    if (delta)
+        oks_gauge_add(reads_out, delta);
+}
+
 /* Under mu. */
 static tslot *slot_for(const char *tenant)
 {

@@ -135,10 +135,10 @@ out:
     return rc;
 }
 
-typedef struct round {
+struct oks_worker_round {
     oks_worker_rthread *t;
     oks_db *db;
-    const char *tenant;
+    char tenant[40];
     oks_worker_tenant ten;
     oks_worker_mark *marks;
     oks_worker_read *reads;
@@ -150,10 +150,17 @@ typedef struct round {
     oks_worker_user_groups *ug;
     bool *want_groups;
     size_t n, ns, nf;
-} round;
+    /* the Okta reads (oks_worker_round_read) */
+    oks_worker_fetch f;
+    int frc;
+    oks_okta_stats before, after;
+};
+typedef struct oks_worker_round round;
 
 static void round_free(round *r)
 {
+    if (!r)
+        return;
     if (r->reads)
         oks_worker_reads_free(r->reads, r->n);
     oks_worker_group_set_free(&r->groups);
@@ -165,6 +172,7 @@ static void round_free(round *r)
     free(r->st);
     free(r->uf);
     oks_worker_tenant_free(&r->ten);
+    free(r);
 }
 
 static bool needs_groups(const round *r, size_t i)
@@ -268,33 +276,43 @@ static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
     return tenant_fault(r->t, r->db, r->tenant, f->fail, &f->err);
 }
 
-static oks_worker_round_rc run(round *r)
+/* Phase 1: the tenant, its due marks and what Okta must be asked, on the thread's connection.
+ * Anything but 1 ("read Okta now") ends the round here with *rc. */
+static int prepare(round *r, oks_worker_round_rc *rc)
 {
     oks_worker_rthread *t = r->t;
     const oks_worker_cfg *cfg = t->r->cfg;
     oks_err err = {0};
-    if (oks_worker_tenant_load(&t->pg, t->r->key, r->tenant, &r->ten, &err) != 0)
-        return tenant_fault(t, r->db, r->tenant,
-                            oks_worker_fail_classify(OKS_WORKER_SRC_TENANT, &err, -1, NULL), &err);
+    if (oks_worker_tenant_load(&t->pg, t->r->key, r->tenant, &r->ten, &err) != 0) {
+        *rc = tenant_fault(t, r->db, r->tenant,
+                           oks_worker_fail_classify(OKS_WORKER_SRC_TENANT, &err, -1, NULL), &err);
+        return 0;
+    }
     oks_okta_client *client = oks_worker_okta_client(&t->okta, r->tenant, &r->ten, &err);
-    if (!client)
-        return tenant_fault(t, r->db, r->tenant,
-                            err.code == OKS_E_INVALID ? OKS_WORKER_FAIL_NOT_CONNECTED
-                                                      : OKS_WORKER_FAIL_INTERNAL,
-                            &err);
+    if (!client) {
+        *rc = tenant_fault(t, r->db, r->tenant,
+                           err.code == OKS_E_INVALID ? OKS_WORKER_FAIL_NOT_CONNECTED
+                                                     : OKS_WORKER_FAIL_INTERNAL,
+                           &err);
+        return 0;
+    }
     bool has_app = r->ten.okta_app_id != NULL;
     long limit = cfg->reconcile_batch;
     if (has_app) /* an app listing answers many users at once: look further ahead */
         limit = limit * LISTING_BATCH_FACTOR < LISTING_BATCH_MAX ? limit * LISTING_BATCH_FACTOR
                                                                  : LISTING_BATCH_MAX;
-    if (oks_worker_rstate_marks(r->db, cfg, r->tenant, limit, &r->marks, &r->n, &err) != 0)
-        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
-    if (r->n == 0)
-        return OKS_WORKER_ROUND_IDLE;
-    oks_worker_fetch f = {.client = client,
-                          .app_id = r->ten.okta_app_id,
-                          .max_url_bytes = (size_t)cfg->okta_max_url_bytes,
-                          .app_verified = has_app && app_ok(t, r->tenant, r->ten.okta_app_id)};
+    if (oks_worker_rstate_marks(r->db, cfg, r->tenant, limit, &r->marks, &r->n, &err) != 0) {
+        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        return 0;
+    }
+    if (r->n == 0) {
+        *rc = OKS_WORKER_ROUND_IDLE;
+        return 0;
+    }
+    r->f = (oks_worker_fetch){.client = client,
+                              .app_id = r->ten.okta_app_id,
+                              .max_url_bytes = (size_t)cfg->okta_max_url_bytes,
+                              .app_verified = has_app && app_ok(t, r->tenant, r->ten.okta_app_id)};
     if (has_app) {
         size_t needed = 0, unstored = 0;
         for (size_t i = 0; i < r->n; i++) {
@@ -307,11 +325,13 @@ static oks_worker_round_rc run(round *r)
         if (needed > 0) {
             est = oks_worker_rstate_assigned_estimate(
                 r->db, r->tenant, oks_worker_fetch_listing_max_rows(needed), &err);
-            if (est < 0)
-                return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+            if (est < 0) {
+                *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+                return 0;
+            }
         }
         est += (int64_t)unstored;
-        f.assigned_estimate = est;
+        r->f.assigned_estimate = est;
         /* No listing: the look-ahead would only be per-user reads; keep the batch. */
         if (!oks_worker_fetch_use_listing(needed, est) && r->n > (size_t)cfg->reconcile_batch)
             r->n = (size_t)cfg->reconcile_batch;
@@ -324,7 +344,8 @@ static oks_worker_round_rc run(round *r)
     r->want_groups = calloc(r->n, sizeof *r->want_groups);
     if (!r->reads || !r->st || !r->st_read || !r->uf || !r->ug || !r->want_groups) {
         oks_err_set(&err, OKS_E_NOMEM, "reconcile: out of memory");
-        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        return 0;
     }
     /* The tenant's group map, only when a mark may need groups (a group membership event, or a
      * user not stored yet): read before Okta is asked, so a round cut short knows who needed
@@ -332,22 +353,66 @@ static oks_worker_round_rc run(round *r)
     bool maybe_groups = false;
     for (size_t i = 0; i < r->n && !maybe_groups; i++)
         maybe_groups = r->marks[i].check_groups || !r->marks[i].stored;
-    if (maybe_groups && oks_worker_group_set_load(r->db, r->tenant, &r->groups, &err) != 0)
-        return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
-    oks_okta_stats before, after;
-    oks_okta_client_stats(client, &before);
-    int frc = oks_worker_fetch_run(&f, r->marks, r->reads, r->n);
-    if (frc == 0 && r->groups.n > 0) {
+    if (maybe_groups && oks_worker_group_set_load(r->db, r->tenant, &r->groups, &err) != 0) {
+        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        return 0;
+    }
+    return 1;
+}
+
+oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, const char *tenant,
+                                         oks_worker_round_rc *rc)
+{
+    round *r = calloc(1, sizeof *r);
+    if (!r) {
+        OKS_LOG_WARN("reconcile: tenant %s: out of memory (retried)", tenant);
+        *rc = OKS_WORKER_ROUND_INTERNAL;
+        return NULL;
+    }
+    r->t = t;
+    r->db = db;
+    snprintf(r->tenant, sizeof r->tenant, "%s", tenant);
+    if (prepare(r, rc) == 1)
+        return r;
+    round_free(r);
+    return NULL;
+}
+
+const char *oks_worker_round_tenant(const oks_worker_round *r)
+{
+    return r->tenant;
+}
+
+oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r)
+{
+    return r->t;
+}
+
+void oks_worker_round_read(oks_worker_round *r)
+{
+    oks_okta_client_stats(r->f.client, &r->before);
+    r->frc = oks_worker_fetch_run(&r->f, r->marks, r->reads, r->n);
+    if (r->frc == 0 && r->groups.n > 0) {
         for (size_t i = 0; i < r->n; i++)
             r->want_groups[i] = needs_groups(r, i);
-        frc = oks_worker_fetch_groups(&f, r->marks, r->reads, r->want_groups, r->n, &r->groups);
+        r->frc =
+            oks_worker_fetch_groups(&r->f, r->marks, r->reads, r->want_groups, r->n, &r->groups);
     }
-    oks_okta_client_stats(client, &after);
-    oks_worker_rmetrics_okta(r->tenant, &before, &after);
-    if (f.app_verified && has_app)
+    oks_okta_client_stats(r->f.client, &r->after);
+}
+
+/* Phase 3, on the thread that began the round: decide and apply what Okta said. */
+static oks_worker_round_rc finish(round *r)
+{
+    oks_worker_rthread *t = r->t;
+    bool has_app = r->ten.okta_app_id != NULL;
+    oks_worker_fetch *f = &r->f;
+    oks_err err = {0};
+    oks_worker_rmetrics_okta(r->tenant, &r->before, &r->after);
+    if (f->app_verified && has_app)
         app_ok_set(t, r->tenant, r->ten.okta_app_id);
-    if (frc != 0)
-        return partial(r, &f);
+    if (r->frc != 0)
+        return partial(r, f);
     long events = 0;
     for (size_t i = 0; i < r->n; i++) {
         char why[OKS_ERR_MSG_MAX];
@@ -380,16 +445,27 @@ static oks_worker_round_rc run(round *r)
                   "stale %ld, marks cleared %ld, group team changes %ld, failed %zu; okta lists %d "
                   "gets %d app pages %d app gets %d group reads %d (%s); %lld ms",
                   r->tenant, r->n, events, res.written, res.audited, res.stale, res.marks_cleared,
-                  res.memberships, r->nf, f.stats.user_lists, f.stats.user_gets, f.stats.app_pages,
-                  f.stats.app_user_gets, f.stats.group_reads,
-                  f.stats.listing ? "listing" : "per-user", (long long)(oks_now_mono_ms() - t0));
+                  res.memberships, r->nf, f->stats.user_lists, f->stats.user_gets,
+                  f->stats.app_pages, f->stats.app_user_gets, f->stats.group_reads,
+                  f->stats.listing ? "listing" : "per-user", (long long)(oks_now_mono_ms() - t0));
     return OKS_WORKER_ROUND_DONE;
+}
+
+oks_worker_round_rc oks_worker_round_end(oks_worker_round *r)
+{
+    oks_worker_round_rc rc = finish(r);
+    round_free(r);
+    return rc;
 }
 
 oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant)
 {
-    round r = {.t = t, .db = db, .tenant = tenant};
-    oks_worker_round_rc rc = run(&r);
-    round_free(&r);
-    return rc;
+    oks_worker_round_rc rc;
+    oks_worker_round *r = oks_worker_round_begin(t, db, tenant, &rc);
+    if (!r)
+        return rc;
+    oks_worker_rmetrics_reads(0, 1);
+    oks_worker_round_read(r);
+    oks_worker_rmetrics_reads(0, -1);
+    return oks_worker_round_end(r);
 }

@@ -163,6 +163,7 @@ void rfx_setup(rfx *f)
     c->db_statement_timeout_ms = 10000;
     c->dead_letter_timeout_ms = 10000;
     c->reconcile_threads = 2;
+    c->reconcile_inflight = 4;
     c->reconcile_batch = 200;
     c->apply_concurrency = 2;
     c->coalesce_window_ms = 50;

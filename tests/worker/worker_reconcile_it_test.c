@@ -38,6 +38,18 @@ static double metric(const char *name, const char *tenant)
     return v;
 }
 
+/* An unlabelled series of this process. */
+static double series(const char *name)
+{
+    size_t len = 0;
+    char *all = oks_metrics_render(&len), pat[256];
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    char *p = all ? strstr(all, pat) : NULL;
+    double v = p ? strtod(p + strlen(pat), NULL) : -1;
+    free(all);
+    return v;
+}
+
 /* 50 users, 20 events each: one round, ≤ 2 list requests, no per-user reads. */
 OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
 {
@@ -529,13 +541,7 @@ static oks_db *lock_users(rfx *f, const char *tenant)
 
 static double looks(void)
 {
-    size_t len = 0;
-    char *all = oks_metrics_render(&len);
-    const char *name = "\noktasync_worker_reconcile_looks_total ";
-    char *p = all ? strstr(all, name) : NULL;
-    double v = p ? strtod(p + strlen(name), NULL) : -1;
-    free(all);
-    return v;
+    return series("oktasync_worker_reconcile_looks_total");
 }
 
 /* Looks counted after they stop moving: equal for 500 ms. */
@@ -598,6 +604,9 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
     size_t n;
     char *a = open_two(&s, &f, &b, &ids, &n);
     f.cfg.poll_interval_ms = 60000;
+    /* one round per thread: with more in flight the woken thread claims b too, and b's apply
+     * waits behind a's on that thread (docs/worker-reconcile.md "Reads in flight") */
+    f.cfg.reconcile_inflight = 1;
     rfx_mark(&f, a, ids[0], 1, false, NULL); /* a's user stored, so its next apply updates it */
     oks_sleep_ms(200);                       /* past the coalescing window: due at the start */
     rfx_start(&f);
@@ -689,4 +698,61 @@ OKS_TEST(one_apply_slot_holds_other_tenants_applies_not_their_reads)
 OKS_TEST(two_apply_slots_let_another_tenant_apply_past_a_blocked_one)
 {
     one_slot_or_two(2, false);
+}
+
+/* reconcile-inflight: one thread with a slow org's read out keeps claiming and applying other
+ * tenants; with 1, the other tenant waits behind that read. */
+static void slow_org_and_another(int inflight, bool other_waits)
+{
+    rsim slow, fast;
+    rfx f;
+    char *a = rfx_open(&slow, &f, 5, false);
+    rsim_start(&fast, 5, NULL);
+    char *b = rfx_tenant(&f, &fast, false);
+    size_t na, nb;
+    char **ia = rsim_user_ids(&slow, &na), **ib = rsim_user_ids(&fast, &nb);
+    f.cfg.reconcile_threads = 1;
+    f.cfg.reconcile_inflight = inflight;
+    OKS_ASSERT_EQ_INT(rsim_post(&slow, "faults", "{\"latency_ms\":2500}"), 200);
+    long l0 = rsim_calls(&slow, "GET /api/v1/users");
+    rfx_mark(&f, a, ia[0], 1, false, NULL);
+    oks_sleep_ms(100); /* a's change is the older one: the thread takes a first */
+    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    oks_sleep_ms(100); /* both past the coalescing window */
+    rfx_start(&f);
+    int64_t end = oks_now_mono_ms() + 10000;
+    while (rsim_calls(&slow, "GET /api/v1/users") == l0 && oks_now_mono_ms() < end)
+        oks_sleep_ms(10);
+    OKS_ASSERT(rsim_calls(&slow, "GET /api/v1/users") > l0); /* a's read is out */
+    if (other_waits) {
+        oks_sleep_ms(1500);
+        OKS_ASSERT_EQ_INT(marks_left(&f, b), 1);
+    } else {
+        OKS_ASSERT(rfx_wait_clean(&f, b, 1500));
+        OKS_ASSERT_EQ_INT(marks_left(&f, a), 1); /* still reading */
+        OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_in_flight"), 1);
+        OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_capacity"), inflight);
+    }
+    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
+    OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", a, NULL), 1);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 1);
+    free(b);
+    free_ids(ia, na);
+    free_ids(ib, nb);
+    rsim_stop(&fast);
+    rfx_close(&slow, &f, a);
+}
+
+OKS_TEST(one_thread_reading_one_tenant_holds_the_next)
+{
+    slow_org_and_another(1, true);
+}
+
+OKS_TEST(reads_in_flight_let_a_thread_apply_past_a_slow_org)
+{
+    slow_org_and_another(2, false);
 }
