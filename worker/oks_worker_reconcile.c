@@ -107,6 +107,7 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
         }
         if (got == 0)
             continue;
+        uint64_t lock_gen = oks_db_reconnects(db); /* the session that holds the lock */
         int still = oks_worker_rstate_still_due(db, r->cfg, behind, tenant, &err);
         if (still <= 0) {
             oks_worker_rstate_unlock(db, tenant);
@@ -114,14 +115,14 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
             continue;
         }
         if (inflight_max == 1) {
-            oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant);
+            oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant, lock_gen);
             oks_worker_rstate_unlock(db, tenant);
             *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
             rounds += rc == OKS_WORKER_ROUND_DONE;
             continue;
         }
         oks_worker_round_rc rc;
-        oks_worker_round *round = oks_worker_round_begin(t, db, tenant, &rc);
+        oks_worker_round *round = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
         if (!round) {
             oks_worker_rstate_unlock(db, tenant);
             *internal |= rc == OKS_WORKER_ROUND_INTERNAL;

@@ -120,17 +120,20 @@ typedef enum oks_worker_round_rc {
 
 /* A round in three phases, so its Okta reads need neither the database connection nor the
  * thread that holds the tenant's lock (docs/worker-reconcile.md "Reads in flight"):
- *   begin: on the thread's connection, under the tenant's lock: the tenant, its due marks and
- *          what to ask. NULL when the round ended there (*rc says how).
+ *   begin: on the thread's connection, under the tenant's lock (lock_gen: the connection's
+ *          oks_db_reconnects when the lock was taken; a round whose connection was re-made
+ *          since writes nothing): the tenant, its due marks and what to ask. NULL when the
+ *          round ended there (*rc says how).
  *   read:  Okta only; any one thread at a time (the round owns its tenant's client meanwhile).
  *   end:   on the thread that began it: decide, apply, record faults; frees the round. */
 oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, const char *tenant,
-                                         oks_worker_round_rc *rc);
+                                         uint64_t lock_gen, oks_worker_round_rc *rc);
 void oks_worker_round_read(oks_worker_round *r);
 oks_worker_round_rc oks_worker_round_end(oks_worker_round *r);
 const char *oks_worker_round_tenant(const oks_worker_round *r);
 /* All three on the calling thread. */
-oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant);
+oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant,
+                                         uint64_t lock_gen);
 /* The round's owner thread (the one that began it). */
 oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r);
 

@@ -50,11 +50,47 @@ static void ascii_only(char *s)
             *s = '?';
 }
 
-static oks_worker_round_rc tenant_fault(oks_worker_rthread *t, oks_db *db, const char *tenant,
-                                        oks_worker_fail f, const oks_err *why)
+struct oks_worker_round {
+    oks_worker_rthread *t;
+    oks_db *db;
+    uint64_t lock_gen; /* oks_db_reconnects(db) when the tenant's lock was taken */
+    char tenant[40];
+    oks_worker_tenant ten;
+    oks_worker_mark *marks;
+    oks_worker_read *reads;
+    oks_worker_state *st;
+    size_t *st_read; /* st[k] answers for reads[st_read[k]] */
+    oks_worker_ufail *uf;
+    oks_worker_group_set groups; /* the tenant's mapped groups (read only when a mark may need
+                                    them); empty: no groups call at all */
+    oks_worker_user_groups *ug;
+    bool *want_groups;
+    size_t n, ns, nf;
+    /* the Okta reads (oks_worker_round_read) */
+    oks_worker_fetch f;
+    int frc;
+    oks_okta_stats before, after;
+};
+typedef struct oks_worker_round round;
+
+/* The tenant's advisory lock lives in the session the thread took it on. oks_db reconnects by
+ * itself outside a transaction, and after that the lock is gone: another reconciler may hold
+ * the tenant (docs/worker-reconcile.md "Reads in flight"). Nothing is written for the round
+ * then; its marks stay for the next one. Checked inside the writing transaction, after BEGIN
+ * (which is where a reconnect would happen). */
+static bool lock_lost(const round *r, oks_err *err)
+{
+    if (oks_db_reconnects(r->db) == r->lock_gen)
+        return false;
+    oks_err_set(err, OKS_E_UNAVAILABLE,
+                "the connection that held tenant %s's lock was lost: nothing written", r->tenant);
+    return true;
+}
+
+static oks_worker_round_rc tenant_fault(round *r, oks_worker_fail f, const oks_err *why)
 {
     if (f == OKS_WORKER_FAIL_INTERNAL || !oks_worker_fail_fault(f)) {
-        OKS_LOG_WARN("reconcile: tenant %s round failed on our side (retried): %s", tenant,
+        OKS_LOG_WARN("reconcile: tenant %s round failed on our side (retried): %s", r->tenant,
                      why->msg);
         return OKS_WORKER_ROUND_INTERNAL;
     }
@@ -62,11 +98,14 @@ static oks_worker_round_rc tenant_fault(oks_worker_rthread *t, oks_db *db, const
     snprintf(reason, sizeof reason, "%s", why->msg);
     ascii_only(reason);
     oks_err err = {0};
-    if (oks_worker_rstate_fault(db, t->r->cfg, tenant, f, reason, &err) != 0) {
-        OKS_LOG_WARN("reconcile: recording fault of tenant %s failed: %s", tenant, err.msg);
+    if (oks_db_begin(r->db, &err) != 0 || lock_lost(r, &err) ||
+        oks_worker_rstate_fault(r->db, r->t->r->cfg, r->tenant, f, reason, &err) != 0 ||
+        oks_db_commit(r->db, &err) != 0) {
+        oks_db_rollback(r->db);
+        OKS_LOG_WARN("reconcile: recording fault of tenant %s failed: %s", r->tenant, err.msg);
         return OKS_WORKER_ROUND_INTERNAL;
     }
-    oks_log_fields(OKS_LOG_WARN, "tenant fault", "tenant", tenant, "fault",
+    oks_log_fields(OKS_LOG_WARN, "tenant fault", "tenant", r->tenant, "fault",
                    oks_worker_fail_fault(f), "parked", oks_worker_fail_parked(f) ? "yes" : "no",
                    "reason", reason, NULL);
     return OKS_WORKER_ROUND_FAULT;
@@ -103,11 +142,14 @@ static void prepare_failures(oks_worker_rthread *t, const char *tenant, oks_work
  * tenant read; faults are recorded only under the tenant's lock, which this round holds, and
  * once reset the round's later transactions have none to reset); in one of the reconciler's
  * apply slots, which the batch is made ready before. */
-static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tenant,
-                        bool *fault_to_clear, const oks_worker_state *st, size_t ns,
+static int commit_round(round *r, const oks_worker_state *st, size_t ns,
                         const oks_worker_user_groups *ug, size_t nug, const oks_worker_ufail *uf,
                         size_t nf, oks_worker_apply_result *res, oks_err *err)
 {
+    oks_worker_reconciler *rec = r->t->r;
+    oks_db *db = r->db;
+    const char *tenant = r->tenant;
+    bool *fault_to_clear = &r->ten.okta_fault;
     oks_worker_apply_batch batch;
     if (oks_worker_apply_batch_prepare(db, tenant, st, ns, &batch, err) != 0)
         return -1;
@@ -116,7 +158,8 @@ static int commit_round(oks_worker_reconciler *rec, oks_db *db, const char *tena
     oks_worker_apply_slot_take(rec);
     if (oks_db_begin(db, err) != 0)
         goto out;
-    if (oks_worker_apply_batch_round_tx(db, tenant, &batch, rec->cfg->apply_plan_uses, res, err) !=
+    if (lock_lost(r, err) ||
+        oks_worker_apply_batch_round_tx(db, tenant, &batch, rec->cfg->apply_plan_uses, res, err) !=
             0 ||
         oks_worker_group_teams_apply_tx(db, tenant, ug, nug, "event", "reconcile", 0,
                                         &group_changes, err) != 0 ||
@@ -134,28 +177,6 @@ out:
     oks_worker_apply_batch_free(&batch);
     return rc;
 }
-
-struct oks_worker_round {
-    oks_worker_rthread *t;
-    oks_db *db;
-    char tenant[40];
-    oks_worker_tenant ten;
-    oks_worker_mark *marks;
-    oks_worker_read *reads;
-    oks_worker_state *st;
-    size_t *st_read; /* st[k] answers for reads[st_read[k]] */
-    oks_worker_ufail *uf;
-    oks_worker_group_set groups; /* the tenant's mapped groups (read only when a mark may need
-                                    them); empty: no groups call at all */
-    oks_worker_user_groups *ug;
-    bool *want_groups;
-    size_t n, ns, nf;
-    /* the Okta reads (oks_worker_round_read) */
-    oks_worker_fetch f;
-    int frc;
-    oks_okta_stats before, after;
-};
-typedef struct oks_worker_round round;
 
 static void round_free(round *r)
 {
@@ -199,8 +220,7 @@ static size_t groups_for(round *r, size_t from, size_t count)
 static int commit_states(round *r, oks_worker_apply_result *res, oks_err *err)
 {
     size_t nug = groups_for(r, 0, r->ns);
-    return commit_round(r->t->r, r->db, r->tenant, &r->ten.okta_fault, r->st, r->ns, r->ug, nug,
-                        NULL, 0, res, err);
+    return commit_round(r, r->st, r->ns, r->ug, nug, NULL, 0, res, err);
 }
 
 /* A batch the database refused for one row's sake: apply users one by one so the bad row
@@ -212,8 +232,7 @@ static int isolate(round *r, oks_worker_apply_result *total, oks_err *err)
         oks_worker_apply_result one;
         oks_err e1 = {0};
         size_t nug = groups_for(r, i, 1);
-        if (commit_round(r->t->r, r->db, r->tenant, &r->ten.okta_fault, &r->st[i], 1, r->ug, nug,
-                         NULL, 0, &one, &e1) == 0) {
+        if (commit_round(r, &r->st[i], 1, r->ug, nug, NULL, 0, &one, &e1) == 0) {
             total->written += one.written;
             total->audited += one.audited;
             total->stale += one.stale;
@@ -273,7 +292,7 @@ static oks_worker_round_rc partial(round *r, const oks_worker_fetch *f)
             OKS_LOG_DEBUG("reconcile: tenant %s: %zu of %zu users applied before: %s", r->tenant,
                           r->ns, r->n, f->err.msg);
     }
-    return tenant_fault(r->t, r->db, r->tenant, f->fail, &f->err);
+    return tenant_fault(r, f->fail, &f->err);
 }
 
 /* Phase 1: the tenant, its due marks and what Okta must be asked, on the thread's connection.
@@ -284,16 +303,15 @@ static int prepare(round *r, oks_worker_round_rc *rc)
     const oks_worker_cfg *cfg = t->r->cfg;
     oks_err err = {0};
     if (oks_worker_tenant_load(&t->pg, t->r->key, r->tenant, &r->ten, &err) != 0) {
-        *rc = tenant_fault(t, r->db, r->tenant,
-                           oks_worker_fail_classify(OKS_WORKER_SRC_TENANT, &err, -1, NULL), &err);
+        *rc =
+            tenant_fault(r, oks_worker_fail_classify(OKS_WORKER_SRC_TENANT, &err, -1, NULL), &err);
         return 0;
     }
     oks_okta_client *client = oks_worker_okta_client(&t->okta, r->tenant, &r->ten, &err);
     if (!client) {
-        *rc = tenant_fault(t, r->db, r->tenant,
-                           err.code == OKS_E_INVALID ? OKS_WORKER_FAIL_NOT_CONNECTED
-                                                     : OKS_WORKER_FAIL_INTERNAL,
-                           &err);
+        *rc = tenant_fault(
+            r, err.code == OKS_E_INVALID ? OKS_WORKER_FAIL_NOT_CONNECTED : OKS_WORKER_FAIL_INTERNAL,
+            &err);
         return 0;
     }
     bool has_app = r->ten.okta_app_id != NULL;
@@ -302,7 +320,7 @@ static int prepare(round *r, oks_worker_round_rc *rc)
         limit = limit * LISTING_BATCH_FACTOR < LISTING_BATCH_MAX ? limit * LISTING_BATCH_FACTOR
                                                                  : LISTING_BATCH_MAX;
     if (oks_worker_rstate_marks(r->db, cfg, r->tenant, limit, &r->marks, &r->n, &err) != 0) {
-        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        *rc = tenant_fault(r, OKS_WORKER_FAIL_INTERNAL, &err);
         return 0;
     }
     if (r->n == 0) {
@@ -326,7 +344,7 @@ static int prepare(round *r, oks_worker_round_rc *rc)
             est = oks_worker_rstate_assigned_estimate(
                 r->db, r->tenant, oks_worker_fetch_listing_max_rows(needed), &err);
             if (est < 0) {
-                *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+                *rc = tenant_fault(r, OKS_WORKER_FAIL_INTERNAL, &err);
                 return 0;
             }
         }
@@ -344,7 +362,7 @@ static int prepare(round *r, oks_worker_round_rc *rc)
     r->want_groups = calloc(r->n, sizeof *r->want_groups);
     if (!r->reads || !r->st || !r->st_read || !r->uf || !r->ug || !r->want_groups) {
         oks_err_set(&err, OKS_E_NOMEM, "reconcile: out of memory");
-        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        *rc = tenant_fault(r, OKS_WORKER_FAIL_INTERNAL, &err);
         return 0;
     }
     /* The tenant's group map, only when a mark may need groups (a group membership event, or a
@@ -354,14 +372,14 @@ static int prepare(round *r, oks_worker_round_rc *rc)
     for (size_t i = 0; i < r->n && !maybe_groups; i++)
         maybe_groups = r->marks[i].check_groups || !r->marks[i].stored;
     if (maybe_groups && oks_worker_group_set_load(r->db, r->tenant, &r->groups, &err) != 0) {
-        *rc = tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+        *rc = tenant_fault(r, OKS_WORKER_FAIL_INTERNAL, &err);
         return 0;
     }
     return 1;
 }
 
 oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, const char *tenant,
-                                         oks_worker_round_rc *rc)
+                                         uint64_t lock_gen, oks_worker_round_rc *rc)
 {
     round *r = calloc(1, sizeof *r);
     if (!r) {
@@ -371,6 +389,7 @@ oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, cons
     }
     r->t = t;
     r->db = db;
+    r->lock_gen = lock_gen;
     snprintf(r->tenant, sizeof r->tenant, "%s", tenant);
     if (prepare(r, rc) == 1)
         return r;
@@ -431,13 +450,12 @@ static oks_worker_round_rc finish(round *r)
     if (commit_states(r, &res, &err) != 0) {
         if (oks_worker_fail_classify(OKS_WORKER_SRC_DB, &err, -1, NULL) != OKS_WORKER_FAIL_USER ||
             isolate(r, &res, &err) != 0)
-            return tenant_fault(t, r->db, r->tenant, OKS_WORKER_FAIL_INTERNAL, &err);
+            return tenant_fault(r, OKS_WORKER_FAIL_INTERNAL, &err);
     }
     if (r->nf) {
         prepare_failures(t, r->tenant, r->uf, r->nf);
         oks_worker_apply_result none;
-        if (commit_round(t->r, r->db, r->tenant, &r->ten.okta_fault, NULL, 0, NULL, 0, r->uf, r->nf,
-                         &none, &err) != 0)
+        if (commit_round(r, NULL, 0, NULL, 0, r->uf, r->nf, &none, &err) != 0)
             OKS_LOG_WARN("reconcile: recording user failures of tenant %s: %s", r->tenant, err.msg);
     }
     oks_worker_rmetrics_round(r->tenant, events, (long)r->n);
@@ -458,10 +476,11 @@ oks_worker_round_rc oks_worker_round_end(oks_worker_round *r)
     return rc;
 }
 
-oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant)
+oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant,
+                                         uint64_t lock_gen)
 {
     oks_worker_round_rc rc;
-    oks_worker_round *r = oks_worker_round_begin(t, db, tenant, &rc);
+    oks_worker_round *r = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
     if (!r)
         return rc;
     oks_worker_rmetrics_reads(0, 1);

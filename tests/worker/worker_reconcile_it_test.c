@@ -756,3 +756,53 @@ OKS_TEST(reads_in_flight_let_a_thread_apply_past_a_slow_org)
 {
     slow_org_and_another(2, false);
 }
+
+/* A thread's rounds out share its session, and with it their tenants' locks. When that
+ * connection is lost while reads are out, the first round to come back fails and the
+ * connection is made again; a round that comes back after that must not write on the new
+ * session (another reconciler may hold its tenant by then): it writes nothing and its users are
+ * read again. */
+OKS_TEST(a_round_whose_lock_went_with_its_connection_writes_nothing)
+{
+    rsim sa, sb;
+    rfx f;
+    char *a = rfx_open(&sa, &f, 5, false);
+    rsim_start(&sb, 5, NULL);
+    char *b = rfx_tenant(&f, &sb, false);
+    size_t na, nb;
+    char **ia = rsim_user_ids(&sa, &na), **ib = rsim_user_ids(&sb, &nb);
+    f.cfg.reconcile_threads = 1;
+    f.cfg.reconcile_inflight = 2;
+    OKS_ASSERT_EQ_INT(rsim_post(&sa, "faults", "{\"latency_ms\":1000}"), 200);
+    OKS_ASSERT_EQ_INT(rsim_post(&sb, "faults", "{\"latency_ms\":2500}"), 200);
+    long la = rsim_calls(&sa, "GET /api/v1/users"), lb = rsim_calls(&sb, "GET /api/v1/users");
+    rfx_mark(&f, a, ia[0], 1, false, NULL);
+    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    oks_sleep_ms(100); /* past the coalescing window */
+    rfx_start(&f);
+    int64_t end = oks_now_mono_ms() + 10000;
+    while ((rsim_calls(&sa, "GET /api/v1/users") == la ||
+            rsim_calls(&sb, "GET /api/v1/users") == lb) &&
+           oks_now_mono_ms() < end)
+        oks_sleep_ms(10);
+    /* both reads are out: the reconciler's connection goes */
+    char *killed = wt_scalar(f.db,
+                             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                             0, NULL);
+    OKS_ASSERT(killed != NULL && strcmp(killed, "1") == 0);
+    free(killed);
+    OKS_ASSERT(rfx_wait_clean(&f, a, 15000));
+    OKS_ASSERT(rfx_wait_clean(&f, b, 15000));
+    rfx_stop(&f);
+    /* a's round found the connection gone; b's came back to a new one: both read again */
+    OKS_ASSERT_EQ_INT(rsim_calls(&sa, "GET /api/v1/users") - la, 2);
+    OKS_ASSERT_EQ_INT(rsim_calls(&sb, "GET /api/v1/users") - lb, 2);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 1);
+    free(b);
+    free_ids(ia, na);
+    free_ids(ib, nb);
+    rsim_stop(&sb);
+    rfx_close(&sa, &f, a);
+}
