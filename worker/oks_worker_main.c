@@ -9,6 +9,7 @@
 #include "oks_worker_consumer.h"
 #include "oks_worker_reconcile.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +149,21 @@ int main(int argc, char **argv)
         return exit_now;
     oks_err err = {0};
     oks_log_init("worker", (oks_log_level)cfg.log_level);
+    /* Before any thread: curl_easy_init would otherwise do it lazily on whichever reconciler
+     * or reader thread makes the first Okta client (safe only where libcurl says
+     * CURL_VERSION_THREADSAFE, 7.84 and later). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "%s: libcurl could not be initialised\n", oks_worker_program.name);
+        oks_cfg_free(&oks_worker_program, &cfg);
+        return 1;
+    }
     oks_worker_ctx ctx;
     if (oks_worker_ctx_init(&ctx, &cfg, &err) != 0) {
         /* secret-key / redis-url are checked there and named by oks_cfg_invalid */
         fprintf(stderr, "%s: %s\n", oks_worker_program.name, err.msg);
         oks_worker_ctx_free(&ctx);
         oks_cfg_free(&oks_worker_program, &cfg);
+        curl_global_cleanup();
         return 2;
     }
     oks_signal_install();
@@ -167,5 +177,6 @@ int main(int argc, char **argv)
      * (library cleanups that could pull state from under them). Logs are unbuffered writes. */
     if (abandoned)
         _exit(rc == 0 ? 0 : 1);
+    curl_global_cleanup();
     return rc == 0 ? 0 : 1;
 }
