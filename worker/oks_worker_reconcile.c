@@ -63,83 +63,140 @@ static void wake(oks_worker_reconciler *r, bool all)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* A round's end, back on its thread: apply, unlock, count. */
-static void end_round(oks_worker_round *round, oks_db *db, int *rounds, bool *internal)
+/* The tenants this thread has rounds out for: their locks are held on its session, where
+ * advisory locks stack, so they are never claimed again until their round has ended. */
+typedef struct outset {
+    char id[OKS_WORKER_INFLIGHT_MAX][40];
+    int n;
+} outset;
+
+static bool is_out(const outset *o, const char *tenant)
+{
+    for (int i = 0; i < o->n; i++)
+        if (strcmp(o->id[i], tenant) == 0)
+            return true;
+    return false;
+}
+
+/* A round back, on its thread: apply, unlock, count. */
+static void end_round(oks_worker_round *round, oks_db *db, outset *o, int *rounds, bool *internal)
 {
     char tenant[40];
     snprintf(tenant, sizeof tenant, "%s", oks_worker_round_tenant(round));
     oks_worker_round_rc rc = oks_worker_round_end(round);
     oks_worker_rstate_unlock(db, tenant);
+    for (int i = 0; i < o->n; i++) {
+        if (strcmp(o->id[i], tenant) == 0) {
+            memmove(o->id[i], o->id[o->n - 1], sizeof o->id[i]);
+            o->n--;
+            break;
+        }
+    }
     if (rc == OKS_WORKER_ROUND_INTERNAL)
         *internal = true;
     if (rc == OKS_WORKER_ROUND_DONE)
         (*rounds)++;
 }
 
+/* Due tenants into ids, -1 when the database failed. */
+static int look(oks_worker_reconciler *r, oks_db *db, char (*ids)[40], bool *behind)
+{
+    oks_err err = {0};
+    *behind = oks_now_mono_ms() < atomic_load(&r->behind_until_ms);
+    int n = oks_worker_rstate_due(db, r->cfg, *behind, ids, DUE_CAP, &err);
+    oks_worker_rmetrics_look();
+    if (n < 0)
+        OKS_LOG_WARN("reconcile: looking for due tenants: %s", err.msg);
+    return n;
+}
+
 /* One pass: every due tenant this thread can claim gets a round. With reconcile-inflight > 1 a
  * round's Okta reads go to the readers and the thread claims and begins the next tenant's;
- * each round is applied when its reads come back (a slow org holds only its own round) and
- * every one is in before the pass returns. Returns rounds run, -1 when the database failed. */
+ * each round is applied when its reads come back (a slow org holds only its own round). When
+ * the list is used up while rounds are out, the thread applies the next round back and looks
+ * again, so its free places are filled while a slow org's round is still out; the pass ends
+ * when no round is out. Returns rounds run, -1 when the database failed. */
 static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
     int inflight_max = r->n_readers > 0 ? r->read_cap / r->n_alloc : 1;
     char ids[DUE_CAP][40];
     oks_err err = {0};
-    bool behind = oks_now_mono_ms() < atomic_load(&r->behind_until_ms);
-    int n = oks_worker_rstate_due(db, r->cfg, behind, ids, DUE_CAP, &err);
-    oks_worker_rmetrics_look();
-    if (n < 0) {
-        OKS_LOG_WARN("reconcile: looking for due tenants: %s", err.msg);
+    bool behind;
+    int n = look(r, db, ids, &behind);
+    if (n < 0)
         return -1;
-    }
     if (n > 1) /* another thread can take one of the others */
         wake(r, false);
-    int rounds = 0, out = 0;
+    int rounds = 0;
+    outset out = {.n = 0};
+    int64_t looked_ms = oks_now_mono_ms();
+    bool want_look = false; /* a round came back since the last look */
+    int64_t look_gap_ms = r->cfg->coalesce_window_ms > 10 ? r->cfg->coalesce_window_ms : 10;
     bool failed = false;
-    /* Threads start at different offsets so they spread over the due tenants. */
-    for (int k = 0; k < n && !failed && !atomic_load(&r->stop); k++) {
-        const char *tenant = ids[(k + t->index) % n];
-        int got = oks_worker_rstate_lock(db, tenant, &err);
-        if (got < 0) {
-            failed = true;
+    for (;;) {
+        /* Threads start at different offsets so they spread over the due tenants. */
+        for (int k = 0; k < n && !failed && !atomic_load(&r->stop); k++) {
+            const char *tenant = ids[(k + t->index) % n];
+            if (is_out(&out, tenant))
+                continue;
+            int got = oks_worker_rstate_lock(db, tenant, &err);
+            if (got < 0) {
+                failed = true;
+                break;
+            }
+            if (got == 0)
+                continue;
+            uint64_t lock_gen = oks_db_reconnects(db); /* the session that holds the lock */
+            int still = oks_worker_rstate_still_due(db, r->cfg, behind, tenant, &err);
+            if (still <= 0) {
+                oks_worker_rstate_unlock(db, tenant);
+                failed = still < 0;
+                continue;
+            }
+            if (inflight_max == 1) {
+                oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant, lock_gen);
+                oks_worker_rstate_unlock(db, tenant);
+                *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
+                rounds += rc == OKS_WORKER_ROUND_DONE;
+                continue;
+            }
+            oks_worker_round_rc rc;
+            oks_worker_round *round = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
+            if (!round) {
+                oks_worker_rstate_unlock(db, tenant);
+                *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
+                continue;
+            }
+            oks_worker_readers_submit(r, round);
+            snprintf(out.id[out.n++], sizeof out.id[0], "%s", tenant);
+            if (out.n == inflight_max)
+                end_round(oks_worker_readers_done(t, -1), db, &out, &rounds, internal);
+        }
+        if (out.n == 0 || failed || atomic_load(&r->stop))
             break;
+        /* The list is used up and rounds are out: apply the next one back, or after
+         * poll-interval with none back, look again — but not more often than the coalescing
+         * window (a look per round back would be a due-tenant query per round). */
+        int64_t wait_ms = r->cfg->poll_interval_ms;
+        if (want_look) {
+            wait_ms = looked_ms + look_gap_ms - oks_now_mono_ms();
+            wait_ms = wait_ms > 0 ? wait_ms : 0;
         }
-        if (got == 0)
-            continue;
-        uint64_t lock_gen = oks_db_reconnects(db); /* the session that holds the lock */
-        int still = oks_worker_rstate_still_due(db, r->cfg, behind, tenant, &err);
-        if (still <= 0) {
-            oks_worker_rstate_unlock(db, tenant);
-            failed = still < 0;
-            continue;
-        }
-        if (inflight_max == 1) {
-            oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant, lock_gen);
-            oks_worker_rstate_unlock(db, tenant);
-            *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
-            rounds += rc == OKS_WORKER_ROUND_DONE;
-            continue;
-        }
-        oks_worker_round_rc rc;
-        oks_worker_round *round = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
-        if (!round) {
-            oks_worker_rstate_unlock(db, tenant);
-            *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
-            continue;
-        }
-        oks_worker_readers_submit(r, round);
-        /* a thread holds a session lock per round out: never the same tenant twice (a
-         * session's advisory locks stack), and the due list names each tenant once */
-        if (++out == inflight_max) {
-            end_round(oks_worker_readers_done(t), db, &rounds, internal);
-            out--;
+        oks_worker_round *back = oks_worker_readers_done(t, wait_ms);
+        if (back)
+            end_round(back, db, &out, &rounds, internal);
+        want_look = true;
+        n = 0;
+        if (out.n > 0 && oks_now_mono_ms() - looked_ms >= look_gap_ms) {
+            if ((n = look(r, db, ids, &behind)) < 0)
+                failed = true;
+            looked_ms = oks_now_mono_ms();
+            want_look = false;
         }
     }
-    while (out > 0) {
-        end_round(oks_worker_readers_done(t), db, &rounds, internal);
-        out--;
-    }
+    while (out.n > 0)
+        end_round(oks_worker_readers_done(t, -1), db, &out, &rounds, internal);
     return failed ? -1 : rounds;
 }
 

@@ -143,8 +143,9 @@ oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r);
 int oks_worker_readers_start(struct oks_worker_reconciler *r, int n, int cap, oks_err *err);
 /* Queue a begun round's reads; its owner gets it back from oks_worker_readers_done. */
 void oks_worker_readers_submit(struct oks_worker_reconciler *r, oks_worker_round *round);
-/* The owner thread: the next round whose reads are finished (waits for one). */
-oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t);
+/* The owner thread: the next round whose reads are finished, waiting up to wait_ms for one
+ * (< 0: as long as it takes); NULL when none came back in time. */
+oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t, int64_t wait_ms);
 /* After every reconciler thread has been joined (none has a round out): stop and join them. */
 void oks_worker_readers_stop(struct oks_worker_reconciler *r);
 

@@ -12,8 +12,10 @@
 
 #include "core/oks_thread.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static void *reader_main(void *arg)
 {
@@ -72,16 +74,32 @@ void oks_worker_readers_submit(oks_worker_reconciler *r, oks_worker_round *round
     pthread_mutex_unlock(&r->read_mu);
 }
 
-oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t)
+oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t, int64_t wait_ms)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&t->done_mu);
-    while (t->done_n == 0)
-        pthread_cond_wait(&t->done_cv, &t->done_mu);
-    oks_worker_round *round = t->done[t->done_head];
-    t->done_head = (t->done_head + 1) % OKS_WORKER_INFLIGHT_MAX;
-    t->done_n--;
+    while (t->done_n == 0) {
+        if (wait_ms < 0)
+            pthread_cond_wait(&t->done_cv, &t->done_mu);
+        else if (pthread_cond_timedwait(&t->done_cv, &t->done_mu, &until) == ETIMEDOUT)
+            break;
+    }
+    oks_worker_round *round = NULL;
+    if (t->done_n > 0) {
+        round = t->done[t->done_head];
+        t->done_head = (t->done_head + 1) % OKS_WORKER_INFLIGHT_MAX;
+        t->done_n--;
+    }
     pthread_mutex_unlock(&t->done_mu);
-    oks_worker_rmetrics_reads(0, -1);
+    if (round)
+        oks_worker_rmetrics_reads(0, -1);
     return round;
 }
 

@@ -806,3 +806,42 @@ OKS_TEST(a_round_whose_lock_went_with_its_connection_writes_nothing)
     rsim_stop(&sb);
     rfx_close(&sa, &f, a);
 }
+
+/* A thread with a slow org's round out keeps taking the changes that arrive meanwhile: when
+ * its due list is used up it applies the next round back and looks again, rather than waiting
+ * for every round it sent out. */
+OKS_TEST(a_thread_takes_new_changes_while_a_slow_org_is_still_out)
+{
+    rsim slow, fast;
+    rfx f;
+    char *a = rfx_open(&slow, &f, 5, false);
+    rsim_start(&fast, 5, NULL);
+    char *b = rfx_tenant(&f, &fast, false);
+    size_t na, nb;
+    char **ia = rsim_user_ids(&slow, &na), **ib = rsim_user_ids(&fast, &nb);
+    f.cfg.reconcile_threads = 1;
+    f.cfg.reconcile_inflight = 2;
+    OKS_ASSERT_EQ_INT(rsim_post(&slow, "faults", "{\"latency_ms\":2500}"), 200);
+    long la = rsim_calls(&slow, "GET /api/v1/users");
+    rfx_mark(&f, a, ia[0], 1, false, NULL);
+    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    oks_sleep_ms(100); /* past the coalescing window */
+    rfx_start(&f);
+    OKS_ASSERT(rfx_wait_clean(&f, b, 2000));
+    /* a new change of b while a's read is still out */
+    rfx_mark(&f, b, ib[1], 1, false, NULL);
+    oks_sleep_ms(100);
+    oks_worker_reconciler_wake(f.rec);
+    OKS_ASSERT(rfx_wait_clean(&f, b, 1500));
+    OKS_ASSERT_EQ_INT(marks_left(&f, a), 1); /* still reading */
+    OKS_ASSERT_EQ_INT(rsim_calls(&slow, "GET /api/v1/users") - la, 1);
+    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
+    rfx_stop(&f);
+    OKS_ASSERT_EQ_INT(
+        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 2);
+    free(b);
+    free_ids(ia, na);
+    free_ids(ib, nb);
+    rsim_stop(&fast);
+    rfx_close(&slow, &f, a);
+}
