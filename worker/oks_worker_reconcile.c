@@ -30,14 +30,7 @@ enum { DUE_CAP = 16, METRICS_EVERY_MS = 2000, BUDGET_WAIT_MS = 2000 };
 /* Sleep until stopped or ms passed, or (wakeable) a wake token is there to take. */
 static void idle(oks_worker_reconciler *r, int64_t ms, bool wakeable)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = oks_time_after_ms(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&r->mu);
     while ((!wakeable || r->wake_tokens == 0) && !atomic_load(&r->stop)) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)

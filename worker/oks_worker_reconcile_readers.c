@@ -11,6 +11,7 @@
 #include "oks_worker_reconcile_int.h"
 
 #include "core/oks_thread.h"
+#include "core/oks_time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -76,14 +77,7 @@ void oks_worker_readers_submit(oks_worker_reconciler *r, oks_worker_round *round
 
 oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t, int64_t wait_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = oks_time_after_ms(CLOCK_REALTIME, wait_ms > 0 ? wait_ms : 0);
     pthread_mutex_lock(&t->done_mu);
     while (t->done_n == 0) {
         if (wait_ms < 0)

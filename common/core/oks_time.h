@@ -5,10 +5,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 int64_t oks_now_mono_ms(void); /* monotonic, for deadlines and latency */
 int64_t oks_now_wall_ms(void); /* Unix epoch milliseconds */
 void oks_sleep_ms(int64_t ms);
+/* The time ms from now on clock (CLOCK_REALTIME or CLOCK_MONOTONIC), as a deadline for
+ * pthread_cond_timedwait on a condition variable of that clock. */
+struct timespec oks_time_after_ms(clockid_t clock, int64_t ms);
 
 /* Parse "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or "+HH:MM" offset) into epoch ms. */
 bool oks_time_parse_iso8601(const char *s, int64_t *epoch_ms);

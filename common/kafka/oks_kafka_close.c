@@ -121,14 +121,7 @@ static bool destroy_bounded(rd_kafka_t *rk, int64_t wait_ms)
         rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         return true;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(wait_ms / 1000);
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = oks_time_after_ms(CLOCK_MONOTONIC, wait_ms);
     pthread_mutex_lock(&j->mu);
     int rc = 0;
     while (!j->done && rc != ETIMEDOUT)

@@ -700,51 +700,83 @@ OKS_TEST(two_apply_slots_let_another_tenant_apply_past_a_blocked_one)
     one_slot_or_two(2, false);
 }
 
+/* Tenants a and b, each on a simulator of its own (sa, sb) with 5 users, and one reconciler
+ * thread with `inflight` rounds out (started by the test). */
+typedef struct two_orgs {
+    rsim sa, sb;
+    rfx f;
+    char *a, *b, **ia, **ib;
+    size_t na, nb;
+} two_orgs;
+
+static void two_orgs_open(two_orgs *o, int inflight)
+{
+    o->a = rfx_open(&o->sa, &o->f, 5, false);
+    rsim_start(&o->sb, 5, NULL);
+    o->b = rfx_tenant(&o->f, &o->sb, false);
+    o->ia = rsim_user_ids(&o->sa, &o->na);
+    o->ib = rsim_user_ids(&o->sb, &o->nb);
+    o->f.cfg.reconcile_threads = 1;
+    o->f.cfg.reconcile_inflight = inflight;
+}
+
+static void two_orgs_close(two_orgs *o)
+{
+    free(o->b);
+    free_ids(o->ia, o->na);
+    free_ids(o->ib, o->nb);
+    rsim_stop(&o->sb);
+    rfx_close(&o->sa, &o->f, o->a);
+}
+
+static long list_reads(rsim *s)
+{
+    return rsim_calls(s, "GET /api/v1/users");
+}
+
+/* Until the simulator has served more than `before` list reads (one is out). */
+static void wait_list_read(rsim *s, long before)
+{
+    int64_t end = oks_now_mono_ms() + 10000;
+    while (list_reads(s) == before && oks_now_mono_ms() < end)
+        oks_sleep_ms(10);
+    OKS_ASSERT(list_reads(s) > before);
+}
+
+static long users_of(rfx *f, const char *tenant)
+{
+    return rfx_count(f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", tenant, NULL);
+}
+
 /* reconcile-inflight: one thread with a slow org's read out keeps claiming and applying other
  * tenants; with 1, the other tenant waits behind that read. */
 static void slow_org_and_another(int inflight, bool other_waits)
 {
-    rsim slow, fast;
-    rfx f;
-    char *a = rfx_open(&slow, &f, 5, false);
-    rsim_start(&fast, 5, NULL);
-    char *b = rfx_tenant(&f, &fast, false);
-    size_t na, nb;
-    char **ia = rsim_user_ids(&slow, &na), **ib = rsim_user_ids(&fast, &nb);
-    f.cfg.reconcile_threads = 1;
-    f.cfg.reconcile_inflight = inflight;
-    OKS_ASSERT_EQ_INT(rsim_post(&slow, "faults", "{\"latency_ms\":2500}"), 200);
-    long l0 = rsim_calls(&slow, "GET /api/v1/users");
-    rfx_mark(&f, a, ia[0], 1, false, NULL);
+    two_orgs o;
+    two_orgs_open(&o, inflight);
+    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":2500}"), 200);
+    long l0 = list_reads(&o.sa);
+    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
     oks_sleep_ms(100); /* a's change is the older one: the thread takes a first */
-    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
     oks_sleep_ms(100); /* both past the coalescing window */
-    rfx_start(&f);
-    int64_t end = oks_now_mono_ms() + 10000;
-    while (rsim_calls(&slow, "GET /api/v1/users") == l0 && oks_now_mono_ms() < end)
-        oks_sleep_ms(10);
-    OKS_ASSERT(rsim_calls(&slow, "GET /api/v1/users") > l0); /* a's read is out */
+    rfx_start(&o.f);
+    wait_list_read(&o.sa, l0); /* a's read is out */
     if (other_waits) {
         oks_sleep_ms(1500);
-        OKS_ASSERT_EQ_INT(marks_left(&f, b), 1);
+        OKS_ASSERT_EQ_INT(marks_left(&o.f, o.b), 1);
     } else {
-        OKS_ASSERT(rfx_wait_clean(&f, b, 1500));
-        OKS_ASSERT_EQ_INT(marks_left(&f, a), 1); /* still reading */
+        OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 1500));
+        OKS_ASSERT_EQ_INT(marks_left(&o.f, o.a), 1); /* still reading */
         OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_in_flight"), 1);
         OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_capacity"), inflight);
     }
-    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
-    OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
-    rfx_stop(&f);
-    OKS_ASSERT_EQ_INT(
-        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", a, NULL), 1);
-    OKS_ASSERT_EQ_INT(
-        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 1);
-    free(b);
-    free_ids(ia, na);
-    free_ids(ib, nb);
-    rsim_stop(&fast);
-    rfx_close(&slow, &f, a);
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 10000));
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 10000));
+    rfx_stop(&o.f);
+    OKS_ASSERT_EQ_INT(users_of(&o.f, o.a), 1);
+    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 1);
+    two_orgs_close(&o);
 }
 
 OKS_TEST(one_thread_reading_one_tenant_holds_the_next)
@@ -764,47 +796,32 @@ OKS_TEST(reads_in_flight_let_a_thread_apply_past_a_slow_org)
  * read again. */
 OKS_TEST(a_round_whose_lock_went_with_its_connection_writes_nothing)
 {
-    rsim sa, sb;
-    rfx f;
-    char *a = rfx_open(&sa, &f, 5, false);
-    rsim_start(&sb, 5, NULL);
-    char *b = rfx_tenant(&f, &sb, false);
-    size_t na, nb;
-    char **ia = rsim_user_ids(&sa, &na), **ib = rsim_user_ids(&sb, &nb);
-    f.cfg.reconcile_threads = 1;
-    f.cfg.reconcile_inflight = 2;
-    OKS_ASSERT_EQ_INT(rsim_post(&sa, "faults", "{\"latency_ms\":1000}"), 200);
-    OKS_ASSERT_EQ_INT(rsim_post(&sb, "faults", "{\"latency_ms\":2500}"), 200);
-    long la = rsim_calls(&sa, "GET /api/v1/users"), lb = rsim_calls(&sb, "GET /api/v1/users");
-    rfx_mark(&f, a, ia[0], 1, false, NULL);
-    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    two_orgs o;
+    two_orgs_open(&o, 2);
+    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":1000}"), 200);
+    OKS_ASSERT_EQ_INT(rsim_post(&o.sb, "faults", "{\"latency_ms\":2500}"), 200);
+    long la = list_reads(&o.sa), lb = list_reads(&o.sb);
+    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
+    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
     oks_sleep_ms(100); /* past the coalescing window */
-    rfx_start(&f);
-    int64_t end = oks_now_mono_ms() + 10000;
-    while ((rsim_calls(&sa, "GET /api/v1/users") == la ||
-            rsim_calls(&sb, "GET /api/v1/users") == lb) &&
-           oks_now_mono_ms() < end)
-        oks_sleep_ms(10);
+    rfx_start(&o.f);
+    wait_list_read(&o.sa, la);
+    wait_list_read(&o.sb, lb);
     /* both reads are out: the reconciler's connection goes */
-    char *killed = wt_scalar(f.db,
+    char *killed = wt_scalar(o.f.db,
                              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                              "WHERE datname = current_database() AND pid <> pg_backend_pid()",
                              0, NULL);
     OKS_ASSERT(killed != NULL && strcmp(killed, "1") == 0);
     free(killed);
-    OKS_ASSERT(rfx_wait_clean(&f, a, 15000));
-    OKS_ASSERT(rfx_wait_clean(&f, b, 15000));
-    rfx_stop(&f);
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 15000));
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 15000));
+    rfx_stop(&o.f);
     /* a's round found the connection gone; b's came back to a new one: both read again */
-    OKS_ASSERT_EQ_INT(rsim_calls(&sa, "GET /api/v1/users") - la, 2);
-    OKS_ASSERT_EQ_INT(rsim_calls(&sb, "GET /api/v1/users") - lb, 2);
-    OKS_ASSERT_EQ_INT(
-        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 1);
-    free(b);
-    free_ids(ia, na);
-    free_ids(ib, nb);
-    rsim_stop(&sb);
-    rfx_close(&sa, &f, a);
+    OKS_ASSERT_EQ_INT(list_reads(&o.sa) - la, 2);
+    OKS_ASSERT_EQ_INT(list_reads(&o.sb) - lb, 2);
+    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 1);
+    two_orgs_close(&o);
 }
 
 /* A thread with a slow org's round out keeps taking the changes that arrive meanwhile: when
@@ -812,36 +829,24 @@ OKS_TEST(a_round_whose_lock_went_with_its_connection_writes_nothing)
  * for every round it sent out. */
 OKS_TEST(a_thread_takes_new_changes_while_a_slow_org_is_still_out)
 {
-    rsim slow, fast;
-    rfx f;
-    char *a = rfx_open(&slow, &f, 5, false);
-    rsim_start(&fast, 5, NULL);
-    char *b = rfx_tenant(&f, &fast, false);
-    size_t na, nb;
-    char **ia = rsim_user_ids(&slow, &na), **ib = rsim_user_ids(&fast, &nb);
-    f.cfg.reconcile_threads = 1;
-    f.cfg.reconcile_inflight = 2;
-    OKS_ASSERT_EQ_INT(rsim_post(&slow, "faults", "{\"latency_ms\":2500}"), 200);
-    long la = rsim_calls(&slow, "GET /api/v1/users");
-    rfx_mark(&f, a, ia[0], 1, false, NULL);
-    rfx_mark(&f, b, ib[0], 1, false, NULL);
+    two_orgs o;
+    two_orgs_open(&o, 2);
+    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":2500}"), 200);
+    long la = list_reads(&o.sa);
+    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
+    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
     oks_sleep_ms(100); /* past the coalescing window */
-    rfx_start(&f);
-    OKS_ASSERT(rfx_wait_clean(&f, b, 2000));
+    rfx_start(&o.f);
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 2000));
     /* a new change of b while a's read is still out */
-    rfx_mark(&f, b, ib[1], 1, false, NULL);
+    rfx_mark(&o.f, o.b, o.ib[1], 1, false, NULL);
     oks_sleep_ms(100);
-    oks_worker_reconciler_wake(f.rec);
-    OKS_ASSERT(rfx_wait_clean(&f, b, 1500));
-    OKS_ASSERT_EQ_INT(marks_left(&f, a), 1); /* still reading */
-    OKS_ASSERT_EQ_INT(rsim_calls(&slow, "GET /api/v1/users") - la, 1);
-    OKS_ASSERT(rfx_wait_clean(&f, a, 10000));
-    rfx_stop(&f);
-    OKS_ASSERT_EQ_INT(
-        rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", b, NULL), 2);
-    free(b);
-    free_ids(ia, na);
-    free_ids(ib, nb);
-    rsim_stop(&fast);
-    rfx_close(&slow, &f, a);
+    oks_worker_reconciler_wake(o.f.rec);
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 1500));
+    OKS_ASSERT_EQ_INT(marks_left(&o.f, o.a), 1); /* still reading */
+    OKS_ASSERT_EQ_INT(list_reads(&o.sa) - la, 1);
+    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 10000));
+    rfx_stop(&o.f);
+    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 2);
+    two_orgs_close(&o);
 }
