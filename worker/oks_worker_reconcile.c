@@ -106,9 +106,10 @@ static int look(oks_worker_reconciler *r, oks_db *db, char (*ids)[40], bool *beh
 /* One pass: every due tenant this thread can claim gets a round. With reconcile-inflight > 1 a
  * round's Okta reads go to the readers and the thread claims and begins the next tenant's;
  * each round is applied when its reads come back (a slow org holds only its own round). When
- * the list is used up while rounds are out, the thread applies the next round back and looks
- * again, so its free places are filled while a slow org's round is still out; the pass ends
- * when no round is out. Returns rounds run, -1 when the database failed. */
+ * the list is used up while rounds are out, the thread applies them as they come back and, every
+ * poll-interval that some are still out, looks again, so its free places are filled while a
+ * slow org's round is out; the pass ends when no round is out. Returns rounds run, -1 when the
+ * database failed. */
 static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
@@ -124,8 +125,6 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
     int rounds = 0;
     outset out = {.n = 0};
     int64_t looked_ms = oks_now_mono_ms();
-    bool want_look = false; /* a round came back since the last look */
-    int64_t look_gap_ms = r->cfg->coalesce_window_ms > 10 ? r->cfg->coalesce_window_ms : 10;
     bool failed = false;
     for (;;) {
         /* Threads start at different offsets so they spread over the due tenants. */
@@ -168,25 +167,21 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
         }
         if (out.n == 0 || failed || atomic_load(&r->stop))
             break;
-        /* The list is used up and rounds are out: apply the next one back, or after
-         * poll-interval with none back, look again — but not more often than the coalescing
-         * window (a look per round back would be a due-tenant query per round). */
-        int64_t wait_ms = r->cfg->poll_interval_ms;
-        if (want_look) {
-            wait_ms = looked_ms + look_gap_ms - oks_now_mono_ms();
-            wait_ms = wait_ms > 0 ? wait_ms : 0;
-        }
-        oks_worker_round *back = oks_worker_readers_done(t, wait_ms);
-        if (back)
-            end_round(back, db, &out, &rounds, internal);
-        want_look = true;
+        /* The list is used up and rounds are out: apply them as they come back; once
+         * poll-interval has passed since the last look with some still out (a slow org), look
+         * again so the thread's free places are filled meanwhile. Only then: in a backlog, the
+         * due-tenant query is the pass's dearest statement, and a look per round back cost
+         * scenario 3 a tenth of its rate. */
+        int64_t wait_ms = looked_ms + r->cfg->poll_interval_ms - oks_now_mono_ms();
+        oks_worker_round *back = oks_worker_readers_done(t, wait_ms > 0 ? wait_ms : 0);
         n = 0;
-        if (out.n > 0 && oks_now_mono_ms() - looked_ms >= look_gap_ms) {
-            if ((n = look(r, db, ids, &behind)) < 0)
-                failed = true;
-            looked_ms = oks_now_mono_ms();
-            want_look = false;
+        if (back) {
+            end_round(back, db, &out, &rounds, internal);
+            continue;
         }
+        if ((n = look(r, db, ids, &behind)) < 0)
+            failed = true;
+        looked_ms = oks_now_mono_ms();
     }
     while (out.n > 0)
         end_round(oks_worker_readers_done(t, -1), db, &out, &rounds, internal);
