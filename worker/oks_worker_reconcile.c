@@ -113,7 +113,6 @@ static int look(oks_worker_reconciler *r, oks_db *db, char (*ids)[40], bool *beh
 static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
 {
     oks_worker_reconciler *r = t->r;
-    int inflight_max = r->n_readers > 0 ? r->read_cap / r->n_alloc : 1;
     char ids[DUE_CAP][40];
     oks_err err = {0};
     bool behind;
@@ -146,13 +145,6 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
                 failed = still < 0;
                 continue;
             }
-            if (inflight_max == 1) {
-                oks_worker_round_rc rc = oks_worker_round_run(t, db, tenant, lock_gen);
-                oks_worker_rstate_unlock(db, tenant);
-                *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
-                rounds += rc == OKS_WORKER_ROUND_DONE;
-                continue;
-            }
             oks_worker_round_rc rc;
             oks_worker_round *round = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
             if (!round) {
@@ -160,9 +152,14 @@ static int pass(oks_worker_rthread *t, oks_db *db, bool *internal)
                 *internal |= rc == OKS_WORKER_ROUND_INTERNAL;
                 continue;
             }
+            if (r->inflight == 1) { /* no readers: read here */
+                oks_worker_round_read(round);
+                end_round(round, db, &out, &rounds, internal);
+                continue;
+            }
             oks_worker_readers_submit(r, round);
             snprintf(out.id[out.n++], sizeof out.id[0], "%s", tenant);
-            if (out.n == inflight_max)
+            if (out.n == r->inflight)
                 end_round(oks_worker_readers_done(t, -1), db, &out, &rounds, internal);
         }
         if (out.n == 0 || failed || atomic_load(&r->stop))
@@ -285,6 +282,7 @@ oks_worker_reconciler *oks_worker_reconciler_start(const oks_worker_cfg *cfg,
     int inflight = cfg->reconcile_inflight > 1 ? (int)cfg->reconcile_inflight : 1;
     if (inflight > OKS_WORKER_INFLIGHT_MAX) /* an owner's ring holds this many */
         inflight = OKS_WORKER_INFLIGHT_MAX;
+    r->inflight = inflight;
     if (inflight > 1 && oks_worker_readers_start(r, n * inflight, n * inflight, err) != 0) {
         oks_worker_reconciler_stop(r, oks_now_mono_ms());
         return NULL;

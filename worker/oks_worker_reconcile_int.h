@@ -61,8 +61,9 @@ struct oks_worker_reconciler {
     bool readers_stop; /* under read_mu */
     pthread_t *readers;
     int n_readers;
-    int n;       /* threads started */
-    int n_alloc; /* threads set up (connections to close) */
+    int inflight; /* rounds a thread keeps out (reconcile-inflight; 1: read on the thread) */
+    int n;        /* threads started */
+    int n_alloc;  /* threads set up (connections to close) */
     oks_worker_rthread *threads;
 };
 
@@ -124,16 +125,14 @@ typedef enum oks_worker_round_rc {
  *          oks_db_reconnects when the lock was taken; a round whose connection was re-made
  *          since writes nothing): the tenant, its due marks and what to ask. NULL when the
  *          round ended there (*rc says how).
- *   read:  Okta only; any one thread at a time (the round owns its tenant's client meanwhile).
+ *   read:  Okta only; any one thread at a time (the round owns its tenant's client meanwhile);
+ *          counted in oktasync_worker_reconcile_reads_in_flight while it runs.
  *   end:   on the thread that began it: decide, apply, record faults; frees the round. */
 oks_worker_round *oks_worker_round_begin(oks_worker_rthread *t, oks_db *db, const char *tenant,
                                          uint64_t lock_gen, oks_worker_round_rc *rc);
 void oks_worker_round_read(oks_worker_round *r);
 oks_worker_round_rc oks_worker_round_end(oks_worker_round *r);
 const char *oks_worker_round_tenant(const oks_worker_round *r);
-/* All three on the calling thread. */
-oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant,
-                                         uint64_t lock_gen);
 /* The round's owner thread (the one that began it). */
 oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r);
 

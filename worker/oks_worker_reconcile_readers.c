@@ -68,7 +68,6 @@ int oks_worker_readers_start(oks_worker_reconciler *r, int n, int cap, oks_err *
 void oks_worker_readers_submit(oks_worker_reconciler *r, oks_worker_round *round)
 {
     pthread_mutex_lock(&r->read_mu);
-    oks_worker_rmetrics_reads(0, 1);
     r->read_q[(r->read_head + r->read_n) % r->read_cap] = round;
     r->read_n++;
     pthread_cond_signal(&r->read_cv);
@@ -92,8 +91,6 @@ oks_worker_round *oks_worker_readers_done(oks_worker_rthread *t, int64_t wait_ms
         t->done_n--;
     }
     pthread_mutex_unlock(&t->done_mu);
-    if (round)
-        oks_worker_rmetrics_reads(0, -1);
     return round;
 }
 

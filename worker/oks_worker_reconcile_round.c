@@ -409,6 +409,7 @@ oks_worker_rthread *oks_worker_round_owner(const oks_worker_round *r)
 
 void oks_worker_round_read(oks_worker_round *r)
 {
+    oks_worker_rmetrics_reads(0, 1);
     oks_okta_client_stats(r->f.client, &r->before);
     r->frc = oks_worker_fetch_run(&r->f, r->marks, r->reads, r->n);
     if (r->frc == 0 && r->groups.n > 0) {
@@ -418,6 +419,7 @@ void oks_worker_round_read(oks_worker_round *r)
             oks_worker_fetch_groups(&r->f, r->marks, r->reads, r->want_groups, r->n, &r->groups);
     }
     oks_okta_client_stats(r->f.client, &r->after);
+    oks_worker_rmetrics_reads(0, -1);
 }
 
 /* Phase 3, on the thread that began the round: decide and apply what Okta said. */
@@ -474,17 +476,4 @@ oks_worker_round_rc oks_worker_round_end(oks_worker_round *r)
     oks_worker_round_rc rc = finish(r);
     round_free(r);
     return rc;
-}
-
-oks_worker_round_rc oks_worker_round_run(oks_worker_rthread *t, oks_db *db, const char *tenant,
-                                         uint64_t lock_gen)
-{
-    oks_worker_round_rc rc;
-    oks_worker_round *r = oks_worker_round_begin(t, db, tenant, lock_gen, &rc);
-    if (!r)
-        return rc;
-    oks_worker_rmetrics_reads(0, 1);
-    oks_worker_round_read(r);
-    oks_worker_rmetrics_reads(0, -1);
-    return oks_worker_round_end(r);
 }
