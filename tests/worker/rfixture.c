@@ -1,6 +1,7 @@
 #include "rfixture.h"
 
 #include "core/oks_log.h"
+#include "core/oks_metrics.h"
 #include "core/oks_time.h"
 #include "oks_test.h"
 #include "okta/oks_okta.h"
@@ -301,4 +302,28 @@ bool rfx_wait_clean(rfx *f, const char *tenant, int ms)
 {
     clean_wait w = {f, tenant};
     return oks_test_wait_until(is_clean, &w, oks_test_timeout_ms(ms));
+}
+
+long rfx_marks_left(rfx *f, const char *tenant)
+{
+    return rfx_count(f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", tenant,
+                     NULL);
+}
+
+void rfx_free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+double rfx_series(const char *name)
+{
+    size_t len = 0;
+    char *all = oks_metrics_render(&len), pat[256];
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    char *p = all ? strstr(all, pat) : NULL;
+    double v = p ? strtod(p + strlen(pat), NULL) : -1;
+    free(all);
+    return v;
 }

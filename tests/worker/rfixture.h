@@ -61,5 +61,11 @@ bool rfx_wait_clean(rfx *f, const char *tenant, int ms);
 /* A scalar query with $1 = tenant, $2 = arg (may be NULL): malloc'd text or NULL. */
 char *rfx_q(rfx *f, const char *sql, const char *tenant, const char *arg);
 long rfx_count(rfx *f, const char *sql, const char *tenant, const char *arg);
+/* Dirty marks the tenant has left. */
+long rfx_marks_left(rfx *f, const char *tenant);
+/* Free an id array from rsim_user_ids. */
+void rfx_free_ids(char **ids, size_t n);
+/* An unlabelled series of this process's metrics (-1 when absent). */
+double rfx_series(const char *name);
 
 #endif

@@ -20,30 +20,11 @@ static void store_all(rfx *f, const char *tenant, char **ids, size_t n)
         rfx_mark(f, tenant, ids[i], 1, false, NULL);
 }
 
-static void free_ids(char **ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-}
-
 static double metric(const char *name, const char *tenant)
 {
     size_t len = 0;
     char *all = oks_metrics_render(&len), pat[256];
     snprintf(pat, sizeof pat, "%s{tenant=\"%s\"} ", name, tenant);
-    char *p = all ? strstr(all, pat) : NULL;
-    double v = p ? strtod(p + strlen(pat), NULL) : -1;
-    free(all);
-    return v;
-}
-
-/* An unlabelled series of this process. */
-static double series(const char *name)
-{
-    size_t len = 0;
-    char *all = oks_metrics_render(&len), pat[256];
-    snprintf(pat, sizeof pat, "\n%s ", name);
     char *p = all ? strstr(all, pat) : NULL;
     double v = p ? strtod(p + strlen(pat), NULL) : -1;
     free(all);
@@ -93,7 +74,7 @@ OKS_TEST(coalesces_fifty_dirty_users_into_one_bulk_read)
     char lbl[160];
     snprintf(lbl, sizeof lbl, "%s\",bucket=\"users", t);
     OKS_ASSERT(metric("oktasync_worker_okta_requests_total", lbl) == (double)lists);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -130,7 +111,7 @@ OKS_TEST(filter_urls_stay_under_okta_max_url_bytes)
     OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users/{id}"), 0);
     OKS_ASSERT_EQ_INT(
         rfx_count(&f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", t, NULL), 50);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -185,7 +166,7 @@ OKS_TEST(large_dirty_set_lists_the_app_as_the_cost_model_says)
                                     t, ids[k]),
                           a ? 1 : 0);
     }
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -259,7 +240,7 @@ OKS_TEST(few_dirty_users_ask_assignment_per_user_then_trust_the_stored_answer)
                   "SELECT count(*) FROM audit_log WHERE entity = 'user' AND tenant_id = $1::uuid",
                   t, NULL),
         audits);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -287,7 +268,7 @@ OKS_TEST(mark_bumped_during_the_read_is_read_again)
     OKS_ASSERT(rfx_wait_clean(&f, t, 10000));
     rfx_stop(&f);
     OKS_ASSERT_EQ_INT(rsim_calls(&s, "GET /api/v1/users") - l0, 2);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -347,7 +328,7 @@ OKS_TEST(stale_or_missing_bulk_reads_fall_back_to_get_user)
     free(v);
     OKS_ASSERT_EQ_INT(ms % 1000, 0);
     OKS_ASSERT(ms / 1000 >= asked_s && ms / 1000 <= oks_now_wall_ms() / 1000);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -378,7 +359,7 @@ OKS_TEST(as_of_stamp_is_the_response_date)
     OKS_ASSERT_CONTAINS(json_string_value(json_object_get(u, "lastUpdated")), "202");
     OKS_ASSERT(strncmp(json_string_value(json_object_get(u, "lastUpdated")), "2026", 4) != 0);
     json_decref(u);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -442,19 +423,13 @@ OKS_TEST(unassign_reassign_in_one_second_converges_to_okta)
     }
     rfx_stop(&f);
     free(u);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
 int main(int argc, char **argv)
 {
     return oks_test_main(argc, argv);
-}
-
-static long marks_left(rfx *f, const char *tenant)
-{
-    return rfx_count(f, "SELECT count(*) FROM dirty_users WHERE tenant_id = $1::uuid", tenant,
-                     NULL);
 }
 
 /* While the intake is behind Kafka a tenant's round waits for reconcile-batch due users or for
@@ -480,7 +455,7 @@ OKS_TEST(rounds_wait_for_a_full_batch_or_the_linger_while_the_intake_is_behind)
         rfx_mark(&f, t, ids[i], 1, false, NULL);
     oks_worker_reconciler_wake(f.rec);
     oks_sleep_ms(1000);
-    OKS_ASSERT_EQ_INT(marks_left(&f, t), 4);
+    OKS_ASSERT_EQ_INT(rfx_marks_left(&f, t), 4);
     /* a fifth makes a full round: it goes at once, in one read, long before the linger */
     long lists0 = rsim_calls(&s, "GET /api/v1/users");
     rfx_mark(&f, t, ids[4], 1, false, NULL);
@@ -496,7 +471,7 @@ OKS_TEST(rounds_wait_for_a_full_batch_or_the_linger_while_the_intake_is_behind)
     rfx_mark(&f, t, ids[6], 1, false, NULL);
     oks_worker_reconciler_wake(f.rec);
     oks_sleep_ms(1500);
-    OKS_ASSERT_EQ_INT(marks_left(&f, t), 2);
+    OKS_ASSERT_EQ_INT(rfx_marks_left(&f, t), 2);
     OKS_ASSERT(rfx_wait_clean(&f, t, 15000));
     OKS_ASSERT(oks_now_mono_ms() - t0 >= 6000 - 100);
 
@@ -508,7 +483,7 @@ OKS_TEST(rounds_wait_for_a_full_batch_or_the_linger_while_the_intake_is_behind)
     OKS_ASSERT(rfx_wait_clean(&f, t, 4000));
     OKS_ASSERT(oks_now_mono_ms() - t0 < 6000);
     rfx_stop(&f);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, t);
 }
 
@@ -541,7 +516,7 @@ static oks_db *lock_users(rfx *f, const char *tenant)
 
 static double looks(void)
 {
-    return series("oktasync_worker_reconcile_looks_total");
+    return rfx_series("oktasync_worker_reconcile_looks_total");
 }
 
 /* Looks counted after they stop moving: equal for 500 ms. */
@@ -636,7 +611,7 @@ OKS_TEST(a_wake_sends_one_idle_thread_and_it_brings_another_when_more_tenants_ar
     }
     rfx_stop(&f);
     free(b);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, a);
 }
 
@@ -676,7 +651,7 @@ static void one_slot_or_two(int slots, bool other_waits)
     oks_worker_reconciler_wake(f.rec);
     if (other_waits) {
         oks_sleep_ms(1500);
-        OKS_ASSERT_EQ_INT(marks_left(&f, b), 1);
+        OKS_ASSERT_EQ_INT(rfx_marks_left(&f, b), 1);
     } else {
         OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
     }
@@ -686,7 +661,7 @@ static void one_slot_or_two(int slots, bool other_waits)
     OKS_ASSERT(rfx_wait_clean(&f, b, 10000));
     rfx_stop(&f);
     free(b);
-    free_ids(ids, n);
+    rfx_free_ids(ids, n);
     rfx_close(&s, &f, a);
 }
 
@@ -698,155 +673,4 @@ OKS_TEST(one_apply_slot_holds_other_tenants_applies_not_their_reads)
 OKS_TEST(two_apply_slots_let_another_tenant_apply_past_a_blocked_one)
 {
     one_slot_or_two(2, false);
-}
-
-/* Tenants a and b, each on a simulator of its own (sa, sb) with 5 users, and one reconciler
- * thread with `inflight` rounds out (started by the test). */
-typedef struct two_orgs {
-    rsim sa, sb;
-    rfx f;
-    char *a, *b, **ia, **ib;
-    size_t na, nb;
-} two_orgs;
-
-static void two_orgs_open(two_orgs *o, int inflight)
-{
-    o->a = rfx_open(&o->sa, &o->f, 5, false);
-    rsim_start(&o->sb, 5, NULL);
-    o->b = rfx_tenant(&o->f, &o->sb, false);
-    o->ia = rsim_user_ids(&o->sa, &o->na);
-    o->ib = rsim_user_ids(&o->sb, &o->nb);
-    o->f.cfg.reconcile_threads = 1;
-    o->f.cfg.reconcile_inflight = inflight;
-}
-
-static void two_orgs_close(two_orgs *o)
-{
-    free(o->b);
-    free_ids(o->ia, o->na);
-    free_ids(o->ib, o->nb);
-    rsim_stop(&o->sb);
-    rfx_close(&o->sa, &o->f, o->a);
-}
-
-static long list_reads(rsim *s)
-{
-    return rsim_calls(s, "GET /api/v1/users");
-}
-
-/* Until the simulator has served more than `before` list reads (one is out). */
-static void wait_list_read(rsim *s, long before)
-{
-    int64_t end = oks_now_mono_ms() + 10000;
-    while (list_reads(s) == before && oks_now_mono_ms() < end)
-        oks_sleep_ms(10);
-    OKS_ASSERT(list_reads(s) > before);
-}
-
-static long users_of(rfx *f, const char *tenant)
-{
-    return rfx_count(f, "SELECT count(*) FROM users WHERE tenant_id = $1::uuid", tenant, NULL);
-}
-
-/* reconcile-inflight: one thread with a slow org's read out keeps claiming and applying other
- * tenants; with 1, the other tenant waits behind that read. */
-static void slow_org_and_another(int inflight, bool other_waits)
-{
-    two_orgs o;
-    two_orgs_open(&o, inflight);
-    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":2500}"), 200);
-    long l0 = list_reads(&o.sa);
-    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
-    oks_sleep_ms(100); /* a's change is the older one: the thread takes a first */
-    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
-    oks_sleep_ms(100); /* both past the coalescing window */
-    rfx_start(&o.f);
-    wait_list_read(&o.sa, l0); /* a's read is out */
-    if (other_waits) {
-        oks_sleep_ms(1500);
-        OKS_ASSERT_EQ_INT(marks_left(&o.f, o.b), 1);
-    } else {
-        OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 1500));
-        OKS_ASSERT_EQ_INT(marks_left(&o.f, o.a), 1); /* still reading */
-        OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_in_flight"), 1);
-        OKS_ASSERT_EQ_INT((long)series("oktasync_worker_reconcile_reads_capacity"), inflight);
-    }
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 10000));
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 10000));
-    rfx_stop(&o.f);
-    OKS_ASSERT_EQ_INT(users_of(&o.f, o.a), 1);
-    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 1);
-    two_orgs_close(&o);
-}
-
-OKS_TEST(one_thread_reading_one_tenant_holds_the_next)
-{
-    slow_org_and_another(1, true);
-}
-
-OKS_TEST(reads_in_flight_let_a_thread_apply_past_a_slow_org)
-{
-    slow_org_and_another(2, false);
-}
-
-/* A thread's rounds out share its session, and with it their tenants' locks. When that
- * connection is lost while reads are out, the first round to come back fails and the
- * connection is made again; a round that comes back after that must not write on the new
- * session (another reconciler may hold its tenant by then): it writes nothing and its users are
- * read again. */
-OKS_TEST(a_round_whose_lock_went_with_its_connection_writes_nothing)
-{
-    two_orgs o;
-    two_orgs_open(&o, 2);
-    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":1000}"), 200);
-    OKS_ASSERT_EQ_INT(rsim_post(&o.sb, "faults", "{\"latency_ms\":2500}"), 200);
-    long la = list_reads(&o.sa), lb = list_reads(&o.sb);
-    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
-    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
-    oks_sleep_ms(100); /* past the coalescing window */
-    rfx_start(&o.f);
-    wait_list_read(&o.sa, la);
-    wait_list_read(&o.sb, lb);
-    /* both reads are out: the reconciler's connection goes */
-    char *killed = wt_scalar(o.f.db,
-                             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                             "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                             0, NULL);
-    OKS_ASSERT(killed != NULL && strcmp(killed, "1") == 0);
-    free(killed);
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 15000));
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 15000));
-    rfx_stop(&o.f);
-    /* a's round found the connection gone; b's came back to a new one: both read again */
-    OKS_ASSERT_EQ_INT(list_reads(&o.sa) - la, 2);
-    OKS_ASSERT_EQ_INT(list_reads(&o.sb) - lb, 2);
-    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 1);
-    two_orgs_close(&o);
-}
-
-/* A thread with a slow org's round out keeps taking the changes that arrive meanwhile: when
- * its due list is used up it applies the next round back and looks again, rather than waiting
- * for every round it sent out. */
-OKS_TEST(a_thread_takes_new_changes_while_a_slow_org_is_still_out)
-{
-    two_orgs o;
-    two_orgs_open(&o, 2);
-    OKS_ASSERT_EQ_INT(rsim_post(&o.sa, "faults", "{\"latency_ms\":2500}"), 200);
-    long la = list_reads(&o.sa);
-    rfx_mark(&o.f, o.a, o.ia[0], 1, false, NULL);
-    rfx_mark(&o.f, o.b, o.ib[0], 1, false, NULL);
-    oks_sleep_ms(100); /* past the coalescing window */
-    rfx_start(&o.f);
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 2000));
-    /* a new change of b while a's read is still out */
-    rfx_mark(&o.f, o.b, o.ib[1], 1, false, NULL);
-    oks_sleep_ms(100);
-    oks_worker_reconciler_wake(o.f.rec);
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.b, 1500));
-    OKS_ASSERT_EQ_INT(marks_left(&o.f, o.a), 1); /* still reading */
-    OKS_ASSERT_EQ_INT(list_reads(&o.sa) - la, 1);
-    OKS_ASSERT(rfx_wait_clean(&o.f, o.a, 10000));
-    rfx_stop(&o.f);
-    OKS_ASSERT_EQ_INT(users_of(&o.f, o.b), 2);
-    two_orgs_close(&o);
 }
