@@ -78,6 +78,19 @@ check "about one delivery per window (8..12 posts)" jqe '.posts >= 8 and .posts 
 first_wall=$(jq -r '.first_post_epoch_ms' "$work/sum2")
 check "200 times spread over the second (last − first ≥ 700 ms)" \
     awk -F'\t' -v f="$first_wall" '{ if ($7 > m) m = $7 } END { exit !(m - f >= 700) }' "$work/ev2"
+check "a paced run says how far behind its schedule it delivered (0 ≤ p99 ≤ max < 2 s)" \
+    jqe '.behind_schedule_p99_ms >= 0 and .behind_schedule_p99_ms <= .behind_schedule_max_ms
+         and .behind_schedule_max_ms < 2000' "$work/sum2"
+
+echo "RUN  paced beyond what one request at a time can keep: 100 events due in one window"
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants" --users-file "$work/users" --events 100 \
+    --users-per-tenant 5 --rate 10000 --window 100 --concurrency 1 --label t2b >"$work/sum2b" 2>&1
+check "late run delivered 100" [ "$(jq -r .delivered "$work/sum2b")" = 100 ]
+# every event is due at 0 (one window); the last 200 comes at the end of the run, one change at a
+# time: the schedule lag is the run's length, not 0
+check "its lag behind schedule is the run's length (max ≥ elapsed − 50 ms)" \
+    jqe '.behind_schedule_max_ms >= .elapsed_s * 1000 - 50 and .behind_schedule_max_ms > 0' "$work/sum2b"
+check "a burst run has no schedule to be behind" jqe 'has("behind_schedule_max_ms") | not' "$work/sum"
 
 echo "RUN  --no-change: deliveries only, Okta untouched"
 before=$(title "$u0")
