@@ -216,17 +216,23 @@ static void resume_due(oks_worker_loop *l)
 
 /* ---- dead letters ---- */
 
-/* 0 sent; -1 not sent (partition failed transiently, or fatal: loop stops). */
+/* 0 sent; -1 not sent (partition failed transiently, or fatal: loop stops). "message
+ * dead-lettered" is said only once the dead-letter topic has acknowledged it: said before the
+ * send, it named messages that a failing broker never took (the partition's retry line says
+ * those). */
 static int dead_letter(oks_worker_loop *l, const rd_kafka_message_t *m, const oks_err *why)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    char reason[OKS_DEAD_LETTER_REASON_MAX];
-    oks_dead_letter_reason(why->msg, reason, sizeof reason);
-    oks_log_fields(OKS_LOG_WARN, "message dead-lettered", "topic", topic, "reason", reason,
-                   "error_class", oks_errcode_name(why->code), NULL);
     oks_err derr = {0};
     if (oks_worker_dlq_send(l->dlq, m, why, &derr) == 0) {
         oks_counter_add(l->ctx->m.dead_letter, 1);
+        char reason[OKS_DEAD_LETTER_REASON_MAX], part[16], off[24];
+        oks_dead_letter_reason(why->msg, reason, sizeof reason);
+        snprintf(part, sizeof part, "%d", (int)m->partition);
+        snprintf(off, sizeof off, "%lld", (long long)m->offset);
+        oks_log_fields(OKS_LOG_WARN, "message dead-lettered", "topic", topic, "partition", part,
+                       "offset", off, "reason", reason, "error_class", oks_errcode_name(why->code),
+                       NULL);
         return 0;
     }
     oks_counter_add(l->ctx->m.dead_letter_fail, 1);

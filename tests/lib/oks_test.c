@@ -277,3 +277,26 @@ bool oks_test_wait_until(bool (*cond_fn)(void *), void *ctx, int timeout_ms)
         nanosleep(&pause, NULL);
     }
 }
+
+char *oks_test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        oks_test_fail(__FILE__, __LINE__, "out of memory reading %s", path);
+    size_t n = fread(buf, 1, cap, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+int oks_test_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}

@@ -86,4 +86,11 @@ bool oks_test_wait_until(bool (*cond_fn)(void *), void *ctx, int timeout_ms);
 /* Multiply test timeouts (OKS_TEST_TIMEOUT_MULTIPLIER, e.g. 3 under sanitizers). */
 int oks_test_timeout_ms(int base_ms);
 
+/* A text file's first MiB, NUL-terminated and malloc'd (free it); NULL when it cannot be opened
+ * (a child's log not written yet). */
+char *oks_test_read_file(const char *path);
+
+/* How many times needle occurs in hay (0 for a NULL hay), e.g. a log line in a log. */
+int oks_test_count(const char *hay, const char *needle);
+
 #endif

@@ -22,28 +22,6 @@
 
 enum { TENANTS = 15, PRODUCE_TIMEOUT_MS = 2000, MARGIN_MS = 4000 };
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap + 1);
-    OKS_ASSERT(buf != NULL);
-    size_t n = fread(buf, 1, cap, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static int count_in(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 typedef struct log_wait {
     const char *path, *needle;
 } log_wait;
@@ -51,7 +29,7 @@ typedef struct log_wait {
 static bool log_has(void *arg)
 {
     log_wait *w = arg;
-    char *s = read_file(w->path);
+    char *s = oks_test_read_file(w->path);
     bool yes = s && strstr(s, w->needle);
     free(s);
     return yes;
@@ -108,9 +86,9 @@ OKS_TEST(sigterm_during_a_pass_with_kafka_gone_exits_within_produce_timeout)
     printf("# scheduler exit %d after SIGTERM: %lld ms (limit %d ms)\n", rc, (long long)took,
            limit);
     OKS_ASSERT_EQ_INT(rc, 0);
-    char *text = read_file(log);
+    char *text = oks_test_read_file(log);
     OKS_ASSERT_CONTAINS(text, "tenants left to the next pass");
-    OKS_ASSERT(count_in(text, "full sync job not published") < TENANTS);
+    OKS_ASSERT(oks_test_count(text, "full sync job not published") < TENANTS);
     free(text);
     char *n = wt_scalar(db, "SELECT count(*) FROM sync_runs", 0, NULL);
     OKS_ASSERT_EQ_STR(n, "0"); /* nothing acknowledged: no run row */

@@ -54,6 +54,13 @@ OKS_TEST(a_failing_dead_letter_produce_is_retried_and_nothing_is_lost)
     json_decref(dead);
     wfx_stop_worker(&f);
     OKS_ASSERT_EQ_INT(wt_committed(f.group, f.events, 0), 2);
+    /* the log says "dead-lettered" once, for the send that was acknowledged, not for the
+     * attempts the broker failed */
+    char *log = oks_test_read_file(f.log);
+    OKS_ASSERT(log != NULL);
+    OKS_ASSERT_EQ_INT(oks_test_count(log, "message dead-lettered"), 1);
+    OKS_ASSERT(oks_test_count(log, "partition will be retried") >= 1);
+    free(log);
     wfx_teardown(&f);
 }
 
