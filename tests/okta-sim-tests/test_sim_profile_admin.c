@@ -74,16 +74,23 @@ static long admin(const simt *s, const char *method, const char *prefix, const c
     return st;
 }
 
+/* The id of manager_chain[k] (/__sim/info): an ACTIVE, assigned user. */
+static void chain_id(const simt *s, size_t k, char *out, size_t cap)
+{
+    simt_resp r;
+    simt_admin(&r, s, "GET", "/__sim/info", NULL);
+    snprintf(out, cap, "%s",
+             json_string_value(json_array_get(json_object_get(r.json, "manager_chain"), k)));
+    simt_resp_free(&r);
+}
+
 OKS_TEST(department_move_and_null_versus_absent)
 {
     simt s;
     simt_start(&s, org);
     simt_resp r;
-    simt_admin(&r, &s, "GET", "/__sim/info", NULL);
     char id[32];
-    snprintf(id, sizeof id, "%s",
-             json_string_value(json_array_get(json_object_get(r.json, "manager_chain"), 3)));
-    simt_resp_free(&r);
+    chain_id(&s, 3, id, sizeof id);
     json_t *u0 = get_user(&s, id);
     const char *lu0 = json_string_value(json_object_get(u0, "lastUpdated"));
     /* Move to another department. */
@@ -233,6 +240,99 @@ OKS_TEST(group_membership_changes_show_in_state_and_log)
     }
     json_decref(st);
     OKS_ASSERT_EQ_INT(events(&s, "group.user_membership.remove", id), was_member ? 2 : 1);
+    simt_stop(&s);
+}
+
+static const char *title_of(const simt *s, const char *id, char *out, size_t cap)
+{
+    json_t *u = get_user(s, id);
+    snprintf(out, cap, "%s", json_string_value(json_object_get(prof(u), "title")));
+    json_decref(u);
+    return out;
+}
+
+/* POST /__sim/profiles: bench/worker's driver makes a delivery's changes in one request. */
+OKS_TEST(many_changes_in_one_request_in_order)
+{
+    simt s;
+    simt_start(&s, org);
+    simt_resp r;
+    char a[32], b[32], body[1024], t[128];
+    chain_id(&s, 3, a, sizeof a);
+    chain_id(&s, 4, b, sizeof b);
+    /* In order, one event each, the answer's lastUpdated the user's. */
+    snprintf(body, sizeof body,
+             "{\"changes\":[{\"id\":\"%s\",\"profile\":{\"title\":\"a1\"}},"
+             "{\"id\":\"%s\",\"profile\":{\"title\":\"b1\"}},"
+             "{\"id\":\"%s\",\"profile\":{\"title\":\"a2\"}}]}",
+             a, b, a);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", body), 200);
+    json_t *got = json_object_get(r.json, "users");
+    OKS_ASSERT_EQ_INT((int)json_array_size(got), 3);
+    const char *want[] = {a, b, a};
+    for (size_t i = 0; i < 3; i++)
+        OKS_ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(got, i), "id")),
+                          want[i]);
+    json_t *ua = get_user(&s, a), *ub = get_user(&s, b);
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(prof(ua), "title")), "a2");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(prof(ub), "title")), "b1");
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(got, 2), "lastUpdated")),
+                      json_string_value(json_object_get(ua, "lastUpdated")));
+    OKS_ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(got, 1), "lastUpdated")),
+                      json_string_value(json_object_get(ub, "lastUpdated")));
+    json_decref(ua);
+    json_decref(ub);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(events(&s, "user.account.update_profile", a), 2);
+    OKS_ASSERT_EQ_INT(events(&s, "user.account.update_profile", b), 1);
+    /* Checked before anything changes: an unknown user or a bad entry anywhere changes none. */
+    snprintf(body, sizeof body,
+             "{\"changes\":[{\"id\":\"%s\",\"profile\":{\"title\":\"a3\"}},"
+             "{\"id\":\"00uNOSUCHUSER000000\",\"profile\":{\"title\":\"x\"}}]}",
+             a);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", body), 404);
+    OKS_ASSERT(strstr(r.body, "changes[1]") != NULL);
+    simt_resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"changes\":[{\"id\":\"%s\",\"profile\":{\"title\":\"a3\"}},{\"id\":\"%s\"}]}", a,
+             b);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", body), 400);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_STR(title_of(&s, a, t, sizeof t), "a2");
+    OKS_ASSERT_EQ_INT(events(&s, "user.account.update_profile", a), 2);
+    /* A login conflict is found while applying: the changes before it are made, and the error
+     * names the entry. */
+    json_t *ub2 = get_user(&s, b);
+    snprintf(body, sizeof body,
+             "{\"changes\":[{\"id\":\"%s\",\"profile\":{\"title\":\"a4\"}},"
+             "{\"id\":\"%s\",\"profile\":{\"login\":\"%s\"}},"
+             "{\"id\":\"%s\",\"profile\":{\"title\":\"b4\"}}]}",
+             a, a, json_string_value(json_object_get(prof(ub2), "login")), b);
+    json_decref(ub2);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", body), 400);
+    OKS_ASSERT(strstr(r.body, "changes[1]") != NULL);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_STR(title_of(&s, a, t, sizeof t), "a4");
+    OKS_ASSERT_EQ_STR(title_of(&s, b, t, sizeof t), "b1");
+    /* Bounds and shape. */
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", "{\"changes\":[]}"), 400);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", "[]"), 400);
+    simt_resp_free(&r);
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "GET", "/__sim/profiles", NULL), 404);
+    simt_resp_free(&r);
+    size_t cap = 1001 * 64 + 64, len = 0;
+    char *big = malloc(cap);
+    OKS_ASSERT(big != NULL);
+    len += (size_t)snprintf(big, cap, "{\"changes\":[");
+    for (int i = 0; i < 1001; i++)
+        len += (size_t)snprintf(big + len, cap - len,
+                                "%s{\"id\":\"%s\",\"profile\":{\"title\":\"z\"}}", i ? "," : "", b);
+    snprintf(big + len, cap - len, "]}");
+    OKS_ASSERT_EQ_INT(simt_admin(&r, &s, "POST", "/__sim/profiles", big), 400);
+    simt_resp_free(&r);
+    free(big);
+    OKS_ASSERT_EQ_STR(title_of(&s, b, t, sizeof t), "b1");
     simt_stop(&s);
 }
 

@@ -103,6 +103,76 @@ static void admin_user(sim_req *r, sim_resp *resp, const char *rest)
     json_decref(body);
 }
 
+/* POST profiles {"changes":[{"id":"00u…","profile":{…}}, …]}: many profile changes in one
+ * request, each as POST users/{id}/profile would make it (its System Log event included), in
+ * the order given, under one write lock — a load generator's thousands of changes a second
+ * without a request each. Every entry is checked (shape, user) before anything changes; a login
+ * conflict found while applying stops there, with the changes before it made (the error says
+ * which). Answers {"users":[{"id","lastUpdated"}, …]} in request order. */
+#define PROFILES_MAX 1000
+
+static int64_t profiles_user(const sim_org *org, json_t *change, size_t i, oks_err *err)
+{
+    json_t *id = json_object_get(change, "id"), *p = json_object_get(change, "profile");
+    if (!json_is_string(id) || !json_is_object(p) || json_object_size(p) == 0) {
+        oks_err_set(err, OKS_E_INVALID,
+                    "changes[%zu] must be {\"id\": string, \"profile\": non-empty object}", i);
+        return -1;
+    }
+    int64_t idx = sim_org_find_user(org, json_string_value(id));
+    if (idx < 0 || org->users[idx].deleted)
+        oks_err_set(err, OKS_E_NOTFOUND, "Not found: Resource not found: %s (User), changes[%zu]",
+                    json_string_value(id), i);
+    return idx;
+}
+
+static void admin_profiles(sim_req *r, sim_resp *resp)
+{
+    oks_err err = {0};
+    json_t *body = parse_body(r, resp, true);
+    if (!body)
+        return;
+    json_t *changes = json_object_get(body, "changes"), *out = json_array(), *c;
+    size_t n = json_array_size(changes), i;
+    if (!json_is_array(changes) || n == 0 || n > PROFILES_MAX) {
+        oks_err_set(&err, OKS_E_INVALID, "changes must be an array of 1 to %d entries",
+                    PROFILES_MAX);
+        reply_err(r, resp, &err);
+        json_decref(out);
+        json_decref(body);
+        return;
+    }
+    sim_org *org = r->srv->org;
+    pthread_rwlock_wrlock(&org->lock);
+    int rc = 0;
+    for (i = 0; i < n && rc == 0; i++)
+        if (profiles_user(org, json_array_get(changes, i), i, &err) < 0)
+            rc = -1;
+    for (i = 0; i < n && rc == 0; i++) {
+        c = json_array_get(changes, i);
+        uint32_t idx = (uint32_t)profiles_user(org, c, i, &err);
+        rc = sim_op_update_profile(r->srv, idx, json_object_get(c, "profile"), r->path, &err);
+        if (rc != 0) {
+            char why[sizeof err.msg];
+            snprintf(why, sizeof why, "%s", err.msg);
+            oks_err_set(&err, err.code, "changes[%zu]: %s (changes before it were made)", i, why);
+            break;
+        }
+        char when[SIM_ISO8601_CAP];
+        sim_iso8601(org->users[idx].last_updated_ms, when);
+        json_array_append_new(
+            out, json_pack("{s:s,s:s}", "id", org->users[idx].id, "lastUpdated", when));
+    }
+    pthread_rwlock_unlock(&org->lock);
+    if (rc == 0)
+        reply_json(resp, 200, json_pack("{s:o}", "users", out));
+    else {
+        reply_err(r, resp, &err);
+        json_decref(out);
+    }
+    json_decref(body);
+}
+
 static void admin_create(sim_req *r, sim_resp *resp)
 {
     oks_err err = {0};
@@ -314,6 +384,8 @@ void sim_admin(sim_req *r, sim_resp *resp, const char *rest)
         admin_user(r, resp, rest + 6);
     } else if (strcmp(rest, "users") == 0 && is(r, "POST")) {
         admin_create(r, resp);
+    } else if (strcmp(rest, "profiles") == 0 && is(r, "POST")) {
+        admin_profiles(r, resp);
     } else if (strncmp(rest, "groups/", 7) == 0) {
         admin_group(r, resp, rest + 7);
     } else if (strcmp(rest, "faults") == 0) {
