@@ -52,6 +52,7 @@ echo "RUN  burst: 200 changes over 5 users, then 2 deliveries of 100"
 check "exit 0 when every event was delivered" [ $? = 0 ]
 check "summary: 200 changed and delivered in 2 posts" \
     [ "$(jq -r '"\(.changed) \(.delivered) \(.posts) \(.posts_failed) \(.changes_failed)"' "$work/sum")" = "200 200 2 0 0" ]
+check "a delivery's changes went in one request (2 for 2 deliveries)" jqe '.change_requests == 2' "$work/sum"
 check "ingest produced 200 events to Kafka" [ "$(produced)" = 200 ]
 check "one line per event, every one delivered with its 200 time" \
     [ "$(awk -F'\t' '$8 == "t" && $7 > 0' "$work/ev" | wc -l)" = 200 ]
@@ -75,6 +76,7 @@ check "paced run delivered 40" [ "$(jq -r .delivered "$work/sum2")" = 40 ]
 check "paced run took about 1 s (0.85..3 s)" \
     jqe '.elapsed_s > 0.85 and .elapsed_s < 3' "$work/sum2"
 check "about one delivery per window (8..12 posts)" jqe '.posts >= 8 and .posts <= 12' "$work/sum2"
+check "one change request per delivery" jqe '.change_requests == .posts' "$work/sum2"
 first_wall=$(jq -r '.first_post_epoch_ms' "$work/sum2")
 check "200 times spread over the second (last − first ≥ 700 ms)" \
     awk -F'\t' -v f="$first_wall" '{ if ($7 > m) m = $7 } END { exit !(m - f >= 700) }' "$work/ev2"
@@ -111,6 +113,15 @@ echo "nobody 00uNOSUCHUSER http://127.0.0.1:1 00000000-0000-0000-0000-0000000000
 "$drive" --ingest "$ingest" --tenants-file "$work/tenants-dead" --users-file "$work/users" --events 2 >"$work/sum5" 2>&1
 check "exit 1 when the simulator cannot be reached" [ $? = 1 ]
 check "failed changes are counted, not delivered" jqe '.changes_failed == 2 and .delivered == 0' "$work/sum5"
+# a user the simulator does not have: the whole delivery's changes are refused (404), none posted
+{ head -2 "$work/users"; echo 00uNOSUCHUSER000000; } >"$work/users-missing"
+n=$(produced)
+"$drive" --ingest "$ingest" --tenants-file "$work/tenants" --users-file "$work/users-missing" \
+    --events 3 --label t7 >"$work/sum7" 2>&1
+check "exit 1 when the simulator refuses a delivery's changes" [ $? = 1 ]
+check "its 3 changes are counted as failed, its status named" \
+    jqe '.changes_failed == 3 and .delivered == 0 and (.first_error | test("HTTP 404"))' "$work/sum7"
+check "nothing produced for changes that were not made" [ "$(produced)" = "$n" ]
 "$drive" --tenants-file "$work/tenants" --users-file "$work/users" --events 1 >/dev/null 2>&1
 check "exit 2 without --ingest" [ $? = 2 ]
 echo "one-field-only" >"$work/tenants-broken"
