@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # bench/worker's check that the dev broker kept every message (oktasync-bench-kafka-watermarks
-# and the report's INVALID marking). The dev broker (librdkafka 2.0.2's mock cluster) keeps
-# about 5 MB of record batches per partition and drops the oldest beyond that, read or not:
+# and the report's INVALID marking; also the report's CPU lines). The dev broker (librdkafka
+# 2.0.2's mock cluster) keeps about 5 MB of record batches per partition and drops the oldest beyond that, read or not:
 #   - 5,000 uncompressed envelopes of one tenant (≈ 7 MB) through ingest: the partition's low
 #     watermark moves above 0 and --fail-on-dropped exits 3 naming it (if librdkafka ever keeps
 #     more, this fails and docs/benchmarks.md's statement of the limit needs a look);
 #   - the same with ingest's compression.type=zstd (what bench/worker/run uses): nothing dropped;
 #   - empty topic, unknown topic, unreachable broker, bad usage;
-#   - bench/worker/report replaces the figures of a run with dropped messages by INVALID.
+#   - bench/worker/report replaces the figures of a run with dropped messages by INVALID;
+#   - bench/worker/report's "who had the CPUs" lines for scenarios 3 and 5.
 # Private dev brokers (one per case) and a fresh database on the shared stack's PostgreSQL.
 set -uo pipefail
 src=${OKS_SOURCE_DIR:?}; bin=${OKS_BIN_DIR:?}
@@ -119,4 +120,16 @@ sed -i 's/kafka_dropped	16300/kafka_dropped	0/' "$work/r.tsv"
 "$src/bench/worker/report" "$work/r.tsv" 0 host STAMP naive,coalesce >"$work/r2.md"
 check "nothing dropped: figures shown and the check stated" \
     bash -c '! grep -q INVALID "$1" && grep -q "every partition.s low watermark" "$1"' _ "$work/r2.md"
+
+echo "RUN  bench/worker/report says who had the CPUs (scenarios 3 and 5)"
+printf '%s\n' "3	coalesce	events_per_s	9000" "3	coalesce	cpu_window_s	15.0" \
+    "3	coalesce	cpu_postgres_s	10.0" "3	coalesce	cpu_worker_s	6.5" "3	coalesce	cpu_redis_s	0.8" \
+    "3	coalesce	cpu_simulators_s	1.1" "5	coalesce	cpu_window_s	30.0" "5	coalesce	cpu_ingest_s	4.0" \
+    "5	coalesce	cpu_driver_s	2.5" >"$work/r3.tsv"
+"$src/bench/worker/report" "$work/r3.tsv" 0 host STAMP coalesce >"$work/r3.md"
+check "scenario 3: the drain's CPU-seconds, product and stand-ins summed" \
+    grep -q "^Scenario 3 (coalesce), CPU-seconds from the worker's start until drained (15.0 s × $(nproc) CPUs = $((15 * $(nproc)))): the product 17.3 (PostgreSQL 10.0, worker 6.5, ingest 0, Redis 0.8); the stand-ins 1.1 (Okta simulators 1.1, load driver 0, dev broker 0)." "$work/r3.md"
+check "scenario 5: the load's CPU-seconds" \
+    grep -q "^Scenario 5 (coalesce), CPU-seconds while the load ran (30.0 s .*the product 4.0 .*the stand-ins 2.5 " "$work/r3.md"
+check "no CPU line for a mode without samples" bash -c '! grep -q "(naive), CPU-seconds" "$1"' _ "$work/r3.md"
 finish
