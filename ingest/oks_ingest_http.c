@@ -2,7 +2,7 @@
 
 #include "core/oks_log.h"
 #include "core/oks_time.h"
-#include "oks_ingest_arena.h"
+#include "core/oks_json_arena.h"
 #include "oks_ingest_metrics.h"
 
 #include <microhttpd.h>
@@ -202,7 +202,7 @@ static enum MHD_Result on_body_done(req *r)
         return reject_msg(r, 413, "body too large");
     /* Every JSON allocation from here to the produce is in this thread's arena (librdkafka
      * copies the values), and all of it goes at once when the scope closes. */
-    bool scoped = oks_ingest_arena_begin();
+    bool scoped = oks_json_arena_begin();
     int prc = oks_ingest_body_parse(r->body, r->len, &h->o.limits, r->tenant.id, oks_now_wall_ms(),
                                     &batch, &rej);
     if (prc == 0) {
@@ -213,7 +213,7 @@ static enum MHD_Result on_body_done(req *r)
         oks_ingest_batch_free(&batch);
     }
     if (scoped)
-        oks_ingest_arena_end();
+        oks_json_arena_end();
     if (prc != 0)
         return reject(r, &rej);
     /* Counted per delivery attempt (a delivery Okta retries after a 503 counts again). */

@@ -11,7 +11,7 @@
 #include "oks_ingest_config.h"
 #include "oks_ingest_http.h"
 #include "oks_ingest_metrics.h"
-#include "oks_ingest_arena.h"
+#include "core/oks_json_arena.h"
 #include "oks_ingest_producer.h"
 #include "oks_ingest_tenants.h"
 
@@ -162,8 +162,8 @@ int main(int argc, char **argv)
         return 2;
     }
     /* Before any thread starts: jansson allocates from per-request arenas on the webhook path
-     * (ingest_arena.h) and from malloc everywhere else. */
-    oks_ingest_arena_install();
+     * (core/oks_json_arena.h) and from malloc everywhere else. */
+    oks_json_arena_install();
     oks_log_init("ingest", (oks_log_level)a.cfg.log_level);
     oks_signal_install();
     oks_ingest_metrics_init();

@@ -5,7 +5,7 @@
 #include "core/oks_subdomain.h"
 #include "event/oks_event.h"
 #include "kafka/oks_kafka_dead_letter.h"
-#include "oks_ingest_arena.h"
+#include "core/oks_json_arena.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,9 +161,9 @@ void oks_ingest_batch_free(oks_ingest_batch *b)
         return;
     /* Values and the arrays come from jansson's allocator (the request's arena in the daemon). */
     for (size_t i = 0; i < b->n_msgs; i++)
-        oks_ingest_json_free(b->msgs[i].value);
-    oks_ingest_json_free(b->msgs);
-    oks_ingest_json_free(b->verdicts);
+        oks_json_free(b->msgs[i].value);
+    oks_json_free(b->msgs);
+    oks_json_free(b->verdicts);
     memset(b, 0, sizeof(*b));
 }
 
@@ -211,7 +211,7 @@ static int dead_letter_build(const json_t *ev, const char *event_type, oks_inges
                           .value_len = strlen(raw),
                           .value_max = OKS_INGEST_DEAD_LETTER_VALUE_MAX};
     m->value = oks_kafka_dead_letter_value(&dl, &m->len);
-    oks_ingest_json_free(raw);
+    oks_json_free(raw);
     if (!m->value)
         return -1;
     m->dead_letter = true;
@@ -230,8 +230,8 @@ static int build_batch(const json_t *events, const char *tenant_id, int64_t rece
 
     size_t n = json_array_size(events);
     size_t cap = n ? n : 1;
-    out->msgs = oks_ingest_json_malloc(cap * sizeof(*out->msgs));
-    out->verdicts = oks_ingest_json_malloc(cap * sizeof(*out->verdicts));
+    out->msgs = oks_json_malloc(cap * sizeof(*out->msgs));
+    out->verdicts = oks_json_malloc(cap * sizeof(*out->verdicts));
     if (!out->msgs || !out->verdicts)
         return oks_ingest_reject_set(rej, 503, "out of memory");
     memset(out->msgs, 0, cap * sizeof(*out->msgs));
@@ -304,7 +304,7 @@ out:
         oks_ingest_batch_free(out);
     /* In an arena scope the tree goes with the scope; walking it only to no-op every free
      * would cost ~5% of the parse. */
-    if (!oks_ingest_arena_active())
+    if (!oks_json_arena_active())
         json_decref(root);
     return rc;
 }

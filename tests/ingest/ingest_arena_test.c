@@ -1,6 +1,6 @@
 /* Unit tests of the per-request jansson arena (ingest/ingest_arena.h). */
 #include "event/oks_event.h"
-#include "oks_ingest_arena.h"
+#include "core/oks_json_arena.h"
 #include "oks_ingest_request.h"
 #include "oks_test.h"
 
@@ -79,11 +79,11 @@ OKS_TEST(not_installed_means_malloc)
     pid_t pid = fork();
     OKS_ASSERT(pid >= 0);
     if (pid == 0) {
-        int ok = !oks_ingest_arena_installed() && !oks_ingest_arena_begin() &&
-                 !oks_ingest_arena_active() && oks_ingest_arena_used() == 0;
+        int ok = !oks_json_arena_installed() && !oks_json_arena_begin() &&
+                 !oks_json_arena_active() && oks_json_arena_used() == 0;
         char *body = make_body(3, 10);
         oks_ingest_batch b;
-        ok = ok && parse(body, &b) == 0 && b.n_msgs == 3 && oks_ingest_arena_used() == 0;
+        ok = ok && parse(body, &b) == 0 && b.n_msgs == 3 && oks_json_arena_used() == 0;
         oks_ingest_batch_free(&b);
         free(body);
         _exit(ok ? 0 : 1);
@@ -95,27 +95,27 @@ OKS_TEST(not_installed_means_malloc)
 
 OKS_TEST(scope_takes_jansson_allocations_and_end_reclaims)
 {
-    oks_ingest_arena_install();
-    OKS_ASSERT(oks_ingest_arena_installed());
-    void *outside = oks_ingest_json_malloc(100); /* malloc: no scope yet */
+    oks_json_arena_install();
+    OKS_ASSERT(oks_json_arena_installed());
+    void *outside = oks_json_malloc(100); /* malloc: no scope yet */
     OKS_ASSERT(outside != NULL);
 
-    OKS_ASSERT(oks_ingest_arena_begin());
-    OKS_ASSERT(oks_ingest_arena_active());
-    OKS_ASSERT(!oks_ingest_arena_begin()); /* no nesting */
-    OKS_ASSERT_EQ_INT(oks_ingest_arena_used(), 0);
+    OKS_ASSERT(oks_json_arena_begin());
+    OKS_ASSERT(oks_json_arena_active());
+    OKS_ASSERT(!oks_json_arena_begin()); /* no nesting */
+    OKS_ASSERT_EQ_INT(oks_json_arena_used(), 0);
     json_t *o = json_pack("{s:s, s:[i,i]}", "a", "bcd", "e", 1, 2);
     OKS_ASSERT(o != NULL);
-    size_t used = oks_ingest_arena_used();
+    size_t used = oks_json_arena_used();
     OKS_ASSERT(used > 0);
     json_decref(o); /* frees into the arena: a no-op until the end */
-    OKS_ASSERT_EQ_INT(oks_ingest_arena_used(), used);
-    oks_ingest_json_free(outside); /* a malloc'd pointer freed inside a scope goes to free() */
-    oks_ingest_arena_end();
+    OKS_ASSERT_EQ_INT(oks_json_arena_used(), used);
+    oks_json_free(outside); /* a malloc'd pointer freed inside a scope goes to free() */
+    oks_json_arena_end();
 
-    OKS_ASSERT(!oks_ingest_arena_active());
-    OKS_ASSERT_EQ_INT(oks_ingest_arena_used(), 0);
-    void *after = oks_ingest_json_malloc(100); /* malloc again once the scope is closed */
+    OKS_ASSERT(!oks_json_arena_active());
+    OKS_ASSERT_EQ_INT(oks_json_arena_used(), 0);
+    void *after = oks_json_malloc(100); /* malloc again once the scope is closed */
     OKS_ASSERT(after != NULL);
     free(after); /* would crash or be flagged by ASan if it were arena memory */
 }
@@ -125,25 +125,25 @@ OKS_TEST(allocations_are_aligned_distinct_and_span_blocks)
     unsigned char *p[64];
     size_t sizes[64];
 
-    oks_ingest_arena_install();
-    OKS_ASSERT(oks_ingest_arena_begin());
+    oks_json_arena_install();
+    OKS_ASSERT(oks_json_arena_begin());
     for (int i = 0; i < 64; i++) {
         sizes[i] = (size_t)(i * 997) % 5000 + (i == 40 ? (size_t)3 << 20 : 0); /* one 3 MiB */
-        p[i] = oks_ingest_json_malloc(sizes[i]);
+        p[i] = oks_json_malloc(sizes[i]);
         OKS_ASSERT(p[i] != NULL);
         OKS_ASSERT_EQ_INT((uintptr_t)p[i] % 16, 0);
         memset(p[i], i, sizes[i]);
     }
-    OKS_ASSERT(oks_ingest_arena_used() > ((size_t)3 << 20)); /* more than the first block */
+    OKS_ASSERT(oks_json_arena_used() > ((size_t)3 << 20)); /* more than the first block */
     for (int i = 0; i < 64; i++) /* nothing overlapped: every fill is intact */
         for (size_t j = 0; j < sizes[i]; j += 61)
             OKS_ASSERT_EQ_INT(p[i][j], i);
-    oks_ingest_arena_end();
+    oks_json_arena_end();
     /* The next scope starts empty and still works after the big one. */
-    OKS_ASSERT(oks_ingest_arena_begin());
-    OKS_ASSERT(oks_ingest_json_malloc(10) != NULL);
-    OKS_ASSERT(oks_ingest_arena_used() <= 16);
-    oks_ingest_arena_end();
+    OKS_ASSERT(oks_json_arena_begin());
+    OKS_ASSERT(oks_json_malloc(10) != NULL);
+    OKS_ASSERT(oks_json_arena_used() <= 16);
+    oks_json_arena_end();
 }
 
 /* The envelopes are byte for byte the same with and without the arena, small and large. */
@@ -152,15 +152,15 @@ OKS_TEST(parse_in_scope_matches_malloc)
     char *small = make_body(2, 20);
     char *large = make_body(200, 2000); /* ~500 KiB of JSON: several arena blocks */
 
-    oks_ingest_arena_install();
+    oks_json_arena_install();
     char *plain_small = envelopes(small);
     char *plain_large = envelopes(large);
     for (int round = 0; round < 3; round++) { /* repeated scopes reuse the kept block */
-        OKS_ASSERT(oks_ingest_arena_begin());
+        OKS_ASSERT(oks_json_arena_begin());
         char *a_small = envelopes(small);
         char *a_large = envelopes(large);
-        OKS_ASSERT(oks_ingest_arena_used() > ((size_t)1 << 20));
-        oks_ingest_arena_end();
+        OKS_ASSERT(oks_json_arena_used() > ((size_t)1 << 20));
+        oks_json_arena_end();
         OKS_ASSERT_EQ_STR(a_small, plain_small);
         OKS_ASSERT_EQ_STR(a_large, plain_large);
         free(a_small);
@@ -182,12 +182,12 @@ OKS_TEST(rejection_in_scope)
     oks_ingest_reject rej = {0};
     const char *bad = "{\"data\":{\"events\":[1,2,3,4]}}"; /* more than max_events */
 
-    oks_ingest_arena_install();
-    OKS_ASSERT(oks_ingest_arena_begin());
+    oks_json_arena_install();
+    OKS_ASSERT(oks_json_arena_begin());
     OKS_ASSERT(oks_ingest_body_parse(bad, strlen(bad), &lim, TENANT, 0, &b, &rej) != 0);
     OKS_ASSERT_EQ_INT(rej.status, 400);
     OKS_ASSERT(b.msgs == NULL && b.verdicts == NULL);
-    oks_ingest_arena_end();
+    oks_json_arena_end();
 }
 
 /* A dead letter built inside a scope (its value and the raw event's text come from the arena)
@@ -205,13 +205,13 @@ OKS_TEST(dead_letter_in_scope_matches_malloc)
     OKS_ASSERT(b.n_msgs == 1 && b.msgs[0].dead_letter);
     char *plain = strdup(b.msgs[0].value);
     oks_ingest_batch_free(&b);
-    oks_ingest_arena_install();
-    OKS_ASSERT(oks_ingest_arena_begin());
+    oks_json_arena_install();
+    OKS_ASSERT(oks_json_arena_begin());
     OKS_ASSERT_EQ_INT(oks_ingest_body_parse(body, strlen(body), &lim, TENANT, 0, &b, &rej), 0);
     OKS_ASSERT(b.n_msgs == 1 && b.msgs[0].dead_letter);
     OKS_ASSERT_EQ_STR(b.msgs[0].value, plain);
     oks_ingest_batch_free(&b);
-    oks_ingest_arena_end();
+    oks_json_arena_end();
     free(plain);
 }
 
@@ -228,12 +228,12 @@ static void *worker(void *p)
 
     w->ok = 1;
     for (int i = 0; i < w->rounds; i++) {
-        if (!oks_ingest_arena_begin()) {
+        if (!oks_json_arena_begin()) {
             w->ok = 0;
             break;
         }
         char *got = envelopes(w->body);
-        oks_ingest_arena_end();
+        oks_json_arena_end();
         w->ok &= strcmp(got, w->want) == 0;
         free(got);
     }
@@ -246,7 +246,7 @@ OKS_TEST(threads_have_their_own_arena)
     char *b1 = make_body(5, 100), *b2 = make_body(30, 3000);
     pthread_t t[2];
 
-    oks_ingest_arena_install();
+    oks_json_arena_install();
     char *w1 = envelopes(b1), *w2 = envelopes(b2);
     worker_arg a[2] = {{b1, w1, 200, 0}, {b2, w2, 50, 0}};
     for (int i = 0; i < 2; i++)

@@ -1,10 +1,11 @@
-#include "oks_ingest_arena.h"
+#include "core/oks_json_arena.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A thread's first block; bigger requests add blocks, and the scope's end keeps one block of
  * the size the request needed (up to KEEP_MAX) so the next similar request fits in one. */
@@ -89,7 +90,7 @@ static bool arena_owns(const arena *a, const void *p)
     return false;
 }
 
-void *oks_ingest_json_malloc(size_t n)
+void *oks_json_malloc(size_t n)
 {
     arena *a = tl_arena;
 
@@ -98,7 +99,7 @@ void *oks_ingest_json_malloc(size_t n)
     return malloc(n);
 }
 
-void oks_ingest_json_free(void *p)
+void oks_json_free(void *p)
 {
     arena *a = tl_arena;
 
@@ -109,19 +110,19 @@ void oks_ingest_json_free(void *p)
     free(p);
 }
 
-void oks_ingest_arena_install(void)
+void oks_json_arena_install(void)
 {
     (void)pthread_once(&arena_once, make_key);
-    json_set_alloc_funcs(oks_ingest_json_malloc, oks_ingest_json_free);
+    json_set_alloc_funcs(oks_json_malloc, oks_json_free);
     atomic_store(&hooks_installed, true);
 }
 
-bool oks_ingest_arena_installed(void)
+bool oks_json_arena_installed(void)
 {
     return atomic_load(&hooks_installed);
 }
 
-bool oks_ingest_arena_begin(void)
+bool oks_json_arena_begin(void)
 {
     if (!atomic_load(&hooks_installed))
         return false;
@@ -143,7 +144,7 @@ bool oks_ingest_arena_begin(void)
     return true;
 }
 
-void oks_ingest_arena_end(void)
+void oks_json_arena_end(void)
 {
     arena *a = tl_arena;
 
@@ -163,13 +164,13 @@ void oks_ingest_arena_end(void)
     a->next_cap = total < FIRST_BLOCK ? FIRST_BLOCK : total > KEEP_MAX ? KEEP_MAX : total;
 }
 
-bool oks_ingest_arena_active(void)
+bool oks_json_arena_active(void)
 {
     arena *a = tl_arena;
     return a && a->active;
 }
 
-size_t oks_ingest_arena_used(void)
+size_t oks_json_arena_used(void)
 {
     arena *a = tl_arena;
     size_t n = 0;
@@ -179,4 +180,29 @@ size_t oks_ingest_arena_used(void)
     for (block *b = a->head; b; b = b->next)
         n += b->used;
     return n;
+}
+
+char *oks_json_dumps_malloc(const json_t *j, size_t flags)
+{
+    arena *a = tl_arena;
+    char *s = json_dumps(j, flags);
+
+    if (!s || !(a && a->active && arena_owns(a, s)))
+        return s;     /* NULL, or malloc'd already */
+    return strdup(s); /* the arena copy goes with the scope */
+}
+
+json_t *oks_json_deep_copy_malloc(const json_t *j)
+{
+    arena *a = tl_arena;
+    bool was = a && a->active;
+
+    /* The copy only allocates (and frees only what it allocated itself, on failure), so the
+     * scope can step aside for it; arena memory is read, never freed, meanwhile. */
+    if (was)
+        a->active = false;
+    json_t *c = json_deep_copy(j);
+    if (was)
+        a->active = true;
+    return c;
 }
