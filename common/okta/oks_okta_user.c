@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/oks_json_arena.h"
 #include "core/oks_time.h"
 
 /* NULL for absent/null/non-string; *oom set when strdup fails. */
@@ -35,31 +36,31 @@ void oks_okta_user_free(oks_okta_user *u)
 {
     if (!u)
         return;
-    char **fields[] = {&u->id,         &u->status,       &u->login,
-                       &u->email,      &u->first_name,   &u->last_name,
-                       &u->title,      &u->locale,       &u->preferred_language,
-                       &u->city,       &u->country_code, &u->department,
-                       &u->manager_id, &u->profile_url};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        free(*fields[i]);
-    json_decref(u->profile);
+    free(u->id);
+    free(u->status);
+    json_decref(u->profile); /* the attributes were borrowed from it */
     memset(u, 0, sizeof *u);
 }
 
-static void parse_profile(const json_t *p, oks_okta_user *u, bool *oom)
+static const char *attr(const json_t *p, const char *key)
 {
-    u->login = dup_field(p, "login", oom);
-    u->email = dup_field(p, "email", oom);
-    u->first_name = dup_field(p, "firstName", oom);
-    u->last_name = dup_field(p, "lastName", oom);
-    u->title = dup_field(p, "title", oom);
-    u->locale = dup_field(p, "locale", oom);
-    u->preferred_language = dup_field(p, "preferredLanguage", oom);
-    u->city = dup_field(p, "city", oom);
-    u->country_code = dup_field(p, "countryCode", oom);
-    u->department = dup_field(p, "department", oom);
-    u->manager_id = dup_field(p, "managerId", oom);
-    u->profile_url = dup_field(p, "profileUrl", oom);
+    return json_string_value(json_object_get(p, key));
+}
+
+static void parse_profile(const json_t *p, oks_okta_user *u)
+{
+    u->login = attr(p, "login");
+    u->email = attr(p, "email");
+    u->first_name = attr(p, "firstName");
+    u->last_name = attr(p, "lastName");
+    u->title = attr(p, "title");
+    u->locale = attr(p, "locale");
+    u->preferred_language = attr(p, "preferredLanguage");
+    u->city = attr(p, "city");
+    u->country_code = attr(p, "countryCode");
+    u->department = attr(p, "department");
+    u->manager_id = attr(p, "managerId");
+    u->profile_url = attr(p, "profileUrl");
 }
 
 int oks_okta_user_parse(const json_t *j, oks_okta_user *out, oks_err *err)
@@ -79,12 +80,23 @@ int oks_okta_user_parse(const json_t *j, oks_okta_user *out, oks_err *err)
     oom = out->id == NULL;
     out->status = dup_field(j, "status", &oom);
     out->last_updated_ms = time_field(j, "lastUpdated");
-    parse_profile(profile, out, &oom);
     out->profile = json_incref(profile);
+    parse_profile(profile, out);
     if (oom) {
         oks_okta_user_free(out);
         return oks_err_set(err, OKS_E_NOMEM, "okta user: out of memory");
     }
+    return 0;
+}
+
+int oks_okta_user_own(oks_okta_user *u)
+{
+    json_t *c = oks_json_deep_copy_malloc(u->profile);
+    if (!c)
+        return -1;
+    json_decref(u->profile);
+    u->profile = c;
+    parse_profile(c, u); /* the attributes were borrowed from the old one */
     return 0;
 }
 

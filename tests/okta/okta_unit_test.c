@@ -1,5 +1,6 @@
 /* Unit tests of the Okta client's pure parts: Link header, error bodies, classification,
  * backoff/pacing arithmetic, bucket mapping, user/app-user parsers, option validation. */
+#include "core/oks_json_arena.h"
 #include "oks_test.h"
 
 #include <stdlib.h>
@@ -244,6 +245,35 @@ OKS_TEST(user_parse_full)
     OKS_ASSERT_EQ_STR(json_string_value(json_object_get(u.profile, "city")), "London");
     oks_okta_user_free(&u);
     OKS_ASSERT(u.id == NULL && u.profile == NULL);
+}
+
+/* A user parsed inside a jansson arena scope (the worker's page reads) and owned survives the
+ * scope: its profile and the attributes borrowed from it are malloc'd copies. Without
+ * oks_okta_user_own they would point into memory the next scope writes over. */
+OKS_TEST(user_owned_outlives_the_arena_scope_it_was_parsed_in)
+{
+    oks_json_arena_install();
+    OKS_ASSERT(oks_json_arena_begin());
+    json_t *page = json_loads("[{\"id\":\"00u9\",\"status\":\"ACTIVE\",\"profile\":{"
+                              "\"login\":\"j@a.ex\",\"department\":\"Sales\",\"n\":4}}]",
+                              0, NULL);
+    OKS_ASSERT(page != NULL);
+    oks_okta_user u;
+    oks_err err = {0};
+    OKS_ASSERT_EQ_INT(oks_okta_user_parse(json_array_get(page, 0), &u, &err), 0);
+    OKS_ASSERT_EQ_INT(oks_okta_user_own(&u), 0);
+    json_decref(page);
+    oks_json_arena_end();
+    OKS_ASSERT(oks_json_arena_begin()); /* the next page: the same memory, written over */
+    for (int i = 0; i < 64; i++)
+        memset(oks_json_malloc(4096), 'Z', 4096);
+    oks_json_arena_end();
+    OKS_ASSERT_EQ_STR(u.id, "00u9");
+    OKS_ASSERT_EQ_STR(u.login, "j@a.ex");
+    OKS_ASSERT_EQ_STR(u.department, "Sales");
+    OKS_ASSERT_EQ_INT(json_integer_value(json_object_get(u.profile, "n")), 4);
+    OKS_ASSERT_EQ_INT(u.profile->refcount, 1);
+    oks_okta_user_free(&u); /* malloc's, outside any scope */
 }
 
 OKS_TEST(user_parse_missing_null_wrong_types)
