@@ -1,6 +1,7 @@
 #include "oks_worker_apply_batch.h"
 #include "oks_worker_sql.h"
 
+#include "core/oks_json_arena.h"
 #include "core/oks_time.h"
 #include "oks_worker_apply_invites.h"
 #include "oks_worker_apply_managers.h"
@@ -205,36 +206,40 @@ static int set_str(json_t *o, const char *k, const char *v)
     return json_object_set_new(o, k, v ? json_string(v) : json_null());
 }
 
+/* The batch's rows as one JSON document (malloc'd). Its tree is built in this thread's jansson
+ * arena (core/oks_json_arena.h): a 1,000-user batch is ~40,000 small allocations that all die
+ * here, and through malloc they were about a fifth of the worker's CPU in a drain
+ * (docs/benchmarks.md "Nineteenth session"). The profiles' values it holds are references
+ * (malloc'd, made by the read), so the tree is released before the scope ends. */
 char *oks_worker_apply_batch_json_map(const oks_worker_state *s, size_t n,
                                       const oks_worker_fieldmap *m)
 {
+    bool scoped = oks_json_arena_begin();
     json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
+    bool bad = arr == NULL;
+    for (size_t i = 0; i < n && !bad; i++) {
         const oks_worker_state *x = &s[i];
         const oks_okta_user *u = x->user;
         char ts[40];
         oks_time_format_iso8601(x->as_of_ms, ts, sizeof ts);
         json_t *o = json_object();
-        int bad = !o || set_str(o, "okta_id", x->okta_id) || set_str(o, "status", x->status) ||
-                  json_object_set_new(o, "profile", json_boolean(u != NULL)) ||
-                  json_object_set_new(o, "app_assigned",
-                                      x->app_assigned < 0 ? json_null()
-                                                          : json_boolean(x->app_assigned)) ||
-                  set_str(o, "as_of", ts) ||
-                  json_object_set_new(o, "seq", json_integer(x->mark_seq));
+        bad = !o || set_str(o, "okta_id", x->okta_id) || set_str(o, "status", x->status) ||
+              json_object_set_new(o, "profile", json_boolean(u != NULL)) ||
+              json_object_set_new(o, "app_assigned",
+                                  x->app_assigned < 0 ? json_null()
+                                                      : json_boolean(x->app_assigned)) ||
+              set_str(o, "as_of", ts) || json_object_set_new(o, "seq", json_integer(x->mark_seq));
         if (!bad && u)
             bad = oks_worker_fields_row(m, u->profile, o) != 0;
-        if (bad || json_array_append_new(arr, o) != 0) {
-            if (bad)
-                json_decref(o);
-            json_decref(arr);
-            return NULL;
-        }
+        if (bad)
+            json_decref(o);
+        else
+            bad = json_array_append_new(arr, o) != 0;
     }
-    char *out = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *out = bad ? NULL : oks_json_dumps_malloc(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(arr);
+    if (scoped)
+        oks_json_arena_end();
     return out;
 }
 

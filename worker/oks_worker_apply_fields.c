@@ -1,6 +1,8 @@
 #include "oks_worker_apply_fields.h"
 #include "oks_worker_sql.h"
 
+#include "core/oks_json_arena.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +119,7 @@ static json_t *attr_value(const json_t *profile, const char *name, size_t len)
         return json_null();
     char *t = json_dumps(v, JSON_ENCODE_ANY);
     json_t *s = t ? json_string(t) : json_null();
-    free(t);
+    oks_json_free(t); /* jansson's allocator: a batch is built in an arena scope */
     return s;
 }
 

@@ -1,6 +1,7 @@
 /* User state reads: the packed id filter on GET /api/v1/users, then single GETs. */
 #include "oks_worker_fetch_int.h"
 
+#include "core/oks_json_arena.h"
 #include "okta/oks_okta.h"
 
 #include <stdio.h>
@@ -80,9 +81,10 @@ static int get_one(oks_worker_fetch *f, const oks_worker_mark *m, oks_worker_rea
     }
 }
 
-/* Items of one filter page → reads of the chunk. */
+/* Items of one filter page → reads of the chunk. In an arena scope (scoped) the page goes with
+ * the scope, so a user kept for its read gets its own copy of the profile. */
 static void take_page(oks_worker_fetch *f, json_t *items, const oks_worker_mark *marks,
-                      oks_worker_read *reads, const size_t *chunk, size_t k)
+                      oks_worker_read *reads, const size_t *chunk, size_t k, bool scoped)
 {
     int64_t date = oks_worker_fetch__date(f);
     size_t j;
@@ -95,7 +97,8 @@ static void take_page(oks_worker_fetch *f, json_t *items, const oks_worker_mark 
             continue; /* its id is then missing from the answer: read alone */
         for (size_t c = 0; c < k; c++) {
             if (strcmp(marks[chunk[c]].okta_id, u.id) == 0) {
-                found(&reads[chunk[c]], &u, date);
+                if (!scoped || oks_okta_user_own(&u) == 0) /* out of memory: read alone */
+                    found(&reads[chunk[c]], &u, date);
                 break;
             }
         }
@@ -116,10 +119,18 @@ static int filter_read(oks_worker_fetch *f, const char *filter, const oks_worker
     }
     int rc = 1;
     for (;;) {
+        /* A page of ~90 users is ~10,000 small allocations that die with it (all but the
+         * profiles kept, which take_page copies out): this thread's jansson arena takes them
+         * (core/oks_json_arena.h; docs/benchmarks.md "Nineteenth session"). */
+        bool scoped = oks_json_arena_begin();
         json_t *items = NULL;
         int r = oks_okta_pager_next(p, &items, &err);
-        if (r == 0)
-            break;
+        if (r <= 0) {
+            if (scoped)
+                oks_json_arena_end();
+            if (r == 0)
+                break;
+        }
         f->stats.user_lists++;
         if (r < 0) {
             oks_okta_last last;
@@ -137,8 +148,10 @@ static int filter_read(oks_worker_fetch *f, const char *filter, const oks_worker
             }
             break;
         }
-        take_page(f, items, marks, reads, chunk, k);
+        take_page(f, items, marks, reads, chunk, k, scoped);
         json_decref(items);
+        if (scoped)
+            oks_json_arena_end();
     }
     oks_okta_pager_free(p);
     return rc;

@@ -1,5 +1,6 @@
 #include "oks_worker_intake.h"
 
+#include "core/oks_json_arena.h"
 #include "core/oks_log.h"
 #include "core/oks_time.h"
 #include "oks_worker_envelope.h"
@@ -240,8 +241,11 @@ out:
     return rc;
 }
 
+/* The batch's events as one JSON document (malloc'd), built in this thread's jansson arena
+ * (core/oks_json_arena.h): a tree of ~6 values per event that dies here. */
 static char *events_json(const oks_worker_intake_ev *ev, size_t n)
 {
+    bool scoped = oks_json_arena_begin();
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         char when[32];
@@ -252,11 +256,13 @@ static char *events_json(const oks_worker_intake_ev *ev, size_t n)
                               ev[i].moves_last_updated ? json_string(when) : json_null());
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
-            return NULL;
+            arr = NULL;
         }
     }
-    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    char *s = arr ? oks_json_dumps_malloc(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
+    if (scoped)
+        oks_json_arena_end();
     return s;
 }
 

@@ -1,5 +1,6 @@
 /* oktasync-worker: start-up, wiring and the shutdown order (see docs/worker.md). */
 #include "core/oks_admin_http.h"
+#include "core/oks_json_arena.h"
 #include "core/oks_log.h"
 #include "core/oks_signal.h"
 #include "core/oks_time.h"
@@ -157,6 +158,9 @@ int main(int argc, char **argv)
         oks_cfg_free(&oks_worker_program, &cfg);
         return 1;
     }
+    /* Before any thread: jansson allocates from a thread's arena while a round's apply batch or
+     * an intake batch is built (core/oks_json_arena.h), from malloc everywhere else. */
+    oks_json_arena_install();
     oks_worker_ctx ctx;
     if (oks_worker_ctx_init(&ctx, &cfg, &err) != 0) {
         /* secret-key / redis-url are checked there and named by oks_cfg_invalid */

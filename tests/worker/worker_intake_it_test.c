@@ -6,6 +6,7 @@
  * worker_intake_kafka_it_test. */
 #include "core/oks_time.h"
 #include "db/oks_db.h"
+#include "core/oks_json_arena.h"
 #include "oks_test.h"
 #include "oks_worker_prune.h"
 #include "redis/oks_redis.h"
@@ -404,5 +405,8 @@ OKS_TEST(the_worker_prunes_processed_events_after_dedupe_ttl)
 
 int main(int argc, char **argv)
 {
+    /* as the worker's main does: jansson allocates from thread arenas while pages are read and
+     * batches built (core/oks_json_arena.h); the other worker tests run without */
+    oks_json_arena_install();
     return oks_test_main(argc, argv);
 }

@@ -5,6 +5,7 @@
  */
 #include "core/oks_metrics.h"
 #include "core/oks_time.h"
+#include "core/oks_json_arena.h"
 #include "oks_test.h"
 #include "rfixture.h"
 
@@ -165,5 +166,8 @@ OKS_TEST(a_thread_takes_new_changes_while_a_slow_org_is_still_out)
 
 int main(int argc, char **argv)
 {
+    /* as the worker's main does: jansson allocates from thread arenas while pages are read and
+     * batches built (core/oks_json_arena.h); the other worker tests run without */
+    oks_json_arena_install();
     return oks_test_main(argc, argv);
 }

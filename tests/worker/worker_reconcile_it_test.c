@@ -5,6 +5,7 @@
  */
 #include "core/oks_metrics.h"
 #include "core/oks_time.h"
+#include "core/oks_json_arena.h"
 #include "oks_test.h"
 #include "oks_worker_fetch.h"
 #include "rfixture.h"
@@ -429,6 +430,9 @@ OKS_TEST(unassign_reassign_in_one_second_converges_to_okta)
 
 int main(int argc, char **argv)
 {
+    /* as the worker's main does: jansson allocates from thread arenas while pages are read and
+     * batches built (core/oks_json_arena.h); the other worker tests run without */
+    oks_json_arena_install();
     return oks_test_main(argc, argv);
 }
 

@@ -1,6 +1,7 @@
 /* Pure parts of the reconciler: the failure classifier, the cost model, filter packing, the
  * per-user decision, who needs a groups read, the batch JSON and the dead-letter record. No
  * services. */
+#include "core/oks_json_arena.h"
 #include "oks_test.h"
 #include "oks_worker_apply_batch.h"
 #include "oks_worker_decide.h"
@@ -10,6 +11,8 @@
 #include "oks_worker_reconcile_int.h"
 
 #include <jansson.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +249,47 @@ OKS_TEST(groups_read_only_for_group_events_and_users_about_to_be_created)
     r = found("ACTIVE", -1); /* tenant without an app id: every found user is stored */
     m.check_groups = false;
     OKS_ASSERT(oks_worker_read_needs_groups(&m, &r, false));
+}
+
+/* The batch document is built in the thread's jansson arena once the hooks are installed (the
+ * worker's main does): the same bytes as through malloc, a malloc'd result, the profiles'
+ * reference counts back where they were, and no scope left open; inside a caller's scope too.
+ * In a child: installing is process-wide. */
+OKS_TEST(batch_json_built_in_an_arena_is_the_same_document)
+{
+    oks_okta_user u = {.id = "00u1"};
+    u.profile = json_pack("{s:s, s:s, s:n, s:s, s:i, s:b, s:s}", "email", "zoë@example.com",
+                          "firstName", "Zoë", "preferredLanguage", "locale", "fr_FR",
+                          "employeeNumber", 4711, "title", 1, "managerId", "00u9");
+    oks_worker_state s[2] = {
+        {.okta_id = "00u1", .status = "active", .user = &u, .app_assigned = 1, .mark_seq = 3},
+        {.okta_id = "00u2", .status = NULL, .app_assigned = -1, .as_of_ms = 1, .mark_seq = 1}};
+    char *plain = oks_worker_apply_batch_json(s, 2); /* hooks not installed: malloc */
+    OKS_ASSERT(plain != NULL && strstr(plain, "\"4711\"") != NULL); /* a number as text */
+    pid_t pid = fork();
+    OKS_ASSERT(pid >= 0);
+    if (pid == 0) {
+        oks_json_arena_install();
+        size_t refs = u.profile->refcount;
+        char *arena = oks_worker_apply_batch_json(s, 2);
+        int ok = arena && strcmp(arena, plain) == 0 && !oks_json_arena_active() &&
+                 u.profile->refcount == refs &&
+                 json_object_get(u.profile, "managerId")->refcount == 1;
+        free(arena);
+        /* a caller's scope already open: built there, still handed back malloc'd */
+        ok = ok && oks_json_arena_begin();
+        arena = oks_worker_apply_batch_json(s, 2);
+        ok = ok && arena && strcmp(arena, plain) == 0 && oks_json_arena_active();
+        oks_json_arena_end();
+        ok = ok && arena && strcmp(arena, plain) == 0;
+        free(arena);
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    OKS_ASSERT(waitpid(pid, &st, 0) == pid);
+    OKS_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    free(plain);
+    json_decref(u.profile);
 }
 
 OKS_TEST(batch_json_and_dead_letter_record)
