@@ -29,9 +29,14 @@ struct oks_worker_intake_ev {
  * "Events a read already covers"). */
 static const char record_sql[] =
     "WITH ev AS ("
-    "  SELECT DISTINCT ON (t, e) t, e, o, c, g, p"
-    "  FROM jsonb_to_recordset($1::jsonb) AS x(t uuid, e text, o text, c boolean, g boolean,"
-    "    p timestamptz)"
+    "  SELECT DISTINCT ON (t, e) x.t::uuid AS t, x.e, x.o, x.c::boolean AS c, x.g::boolean AS g,"
+    "    x.p::timestamptz AS p"
+    /* the document is parsed once (OFFSET 0: not pulled up into each column's call) */
+    "  FROM (SELECT $1::jsonb AS j OFFSET 0) d,"
+    "    ROWS FROM (jsonb_array_elements_text(d.j->'t'), jsonb_array_elements_text(d.j->'e'),"
+    "    jsonb_array_elements_text(d.j->'o'), jsonb_array_elements_text(d.j->'c'),"
+    "    jsonb_array_elements_text(d.j->'g'), jsonb_array_elements_text(d.j->'p'))"
+    "    AS x(t, e, o, c, g, p)"
     "), new AS ("
     "  INSERT INTO processed_events (tenant_id, event_uuid) SELECT t, e FROM ev"
     "  ON CONFLICT DO NOTHING RETURNING tenant_id, event_uuid"
@@ -241,26 +246,37 @@ out:
     return rc;
 }
 
-/* The batch's events as one JSON document (malloc'd), built in this thread's jansson arena
- * (core/oks_json_arena.h): a tree of ~6 values per event that dies here. */
+/* The batch's events as one JSON document (malloc'd): a column per field, {"t":[tenants],
+ * "e":[uuids], "o":[users], "c":[..], "g":[..], "p":[published or null]}, row i across them.
+ * Not an object per event: jansson's dump checks every container for loops (a formatted
+ * pointer and a hash insert each), which made a 500-event batch ~24,000 instructions an event
+ * (docs/benchmarks.md "Nineteenth session"). Built in this thread's jansson arena
+ * (core/oks_json_arena.h). */
 static char *events_json(const oks_worker_intake_ev *ev, size_t n)
 {
+    static const char *const names[] = {"t", "e", "o", "c", "g", "p"};
+    enum { NCOL = sizeof names / sizeof names[0] };
     bool scoped = oks_json_arena_begin();
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
+    json_t *doc = json_object(), *col[NCOL];
+    bool bad = doc == NULL;
+    for (size_t k = 0; k < NCOL; k++) {
+        col[k] = json_array();
+        bad = bad || json_object_set_new(doc, names[k], col[k]) != 0;
+    }
+    for (size_t i = 0; i < n && !bad; i++) {
         char when[32];
         oks_time_format_iso8601(ev[i].env.published_ms, when, sizeof when);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "t", ev[i].env.tenant, "e",
-                              ev[i].env.event_uuid, "o", ev[i].env.okta_user_id, "c",
-                              ev[i].check_assignment, "g", ev[i].check_groups, "p",
-                              ev[i].moves_last_updated ? json_string(when) : json_null());
-        if (!o || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
+        json_t *v[NCOL] = {json_string(ev[i].env.tenant),
+                           json_string(ev[i].env.event_uuid),
+                           json_string(ev[i].env.okta_user_id),
+                           json_boolean(ev[i].check_assignment),
+                           json_boolean(ev[i].check_groups),
+                           ev[i].moves_last_updated ? json_string(when) : json_null()};
+        for (size_t k = 0; k < NCOL; k++) /* steals v[k], also on failure */
+            bad = json_array_append_new(col[k], v[k]) != 0 || bad;
     }
-    char *s = arr ? oks_json_dumps_malloc(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
+    char *s = bad ? NULL : oks_json_dumps_malloc(doc, JSON_COMPACT);
+    json_decref(doc);
     if (scoped)
         oks_json_arena_end();
     return s;
