@@ -75,7 +75,7 @@ typedef struct oks_ingest_verdict {
 
 /* One Kafka message to produce: an envelope (events topic) or a dead letter. */
 typedef struct oks_ingest_msg {
-    char *value; /* JSON (owned; jansson's allocator, see ingest_arena.h) */
+    char *value; /* JSON (owned; jansson's allocator, see core/oks_json_arena.h) */
     size_t len;
     char event_type[OKS_EVENT_ID_MAX]; /* the `type` header (cut to fit for a dead letter) */
     oks_event_route route;             /* an envelope's routing headers (event/oks_event.h) */
@@ -116,7 +116,7 @@ int oks_ingest_json_depth(const char *body, size_t len, int limit);
  * event without uuid or User target. Rejects the whole body only for what is wrong with the
  * whole body: 413 (over max_body), 400 (malformed JSON, too deep, no data.events array, too many
  * events), 503 (out of memory). On success the caller owns out (oks_ingest_batch_free).
- * Inside an arena scope (ingest_arena.h) the batch lives in the arena: free it before the
+ * Inside an arena scope (core/oks_json_arena.h) the batch lives in the arena: free it before the
  * scope ends and hand librdkafka copies.
  */
 int oks_ingest_body_parse(const char *body, size_t len, const oks_ingest_limits *lim,

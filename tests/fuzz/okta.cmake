@@ -16,16 +16,17 @@ foreach(t user app_user error link)
         LABEL unit TIMEOUT 60
         ARGS ${OKTA_FUZZ_DIR}/okta_corpus/${t})
     if(OKS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-        # The parser (and the two core files it needs) are compiled into the target itself so
+        # The parser (and the three core files it needs) are compiled into the target itself so
         # libFuzzer sees their coverage and the target does not depend on the rest of oks_core.
         add_executable(okta_fuzz_${t} ${OKTA_FUZZ_DIR}/okta_fuzz_${t}.c ${OKTA_FUZZ_PARSER_${t}}
-            ${CMAKE_SOURCE_DIR}/common/core/oks_err.c ${CMAKE_SOURCE_DIR}/common/core/oks_time.c)
+            ${CMAKE_SOURCE_DIR}/common/core/oks_err.c ${CMAKE_SOURCE_DIR}/common/core/oks_time.c
+            ${CMAKE_SOURCE_DIR}/common/core/oks_json_arena.c)
         target_include_directories(okta_fuzz_${t} PRIVATE ${CMAKE_SOURCE_DIR}/common)
         set_target_properties(okta_fuzz_${t} PROPERTIES
             RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
         target_compile_options(okta_fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined)
         target_link_options(okta_fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined)
-        target_link_libraries(okta_fuzz_${t} PRIVATE PkgConfig::JANSSON PkgConfig::CURL)
+        target_link_libraries(okta_fuzz_${t} PRIVATE PkgConfig::JANSSON PkgConfig::CURL Threads::Threads)
         set(work ${CMAKE_BINARY_DIR}/fuzz/okta_${t}_work)
         add_test(NAME okta_fuzz_run_${t}
             COMMAND sh -c "mkdir -p '${work}' && exec \"$0\" -runs=200000 -max_total_time=20 -max_len=4096 '${work}' '${OKTA_FUZZ_DIR}/okta_corpus/${t}'"

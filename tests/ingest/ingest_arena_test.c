@@ -1,4 +1,4 @@
-/* Unit tests of the per-request jansson arena (ingest/ingest_arena.h). */
+/* Unit tests of the per-request jansson arena (core/oks_json_arena.h), with ingest's parse. */
 #include "event/oks_event.h"
 #include "core/oks_json_arena.h"
 #include "oks_ingest_request.h"
