@@ -106,6 +106,25 @@ static void take_page(oks_worker_fetch *f, json_t *items, const oks_worker_mark 
     }
 }
 
+/* The pager's next page into the chunk's reads; returns as oks_okta_pager_next (1 a page, 0 no
+ * more, -1 failed with *err). A page of ~90 users is ~10,000 small allocations that die with it
+ * (all but the profiles kept, which take_page copies out): this thread's jansson arena takes
+ * them (core/oks_json_arena.h; docs/benchmarks.md "Nineteenth session"). */
+static int take_next_page(oks_worker_fetch *f, oks_okta_pager *p, const oks_worker_mark *marks,
+                          oks_worker_read *reads, const size_t *chunk, size_t k, oks_err *err)
+{
+    bool scoped = oks_json_arena_begin();
+    json_t *items = NULL;
+    int r = oks_okta_pager_next(p, &items, err);
+    if (r > 0)
+        take_page(f, items, marks, reads, chunk, k, scoped);
+    if (scoped)
+        oks_json_arena_end(); /* the page goes with the scope, unwalked */
+    else
+        json_decref(items);
+    return r;
+}
+
 /* One filter request for chunk[0..k). 1 = done, 0 = URL too long (caller halves), -1 = fail. */
 static int filter_read(oks_worker_fetch *f, const char *filter, const oks_worker_mark *marks,
                        oks_worker_read *reads, const size_t *chunk, size_t k)
@@ -119,18 +138,9 @@ static int filter_read(oks_worker_fetch *f, const char *filter, const oks_worker
     }
     int rc = 1;
     for (;;) {
-        /* A page of ~90 users is ~10,000 small allocations that die with it (all but the
-         * profiles kept, which take_page copies out): this thread's jansson arena takes them
-         * (core/oks_json_arena.h; docs/benchmarks.md "Nineteenth session"). */
-        bool scoped = oks_json_arena_begin();
-        json_t *items = NULL;
-        int r = oks_okta_pager_next(p, &items, &err);
-        if (r <= 0) {
-            if (scoped)
-                oks_json_arena_end();
-            if (r == 0)
-                break;
-        }
+        int r = take_next_page(f, p, marks, reads, chunk, k, &err);
+        if (r == 0)
+            break;
         f->stats.user_lists++;
         if (r < 0) {
             oks_okta_last last;
@@ -148,10 +158,6 @@ static int filter_read(oks_worker_fetch *f, const char *filter, const oks_worker
             }
             break;
         }
-        take_page(f, items, marks, reads, chunk, k, scoped);
-        json_decref(items);
-        if (scoped)
-            oks_json_arena_end();
     }
     oks_okta_pager_free(p);
     return rc;

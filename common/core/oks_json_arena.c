@@ -184,12 +184,11 @@ size_t oks_json_arena_used(void)
 
 char *oks_json_dumps_malloc(const json_t *j, size_t flags)
 {
-    arena *a = tl_arena;
     char *s = json_dumps(j, flags);
 
-    if (!s || !(a && a->active && arena_owns(a, s)))
+    if (!s || !oks_json_arena_active())
         return s;     /* NULL, or malloc'd already */
-    return strdup(s); /* the arena copy goes with the scope */
+    return strdup(s); /* in a scope jansson's result is the arena's and goes with it */
 }
 
 json_t *oks_json_deep_copy_malloc(const json_t *j)
