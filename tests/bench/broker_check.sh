@@ -8,7 +8,8 @@
 #   - the same with ingest's compression.type=zstd (what bench/worker/run uses): nothing dropped;
 #   - empty topic, unknown topic, unreachable broker, bad usage;
 #   - bench/worker/report replaces the figures of a run with dropped messages by INVALID;
-#   - bench/worker/report's "who had the CPUs" lines for scenarios 3 and 5.
+#   - bench/worker/report's "who had the CPUs" lines for scenarios 3 and 5;
+#   - bench/worker/report's median of scenario 3's runs (bench/worker/run --s3-runs).
 # Private dev brokers (one per case) and a fresh database on the shared stack's PostgreSQL.
 set -uo pipefail
 src=${OKS_SOURCE_DIR:?}; bin=${OKS_BIN_DIR:?}
@@ -132,4 +133,30 @@ check "scenario 3: the drain's CPU-seconds, product and stand-ins summed" \
 check "scenario 5: the load's CPU-seconds" \
     grep -q "^Scenario 5 (coalesce), CPU-seconds while the load ran (30.0 s .*the product 4.0 .*the stand-ins 2.5 " "$work/r3.md"
 check "no CPU line for a mode without samples" bash -c '! grep -q "(naive), CPU-seconds" "$1"' _ "$work/r3.md"
+
+echo "RUN  bench/worker/report gives scenario 3's median run of several (--s3-runs)"
+s3run() { # RUN EVENTS_PER_S DRAIN_S CPU_POSTGRES_S
+    printf '%s\n' "3	$1	events_per_s	$2" "3	$1	drain_s	$3" "3	$1	delivered	100000" \
+        "3	$1	kafka_dropped	0" "3	$1	cpu_window_s	12.0" "3	$1	cpu_postgres_s	$4"
+}
+{ printf '%s\n' "3	naive	events_per_s	500" "3	naive	capped_s	122" "3	naive	delivered	100000" \
+    "3	naive	done	61000" "3	naive	kafka_dropped	0"
+  s3run coalesce 9000 11.11 9.0; s3run 'coalesce#2' 12500 8.00 7.0; s3run 'coalesce#3' 11000 9.09 8.0
+  s3run 'coalesce#4' 10000 10.00 8.5; } >"$work/r4.tsv"
+"$src/bench/worker/report" "$work/r4.tsv" 0 host STAMP naive,coalesce >"$work/r4.md"
+row=$(grep '^| 3 |' "$work/r4.md")
+check "four runs: the figure is the lower middle one, with every run listed in run order" \
+    grep -q '\*\*10000 events/s\*\* (100000 in 10.00 s), the median of 4 runs (9000 12500 11000 10000, in run order)' <<<"$row"
+check "the ratio is the median run's" grep -q '| 20.0× |' <<<"$row"
+check "the CPU line is the median run's, named" \
+    grep -q "^Scenario 3 (coalesce, the median run coalesce#4), CPU-seconds .*PostgreSQL 8.5," "$work/r4.md"
+s3run 'coalesce#5' 13000 7.69 6.0 >>"$work/r4.tsv"
+"$src/bench/worker/report" "$work/r4.tsv" 0 host STAMP naive,coalesce >"$work/r5.md"
+check "five runs: the middle one" grep -q '\*\*11000 events/s\*\*.*the median of 5 runs' "$work/r5.md"
+sed -i 's/^3	coalesce#2	kafka_dropped	0$/3	coalesce#2	kafka_dropped	40/' "$work/r4.tsv"
+"$src/bench/worker/report" "$work/r4.tsv" 0 host STAMP naive,coalesce >"$work/r6.md"
+row=$(grep '^| 3 |' "$work/r6.md")
+check "one run whose broker dropped messages makes the mode's figure INVALID, and no ratio" \
+    bash -c 'grep -q "INVALID\*\* — the dev broker dropped 40 messages.* | – | ≥ 10,000" <<<"$1"' _ "$row"
+check "the summary names that run" grep -q '^\*\*INVALID — the dev broker dropped messages in: 3 coalesce#2 (40 dropped)' "$work/r6.md"
 finish
