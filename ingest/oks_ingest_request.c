@@ -302,10 +302,7 @@ int oks_ingest_body_parse(const char *body, size_t len, const oks_ingest_limits 
 out:
     if (rc != 0)
         oks_ingest_batch_free(out);
-    /* In an arena scope the tree goes with the scope; walking it only to no-op every free
-     * would cost ~5% of the parse. */
-    if (!oks_json_arena_active())
-        json_decref(root);
+    oks_json_arena_release(root);
     return rc;
 }
 

@@ -118,10 +118,9 @@ static int take_next_page(oks_worker_fetch *f, oks_okta_pager *p, const oks_work
     int r = oks_okta_pager_next(p, &items, err);
     if (r > 0)
         take_page(f, items, marks, reads, chunk, k, scoped);
+    oks_json_arena_release(items); /* the profiles kept were copied out or incref'd */
     if (scoped)
-        oks_json_arena_end(); /* the page goes with the scope, unwalked */
-    else
-        json_decref(items);
+        oks_json_arena_end();
     return r;
 }
 

@@ -276,10 +276,9 @@ static char *events_json(const oks_worker_intake_ev *ev, size_t n)
             bad = json_array_append_new(col[k], v[k]) != 0 || bad;
     }
     char *s = bad ? NULL : oks_json_dumps_malloc(doc, JSON_COMPACT);
+    oks_json_arena_release(doc); /* it holds nothing from outside */
     if (scoped)
-        oks_json_arena_end(); /* the tree holds nothing from outside: it goes unwalked */
-    else
-        json_decref(doc);
+        oks_json_arena_end();
     return s;
 }
 

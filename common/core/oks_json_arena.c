@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* A thread's first block; bigger requests add blocks, and the scope's end keeps one block of
  * the size the request needed (up to KEEP_MAX) so the next similar request fits in one. */
@@ -182,26 +181,43 @@ size_t oks_json_arena_used(void)
     return n;
 }
 
+/* Steps this thread's open scope aside (returns whether there was one): jansson allocates and
+ * frees with malloc/free until scope_back. For calls that only read arena memory and free only
+ * what they allocated themselves, whose result must be malloc'd. */
+static bool scope_aside(void)
+{
+    arena *a = tl_arena;
+
+    if (!a || !a->active)
+        return false;
+    a->active = false;
+    return true;
+}
+
+static void scope_back(bool aside)
+{
+    if (aside)
+        tl_arena->active = true;
+}
+
 char *oks_json_dumps_malloc(const json_t *j, size_t flags)
 {
+    bool aside = scope_aside();
     char *s = json_dumps(j, flags);
-
-    if (!s || !oks_json_arena_active())
-        return s;     /* NULL, or malloc'd already */
-    return strdup(s); /* in a scope jansson's result is the arena's and goes with it */
+    scope_back(aside);
+    return s;
 }
 
 json_t *oks_json_deep_copy_malloc(const json_t *j)
 {
-    arena *a = tl_arena;
-    bool was = a && a->active;
-
-    /* The copy only allocates (and frees only what it allocated itself, on failure), so the
-     * scope can step aside for it; arena memory is read, never freed, meanwhile. */
-    if (was)
-        a->active = false;
+    bool aside = scope_aside();
     json_t *c = json_deep_copy(j);
-    if (was)
-        a->active = true;
+    scope_back(aside);
     return c;
+}
+
+void oks_json_arena_release(json_t *j)
+{
+    if (!oks_json_arena_active())
+        json_decref(j);
 }

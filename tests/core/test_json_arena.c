@@ -1,6 +1,7 @@
 /* The jansson arena's ways out of a scope (core/oks_json_arena.h): a dump and a deep copy made
- * with malloc whatever scope is open. The scope's own behaviour is tested with ingest's parse
- * in tests/ingest/ingest_arena_test.c. Installing is process-wide, so each case installs. */
+ * with malloc whatever scope is open, and a tree released to the scope. The scope's own behaviour
+ * is tested with ingest's parse in tests/ingest/ingest_arena_test.c. Installing is process-wide, so
+ * each case installs. */
 #include "core/oks_json_arena.h"
 #include "oks_test.h"
 
@@ -28,7 +29,10 @@ OKS_TEST(a_dump_made_in_a_scope_is_malloced)
     OKS_ASSERT(before > 0); /* the tree is the arena's */
     char *plain = json_dumps(j, JSON_COMPACT);
     OKS_ASSERT(oks_json_arena_used() > before); /* json_dumps' own result: arena memory */
+    size_t used = oks_json_arena_used();
     char *out = oks_json_dumps_malloc(j, JSON_COMPACT);
+    OKS_ASSERT_EQ_INT(oks_json_arena_used(), used); /* dumped with malloc, not copied out */
+    OKS_ASSERT(oks_json_arena_active());            /* and the scope is back */
     OKS_ASSERT_EQ_STR(out, plain);
     oks_json_free(plain);
     json_decref(j);
@@ -64,6 +68,26 @@ OKS_TEST(a_deep_copy_made_in_a_scope_outlives_it)
     OKS_ASSERT_EQ_STR(s, "{\"login\":\"a@b.c\",\"n\":3,\"o\":{\"x\":[1]}}");
     free(s);
     json_decref(copy); /* malloc's, freed outside any scope */
+}
+
+OKS_TEST(release_leaves_a_scopes_tree_to_the_scope_and_decrefs_outside_one)
+{
+    oks_json_arena_install();
+    json_t *outside = json_string("kept"); /* malloc'd, one reference */
+    json_t *arr = json_array();
+    OKS_ASSERT(json_array_append(arr, outside) == 0);
+    OKS_ASSERT_EQ_INT(outside->refcount, 2);
+    oks_json_arena_release(arr); /* no scope: json_decref, the reference comes back */
+    OKS_ASSERT_EQ_INT(outside->refcount, 1);
+    json_decref(outside);
+
+    OKS_ASSERT(oks_json_arena_begin());
+    json_t *tree = json_pack("{s:[i, s]}", "xs", 1, "y");
+    size_t used = oks_json_arena_used();
+    oks_json_arena_release(tree); /* in a scope: left to it, not walked */
+    OKS_ASSERT_EQ_INT(oks_json_arena_used(), used);
+    OKS_ASSERT_EQ_INT(tree->refcount, 1);
+    oks_json_arena_end();
 }
 
 int main(int argc, char **argv)
